@@ -1,0 +1,3 @@
+"""logo-similarity: a search engine for trademark logos."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,127 @@
+"""One typed settings tree. Defaults live here; YAML files and env vars override them.
+
+Precedence (lowest first): field defaults < YAML file(s) < environment (``LOGO_SIM__SECTION__FIELD``)
+< explicit overrides (CLI flags). ``config/default.yaml`` mirrors the defaults and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "LOGO_SIM__"
+CONFIG_ENV = "LOGO_SIM_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImageSettings(_Section):
+    """Limits and normalisation applied to every image the system reads."""
+
+    max_pixels: int = Field(40_000_000, gt=0, description="decompression-bomb guard (width x height)")
+    max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest encoded file accepted")
+    min_side: int = Field(8, ge=1, description="smaller images carry no usable shape")
+    background: tuple[int, int, int] = (255, 255, 255)
+
+
+class ModelSettings(_Section):
+    """Which embedder to run and how. Preprocessing fields are saved with every model and index."""
+
+    arch: str = "tf_efficientnet_lite0"
+    input_size: int = Field(224, ge=32)
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    pooling: Literal["gem", "avg"] = "gem"
+    color_mode: Literal["rgb", "gray"] = Field("rgb", description="gray: compare shapes, not colours")
+    gem_p: float = Field(3.0, gt=0)
+    backend: Literal["onnx", "torch"] = "onnx"
+    threads: int = Field(2, ge=1)
+    batch_size: int = Field(32, ge=1)
+    cache_dir: str = Field("~/.cache/logo_similarity", description="where exported ONNX models are kept")
+
+
+class IndexSettings(_Section):
+    dir: str = "index/default"
+    workers: int = Field(2, ge=0, description="image-loading worker processes (0 = in-process)")
+
+
+class SearchSettings(_Section):
+    k: int = Field(20, ge=1, le=1000)
+
+
+class EvalSettings(_Section):
+    latency_queries: int = Field(100, ge=0, description="queries timed one by one, end to end")
+    ks: tuple[int, ...] = (1, 10, 100)
+    map_at: int = 100
+
+
+class Settings(_Section):
+    image: ImageSettings = ImageSettings()
+    model: ModelSettings = ModelSettings()
+    index: IndexSettings = IndexSettings()
+    search: SearchSettings = SearchSettings()
+    eval: EvalSettings = EvalSettings()
+    log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class ConfigError(ValueError):
+    """A config file or override is malformed or has an invalid value."""
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """``LOGO_SIM__MODEL__POOLING=avg`` -> ``{"model": {"pooling": "avg"}}``; values parsed as YAML scalars."""
+    tree: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = yaml.safe_load(raw) if raw else raw
+    return tree
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def load_settings(
+    config: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build the settings tree from defaults, a YAML file, the environment and explicit overrides."""
+    environ = dict(os.environ) if environ is None else environ
+    merged: dict[str, Any] = {}
+    path = config or environ.get(CONFIG_ENV)
+    if path:
+        merged = _read_yaml(Path(path))
+    merged = _deep_merge(merged, _env_overrides(environ))
+    merged = _deep_merge(merged, overrides or {})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
