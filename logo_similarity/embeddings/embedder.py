@@ -1,0 +1,118 @@
+"""Embedders turn preprocessed image batches into L2-normalised vectors.
+
+Three kinds share one interface: ``OnnxEmbedder`` (default inference path), ``TorchEmbedder`` (eager,
+for training and parity checks) and ``ThumbnailEmbedder`` (a 16x16 grayscale baseline to measure against).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.preprocessing.normalize import to_model_input
+
+
+class Embedder(Protocol):
+    spec: ModelSpec
+
+    def embed_batch(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 3, S, S) float32 model input -> (N, dim) float32, rows of unit length."""
+
+
+def embed_images(embedder: Embedder, images: Iterable[Image.Image], batch_size: int = 32) -> np.ndarray:
+    """Preprocess and embed images in batches; returns (N, dim) float32."""
+    out: list[np.ndarray] = []
+    for chunk in _batched(images, batch_size):
+        out.append(embedder.embed_batch(np.stack([to_model_input(img, embedder.spec) for img in chunk])))
+    if not out:
+        return np.zeros((0, embedder.spec.dim), dtype=np.float32)
+    return np.concatenate(out)
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def select_providers(available: list[str]) -> list[str]:
+    """onnxruntime providers in order of preference, limited to those present (CPU always last)."""
+    preferred = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    return [p for p in preferred if p in available] or ["CPUExecutionProvider"]
+
+
+class OnnxEmbedder:
+    def __init__(self, path: Path, threads: int = 2) -> None:
+        import onnxruntime as ort
+
+        from logo_similarity.embeddings.onnx_export import SPEC_METADATA_KEY
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(path), sess_options=options, providers=select_providers(ort.get_available_providers())
+        )
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if SPEC_METADATA_KEY not in meta:
+            raise ValueError(f"{path} has no logo-similarity spec in its metadata; export it with `logo-sim export`")
+        self.spec = ModelSpec.from_dict(json.loads(meta[SPEC_METADATA_KEY]))
+        self.input_name = self.session.get_inputs()[0].name
+        self.path = Path(path)
+
+    def embed_batch(self, batch: np.ndarray) -> np.ndarray:
+        (out,) = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        return out.astype(np.float32, copy=False)
+
+
+class TorchEmbedder:
+    def __init__(self, extractor, threads: int = 2) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.extractor = extractor.eval()
+        self.spec = extractor.spec
+
+    def embed_batch(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.extractor(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+
+
+class ThumbnailEmbedder:
+    """Baseline: the logo shrunk to 16x16 grayscale, mean-centred, L2-normalised (256 dims)."""
+
+    def __init__(self, side: int = 16, background: tuple[int, int, int] = (255, 255, 255)) -> None:
+        self.spec = ModelSpec(
+            arch=f"thumbnail{side}",
+            weights="none",
+            input_size=side,
+            mean=(0.0, 0.0, 0.0),
+            std=(1.0, 1.0, 1.0),
+            pooling="none",
+            gem_p=0.0,
+            dim=side * side,
+            background=background,
+        )
+
+    def embed_batch(self, batch: np.ndarray) -> np.ndarray:
+        gray = batch.mean(axis=1).reshape(len(batch), -1)
+        return l2_normalize(gray - gray.mean(axis=1, keepdims=True))

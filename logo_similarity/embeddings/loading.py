@@ -1,0 +1,69 @@
+"""Resolve ``--model`` into an embedder.
+
+``None``        the package default: ImageNet EfficientNet-Lite0, exported once to ONNX in the cache
+                (``settings.model.backend == "torch"`` runs it eagerly instead).
+``thumbnail``   the 16x16 grayscale baseline.
+``*.onnx``      an exported model; its spec is read from the file.
+``*.pt/.pth``   a logo-similarity checkpoint (spec + trunk weights), run eagerly or exported per backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from loguru import logger
+
+from logo_similarity.config import Settings
+from logo_similarity.embeddings.embedder import Embedder, OnnxEmbedder, ThumbnailEmbedder, TorchEmbedder
+from logo_similarity.embeddings.model import build_pretrained_extractor, load_checkpoint
+from logo_similarity.embeddings.weights import weights_path
+
+
+class ModelNotFoundError(FileNotFoundError):
+    pass
+
+
+def default_onnx_path(settings: Settings) -> Path:
+    """Cache location of the default model's ONNX file, keyed by the settings that change its output."""
+    m = settings.model
+    key = "|".join(
+        map(str, (m.arch, m.input_size, m.mean, m.std, m.pooling, m.gem_p, m.color_mode, settings.image.background, weights_path()))
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return Path(m.cache_dir).expanduser() / "models" / f"{m.arch}-{m.pooling}-{digest}" / "model.onnx"
+
+
+def _onnx_for(extractor_factory, path: Path) -> Path:
+    if not path.exists():
+        from logo_similarity.embeddings.onnx_export import export_onnx
+
+        logger.info("exporting model to ONNX once: {}", path)
+        export_onnx(extractor_factory(), path)
+    return path
+
+
+def load_embedder(model: str | Path | None, settings: Settings) -> Embedder:
+    threads = settings.model.threads
+    if model is None or str(model) == "default":
+        factory = lambda: build_pretrained_extractor(settings.model, settings.image)  # noqa: E731
+        if settings.model.backend == "torch":
+            return TorchEmbedder(factory(), threads)
+        return OnnxEmbedder(_onnx_for(factory, default_onnx_path(settings)), threads)
+    if str(model) == "thumbnail":
+        return ThumbnailEmbedder(background=tuple(settings.image.background))
+    path = Path(model)
+    if not path.exists():
+        raise ModelNotFoundError(f"model file not found: {path}")
+    if path.suffix == ".onnx":
+        return OnnxEmbedder(path, threads)
+    if path.suffix in (".pt", ".pth"):
+        extractor = load_checkpoint(path)
+        if settings.model.backend == "torch":
+            return TorchEmbedder(extractor, threads)
+        onnx_path = path.with_suffix(".onnx")
+        stale = onnx_path.exists() and onnx_path.stat().st_mtime < path.stat().st_mtime
+        if stale:
+            onnx_path.unlink()
+        return OnnxEmbedder(_onnx_for(lambda: extractor, onnx_path), threads)
+    raise ModelNotFoundError(f"unknown model kind {path.suffix!r}: give an .onnx file, a .pt checkpoint or 'thumbnail'")
