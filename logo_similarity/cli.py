@@ -1,0 +1,100 @@
+"""``logo-sim``: the functions of ``logo_similarity.commands`` as commands, with their results rendered.
+
+User errors (bad image, bad dataset, missing or mismatched index, missing weights, bad settings) end with a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from logo_similarity import commands, demo
+from logo_similarity.config.settings import ConfigError
+from logo_similarity.datasets import DatasetError
+from logo_similarity.embeddings.loading import ModelNotFoundError
+from logo_similarity.embeddings.weights import PretrainedWeightsError
+from logo_similarity.preprocessing import ImageLoadError
+from logo_similarity.reporting.table import metrics_table, results_table
+from logo_similarity.retrieval.index import IndexError_
+
+USER_ERRORS = (ConfigError, DatasetError, ImageLoadError, IndexError_, ModelNotFoundError, PretrainedWeightsError)
+
+app = typer.Typer(
+    name="logo-sim",
+    help="Search engine for trademark logos.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+
+
+def _show_prepare(report) -> None:
+    console.print(f"{report.kept} images readable, {len(report.rejects)} rejected -> {report.metadata}")
+    for reject in report.rejects[:10]:
+        console.print(f"  rejected {reject['file']}: {reject['reason']}")
+
+
+def _show_index(report) -> None:
+    console.print(
+        f"indexed [bold]{report.items}[/] images, {len(report.rejects)} rejected, "
+        f"{report.seconds:.1f}s ({report.images_per_s:.1f} img/s)"
+    )
+
+
+def _show_search(results) -> None:
+    console.print(results_table(results))
+
+
+def _show_eval(report: dict[str, Any]) -> None:
+    console.print(metrics_table(report))
+    if "latency_ms" in report:
+        lat = report["latency_ms"]
+        console.print(f"query latency (end to end, 1 query): p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms")
+
+
+def _show_export(path) -> None:
+    console.print(f"wrote {path} (+ {path.name}.data)")
+
+
+def _show_demo(report) -> None:
+    for query in report.reports:
+        console.print(results_table(query.results, title=query.title))
+    console.print(
+        f"{report.found_at_1}/{len(report.reports)} modified copies found their original at rank 1 "
+        f"in a gallery of {report.gallery_size}.\nResult sheets: {report.html} and {report.png}"
+    )
+
+
+def _register(fn: Callable, name: str, render: Callable[[Any], None]) -> None:
+    @functools.wraps(fn)
+    def command(*args, **kwargs):
+        render(fn(*args, **kwargs))
+
+    app.command(name)(command)
+
+
+_register(commands.prepare, "prepare", _show_prepare)
+_register(commands.index, "index", _show_index)
+_register(commands.search, "search", _show_search)
+_register(commands.evaluate, "eval", _show_eval)
+_register(commands.export, "export", _show_export)
+_register(demo.demo, "demo", _show_demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv)
+    except USER_ERRORS as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

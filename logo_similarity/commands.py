@@ -1,0 +1,161 @@
+"""The Python API, which is also the CLI: each function here is registered as-is as a ``logo-sim`` command.
+
+They return data (reports, results, metric dicts) and never print; ``logo_similarity.cli`` renders what they
+return. Options are flat keywords (autofaiss style); ``config`` is a YAML file of settings overrides.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from loguru import logger
+
+from logo_similarity.config import Settings, load_settings
+from logo_similarity.datasets import read_dataset
+from logo_similarity.datasets.prepare import PrepareReport, prepare_dataset
+from logo_similarity.embeddings import ThumbnailEmbedder, load_embedder
+from logo_similarity.preprocessing import load_image
+from logo_similarity.retrieval import BuildReport, SearchIndex, SearchResult, build_index, search_image, write_rejects
+from logo_similarity.utils.logging import configure_logging
+
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("--model", help="ONNX file, .pt checkpoint, 'thumbnail' (baseline) or omitted for the default"),
+]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML settings file (see config/default.yaml)")]
+PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="gem or avg (default model only)")]
+
+
+def _settings(config: Path | None, pooling: str | None = None, **sections: dict[str, Any]) -> Settings:
+    overrides: dict[str, Any] = {k: v for k, v in sections.items() if v}
+    if pooling:
+        overrides.setdefault("model", {})["pooling"] = pooling
+    settings = load_settings(config, overrides)
+    configure_logging(settings.log_level)
+    return settings
+
+
+def prepare(
+    dataset: Annotated[Path, typer.Argument(help="folder of images, or L3D metadata (.json list / .jsonl)")],
+    out: Annotated[Path, typer.Option(help="folder for the checked metadata.jsonl and rejects.jsonl")],
+    images_dir: Annotated[Optional[Path], typer.Option(help="base folder of L3D 'file' paths")] = None,
+    config: ConfigOpt = None,
+) -> PrepareReport:
+    """Check every image of a dataset once; write clean L3D metadata (absolute paths) and the rejects."""
+    settings = _settings(config)
+    return prepare_dataset(read_dataset(dataset, images_dir), out, settings.image, settings.index.workers)
+
+
+def index(
+    dataset: Annotated[Path, typer.Argument(help="folder of images, or L3D metadata (.json list / .jsonl)")],
+    out: Annotated[Optional[Path], typer.Option(help="index folder (default: settings index.dir)")] = None,
+    images_dir: Annotated[Optional[Path], typer.Option(help="base folder of L3D 'file' paths")] = None,
+    model: ModelOpt = None,
+    pooling: PoolingOpt = None,
+    config: ConfigOpt = None,
+) -> BuildReport:
+    """Embed a dataset and save a searchable index (unreadable images go to rejects.jsonl)."""
+    settings = _settings(config, pooling)
+    records = read_dataset(dataset, images_dir)
+    embedder = load_embedder(model, settings)
+    built, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
+    folder = built.save(out or Path(settings.index.dir))
+    write_rejects(report.rejects, folder / "rejects.jsonl")
+    logger.info(
+        "indexed {} images ({} rejected) in {:.1f}s, {:.1f} img/s -> {}",
+        report.items, len(report.rejects), report.seconds, report.images_per_s, folder,
+    )
+    return report
+
+
+def search(
+    image: Annotated[Path, typer.Argument(help="query logo image")],
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    k: Annotated[Optional[int], typer.Option(min=1, max=1000, help="number of results")] = None,
+    model: ModelOpt = None,
+    sheet: Annotated[Optional[Path], typer.Option(help="write an HTML result sheet here")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON here")] = None,
+    config: ConfigOpt = None,
+) -> list[SearchResult]:
+    """Find the indexed logos that look most like IMAGE."""
+    settings = _settings(config)
+    folder = index_dir or Path(settings.index.dir)
+    loaded = SearchIndex.load(folder)
+    embedder = _embedder_for_index(model, loaded, settings)
+    query = load_image(image, settings.image)
+    results = search_image(loaded, embedder, query, k or settings.search.k)
+    if sheet:
+        from logo_similarity.reporting import QueryReport, write_html_sheet
+
+        write_html_sheet([QueryReport(str(image), query, results)], sheet)
+    if json_out:
+        json_out.write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    return results
+
+
+def _embedder_for_index(model: str | None, loaded: SearchIndex, settings: Settings):
+    """Without --model, query with the model that built the index: its preprocessing comes from the manifest."""
+    if model is None and loaded.spec.arch == ThumbnailEmbedder().spec.arch:
+        model = "thumbnail"
+    elif model is None and loaded.spec.arch == settings.model.arch:
+        spec = loaded.spec
+        model_settings = settings.model.model_copy(
+            update={
+                "input_size": spec.input_size,
+                "mean": spec.mean,
+                "std": spec.std,
+                "pooling": spec.pooling,
+                "gem_p": spec.gem_p or settings.model.gem_p,
+                "color_mode": spec.color_mode,
+            }
+        )
+        image_settings = settings.image.model_copy(update={"background": spec.background})
+        settings = settings.model_copy(update={"model": model_settings, "image": image_settings})
+    return load_embedder(model, settings)
+
+
+def evaluate(
+    bench: Annotated[Optional[Path], typer.Option(help="LogoBench-format folder (gallery.jsonl, queries.jsonl)")] = None,
+    vienna: Annotated[Optional[Path], typer.Option(help="L3D metadata: Vienna level-2 codes as ground truth")] = None,
+    model: ModelOpt = None,
+    pooling: PoolingOpt = None,
+    task: Annotated[Optional[list[str]], typer.Option(help="only these tasks (repeatable)")] = None,
+    max_queries: Annotated[int, typer.Option(help="queries sampled for --vienna")] = 1000,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="write the report as JSON here")] = None,
+    config: ConfigOpt = None,
+) -> dict[str, Any]:
+    """Measure retrieval quality: recall@k, mAP@100 per task, latency p50/p99 (and NAR for --vienna)."""
+    if (bench is None) == (vienna is None):
+        raise typer.BadParameter("give exactly one of --bench or --vienna")
+    settings = _settings(config, pooling)
+    embedder = load_embedder(model, settings)
+    if bench is not None:
+        from logo_similarity.evaluation import evaluate_logobench
+
+        report = evaluate_logobench(bench, embedder, settings, tasks=task)
+    else:
+        from logo_similarity.evaluation import evaluate_vienna
+
+        report = evaluate_vienna(vienna, embedder, settings, max_queries=max_queries)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def export(
+    out: Annotated[Path, typer.Option(help="ONNX file to write (its .onnx.data is written beside it)")],
+    checkpoint: Annotated[Optional[Path], typer.Option(help=".pt checkpoint (default: ImageNet weights)")] = None,
+    pooling: PoolingOpt = None,
+    config: ConfigOpt = None,
+) -> Path:
+    """Export the feature extractor to ONNX, with its model spec in the file's metadata."""
+    from logo_similarity.embeddings.model import build_pretrained_extractor, load_checkpoint
+    from logo_similarity.embeddings.onnx_export import export_onnx
+
+    settings = _settings(config, pooling)
+    extractor = load_checkpoint(checkpoint) if checkpoint else build_pretrained_extractor(settings.model, settings.image)
+    return export_onnx(extractor, out)

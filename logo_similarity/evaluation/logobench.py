@@ -1,0 +1,106 @@
+"""Evaluate an embedder on a LogoBench-format benchmark (see ../shared/logobench/README.md for the format).
+
+The gallery is indexed exactly as ``logo-sim index`` would; each query's ``ignore`` ids are removed from its
+ranking before scoring; metrics are reported per task, never pooled.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from loguru import logger
+
+from logo_similarity.config import Settings
+from logo_similarity.datasets import DatasetError, LogoRecord
+from logo_similarity.embeddings import Embedder
+from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
+from logo_similarity.preprocessing import load_image
+from logo_similarity.retrieval import build_index, embed_query, embed_records
+from logo_similarity.retrieval.index import SearchIndex
+from logo_similarity.utils.timing import percentiles_ms
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise DatasetError(f"benchmark file missing: {path}")
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_benchmark(bench: Path) -> tuple[list[LogoRecord], list[dict[str, Any]]]:
+    gallery = [
+        LogoRecord(key=row["id"], path=bench / row["file"], text=row.get("text"))
+        for row in _read_jsonl(bench / "gallery.jsonl")
+    ]
+    return gallery, _read_jsonl(bench / "queries.jsonl")
+
+
+def measure_latency(index: SearchIndex, embedder: Embedder, paths: list[Path], k: int, settings: Settings):
+    """End-to-end single-query latency: decode + normalise + embed + search, one query at a time."""
+    samples = []
+    for path in paths:
+        start = time.perf_counter()
+        index.search(embed_query(embedder, load_image(path, settings.image)), k)
+        samples.append(time.perf_counter() - start)
+    return percentiles_ms(samples)
+
+
+def evaluate_logobench(
+    bench: str | Path, embedder: Embedder, settings: Settings, tasks: list[str] | None = None
+) -> dict[str, Any]:
+    bench = Path(bench)
+    gallery, query_rows = load_benchmark(bench)
+    if tasks:
+        query_rows = [q for q in query_rows if q["task"] in tasks]
+    index, report = build_index(
+        gallery, embedder, settings.image, settings.model.batch_size, settings.index.workers
+    )
+    if report.rejects:
+        raise DatasetError(f"{len(report.rejects)} gallery images could not be read, e.g. {report.rejects[0]}")
+    key_to_id = {meta["key"]: item_id for item_id, meta in index.metadata.items()}
+
+    # Queries share image files (cross_design reuses cross_set images): embed each file once.
+    files = sorted({q["file"] for q in query_rows})
+    file_records = [LogoRecord(key=f, path=bench / f) for f in files]
+    file_vectors = np.zeros((len(files), embedder.spec.dim), dtype=np.float32)
+    start = time.perf_counter()
+    for batch in embed_records(
+        file_records, embedder, settings.image, settings.model.batch_size, settings.index.workers, desc="queries"
+    ):
+        if batch.rejects:
+            raise DatasetError(f"query image unreadable: {batch.rejects[0]}")
+        file_vectors[batch.positions] = batch.vectors
+    query_embed_s = time.perf_counter() - start
+    row_of = {f: i for i, f in enumerate(files)}
+
+    queries = QuerySet(
+        vectors=file_vectors[[row_of[q["file"]] for q in query_rows]],
+        tasks=[q["task"] for q in query_rows],
+        relevant=[{key_to_id[r] for r in q["relevant"] if r in key_to_id} for q in query_rows],
+        ignore=[{key_to_id[r] for r in q.get("ignore") or [] if r in key_to_id} for q in query_rows],
+    )
+    depth = max(max(settings.eval.ks), settings.eval.map_at)
+    start = time.perf_counter()
+    rankings = rank_queries(index, queries, depth)
+    search_s = time.perf_counter() - start
+    results = task_metrics(rankings, queries, settings.eval.ks, settings.eval.map_at)
+
+    sample = random.Random(0).sample(files, min(settings.eval.latency_queries, len(files)))
+    latency = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings)
+    logger.info("evaluated {} queries over {} gallery images", len(query_rows), len(index))
+    return {
+        "tasks": results,
+        "latency_ms": latency,
+        "model": embedder.spec.to_dict(),
+        "gallery": len(index),
+        "throughput_img_per_s": {
+            "gallery": report.images_per_s,
+            "queries": len(files) / query_embed_s if query_embed_s else None,
+        },
+        "batch_search_ms_per_query": 1000 * search_s / max(1, len(query_rows)),
+    }

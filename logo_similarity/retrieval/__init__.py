@@ -1,0 +1,22 @@
+from logo_similarity.retrieval.build import BuildReport, build_index, embed_records, write_rejects
+from logo_similarity.retrieval.index import (
+    Hits,
+    IndexMismatchError,
+    IndexNotFoundError,
+    SearchIndex,
+)
+from logo_similarity.retrieval.search import SearchResult, embed_query, search_image
+
+__all__ = [
+    "BuildReport",
+    "Hits",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "SearchIndex",
+    "SearchResult",
+    "build_index",
+    "embed_query",
+    "embed_records",
+    "search_image",
+    "write_rejects",
+]

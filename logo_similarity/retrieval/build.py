@@ -1,0 +1,101 @@
+"""Build an index from a dataset: load, normalise, embed, add. Unreadable images are rejected, not fatal."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from loguru import logger
+from tqdm import tqdm
+
+from logo_similarity.config import ImageSettings
+from logo_similarity.datasets import LogoRecord
+from logo_similarity.embeddings import Embedder
+from logo_similarity.preprocessing import ImageLoadError, load_image, to_model_input
+from logo_similarity.retrieval.index import SearchIndex
+
+
+@dataclass
+class BuildReport:
+    items: int = 0
+    rejects: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def images_per_s(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class EmbeddedBatch:
+    positions: list[int]
+    vectors: np.ndarray
+    rejects: list[dict]
+
+
+def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettings):
+    try:
+        return to_model_input(load_image(record.path, image_settings), embedder.spec), None
+    except ImageLoadError as exc:
+        return None, {"key": record.key, "file": str(record.path), "reason": exc.reason, "message": str(exc)}
+
+
+def embed_records(
+    records: list[LogoRecord],
+    embedder: Embedder,
+    image_settings: ImageSettings,
+    batch_size: int = 32,
+    workers: int = 2,
+    desc: str = "embedding",
+) -> Iterator[EmbeddedBatch]:
+    """Embed records batch by batch; positions index into ``records``; unreadable ones come back as rejects."""
+    # PIL releases the GIL while decoding and resizing, so threads overlap image loading with inference.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
+        total=len(records), desc=desc, unit="img", disable=None
+    ) as bar:
+        for offset in range(0, len(records), batch_size):
+            chunk = records[offset : offset + batch_size]
+            prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings), chunk))
+            arrays, positions, rejects = [], [], []
+            for position, (array, reject) in enumerate(prepared, start=offset):
+                if reject is not None:
+                    rejects.append(reject)
+                    logger.warning("rejected {}: {}", reject["file"], reject["message"])
+                else:
+                    arrays.append(array)
+                    positions.append(position)
+            vectors = embedder.embed_batch(np.stack(arrays)) if arrays else np.zeros((0, embedder.spec.dim), "f4")
+            bar.update(len(chunk))
+            yield EmbeddedBatch(positions, vectors, rejects)
+
+
+def build_index(
+    records: list[LogoRecord],
+    embedder: Embedder,
+    image_settings: ImageSettings,
+    batch_size: int = 32,
+    workers: int = 2,
+) -> tuple[SearchIndex, BuildReport]:
+    """Embed every readable record into a new in-memory index; ids are positions in ``records``."""
+    index = SearchIndex(embedder.spec)
+    report = BuildReport()
+    start = time.perf_counter()
+    for batch in embed_records(records, embedder, image_settings, batch_size, workers, desc="indexing"):
+        report.rejects.extend(batch.rejects)
+        if batch.positions:
+            metas = [records[p].to_metadata() for p in batch.positions]
+            index.add(np.asarray(batch.positions), batch.vectors, metas)
+    report.items = len(index)
+    report.seconds = time.perf_counter() - start
+    return index, report
+
+
+def write_rejects(rejects: list[dict], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for reject in rejects:
+            fh.write(json.dumps(reject) + "\n")

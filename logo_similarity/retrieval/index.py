@@ -1,0 +1,156 @@
+"""FAISS index (exact inner product over L2-normalised vectors = cosine) with a metadata table and manifest.
+
+On disk, one folder::
+
+    manifest.json     format version, model spec, count, index type, creation time
+    index.faiss       faiss IndexIDMap2 over IndexFlatIP; ids are int64
+    metadata.jsonl    one line per item: id, key, file, text, vienna_codes, year
+
+The folder is written under a temporary name and renamed into place, so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from logo_similarity import __version__
+from logo_similarity.embeddings.spec import ModelSpec
+
+FORMAT_VERSION = 1
+INDEX_TYPE = "IDMap2,Flat"
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems (named with a trailing underscore to keep the builtin IndexError usable)."""
+
+
+class IndexNotFoundError(IndexError_, FileNotFoundError):
+    pass
+
+
+class IndexMismatchError(IndexError_):
+    """The index was built with another model or preprocessing than the one asked to query it."""
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Search output for a batch of queries: ``ids[q, r]`` is -1 where fewer than k items exist."""
+
+    scores: np.ndarray
+    ids: np.ndarray
+
+
+class SearchIndex:
+    def __init__(self, spec: ModelSpec, index: faiss.Index | None = None) -> None:
+        self.spec = spec
+        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(spec.dim))
+        self.metadata: dict[int, dict[str, Any]] = {}
+        self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]]) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.spec.dim:
+            raise ValueError(f"vectors must be (n, {self.spec.dim}), got {vectors.shape}")
+        if not (len(ids) == len(vectors) == len(metadata)):
+            raise ValueError("ids, vectors and metadata must have the same length")
+        clash = [int(i) for i in ids if int(i) in self.metadata]
+        if clash or len(set(ids.tolist())) != len(ids):
+            raise ValueError(f"duplicate ids: {clash[:5] or 'within the batch'}")
+        self.index.add_with_ids(vectors, ids)
+        for item_id, meta in zip(ids.tolist(), metadata):
+            self.metadata[item_id] = {"id": item_id, **meta}
+
+    def search(self, queries: np.ndarray, k: int) -> Hits:
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if queries.shape[1] != self.spec.dim:
+            raise ValueError(f"query vectors must have {self.spec.dim} dims, got {queries.shape[1]}")
+        k = max(1, min(int(k), max(len(self), 1)))
+        scores, ids = self.index.search(queries, k)
+        return Hits(scores=scores, ids=ids)
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        return np.stack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.spec.dim))
+
+    def check_compatible(self, spec: ModelSpec) -> None:
+        diff = self.spec.mismatch(spec)
+        if diff:
+            raise IndexMismatchError(
+                "index was built with a different model or preprocessing than the query embedder: "
+                + "; ".join(diff)
+                + ". Rebuild the index with this model, or query with the model that built it."
+            )
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "package_version": __version__,
+            "created": self.created,
+            "count": len(self),
+            "index_type": INDEX_TYPE,
+            "metric": "inner_product",
+            "spec": self.spec.to_dict(),
+            "spec_fingerprint": self.spec.fingerprint(),
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        faiss.write_index(self.index, str(staging / "index.faiss"))
+        with open(staging / "metadata.jsonl", "w", encoding="utf-8") as fh:
+            for item_id in sorted(self.metadata):
+                fh.write(json.dumps(self.metadata[item_id], ensure_ascii=False) + "\n")
+        (staging / "manifest.json").write_text(json.dumps(self.manifest(), indent=2))
+        for path in staging.iterdir():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        if folder.exists():
+            retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            folder.rename(retired)
+            staging.rename(folder)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(folder)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, expected_spec: ModelSpec | None = None) -> SearchIndex:
+        folder = Path(folder)
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.is_file():
+            raise IndexNotFoundError(f"no index at {folder} (missing manifest.json); build one with `logo-sim index`")
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{folder}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; rebuild it"
+            )
+        spec = ModelSpec.from_dict(manifest["spec"])
+        index = cls(spec, faiss.read_index(str(folder / "index.faiss")))
+        index.created = manifest.get("created", index.created)
+        with open(folder / "metadata.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                meta = json.loads(line)
+                index.metadata[int(meta["id"])] = meta
+        if len(index.metadata) != len(index) or manifest["count"] != len(index):
+            raise IndexMismatchError(
+                f"{folder}: index holds {len(index)} vectors, metadata {len(index.metadata)}, "
+                f"manifest says {manifest['count']}: the folder is inconsistent; rebuild it"
+            )
+        if expected_spec is not None:
+            index.check_compatible(expected_spec)
+        return index
