@@ -1,0 +1,78 @@
+import json
+
+import numpy as np
+import pytest
+
+from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.retrieval import IndexMismatchError, IndexNotFoundError, SearchIndex
+
+SPEC = ModelSpec("arch", "w1", 224, (0.5,) * 3, (0.5,) * 3, "gem", 3.0, 8)
+
+
+def random_unit(n, d=8, seed=0):
+    x = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def make_index(n=20):
+    index = SearchIndex(SPEC)
+    ids = np.arange(100, 100 + n)
+    index.add(ids, random_unit(n), [{"key": f"k{i}", "file": f"f{i}.png", "text": None} for i in ids])
+    return index
+
+
+def test_exact_search_finds_itself():
+    index = make_index()
+    hits = index.search(random_unit(20)[[3, 7]], 5)
+    assert hits.ids[:, 0].tolist() == [103, 107]
+    assert np.allclose(hits.scores[:, 0], 1.0, atol=1e-5)
+    assert (np.diff(hits.scores, axis=1) <= 1e-6).all()
+
+
+def test_save_load_round_trip(tmp_path):
+    index = make_index()
+    index.save(tmp_path / "idx")
+    loaded = SearchIndex.load(tmp_path / "idx", expected_spec=SPEC)
+    assert len(loaded) == 20 and loaded.spec == SPEC
+    assert loaded.metadata == index.metadata
+    q = random_unit(20)[:4]
+    np.testing.assert_array_equal(loaded.search(q, 5).ids, index.search(q, 5).ids)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["count"] == 20 and manifest["spec"]["pooling"] == "gem"
+
+
+def test_save_replaces_an_existing_index(tmp_path):
+    make_index(20).save(tmp_path / "idx")
+    make_index(5).save(tmp_path / "idx")
+    assert len(SearchIndex.load(tmp_path / "idx")) == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["idx"]  # no staging folders left behind
+
+
+def test_mismatched_model_is_a_clear_error(tmp_path):
+    make_index().save(tmp_path / "idx")
+    other = ModelSpec("arch", "w1", 224, (0.5,) * 3, (0.5,) * 3, "avg", 0.0, 8)
+    with pytest.raises(IndexMismatchError, match="pooling: 'gem' != 'avg'"):
+        SearchIndex.load(tmp_path / "idx", expected_spec=other)
+
+
+def test_missing_and_inconsistent_index(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="logo-sim index"):
+        SearchIndex.load(tmp_path / "nothing")
+    make_index().save(tmp_path / "idx")
+    lines = (tmp_path / "idx" / "metadata.jsonl").read_text().splitlines()
+    (tmp_path / "idx" / "metadata.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(IndexMismatchError, match="inconsistent"):
+        SearchIndex.load(tmp_path / "idx")
+
+
+def test_duplicate_ids_and_bad_shapes_rejected():
+    index = make_index()
+    with pytest.raises(ValueError, match="duplicate"):
+        index.add(np.array([100]), random_unit(1), [{"key": "x", "file": "x"}])
+    with pytest.raises(ValueError, match="must be"):
+        index.add(np.array([1]), np.ones((1, 3), np.float32), [{"key": "x", "file": "x"}])
+
+
+def test_k_larger_than_index():
+    hits = make_index(3).search(random_unit(1), 10)
+    assert hits.ids.shape == (1, 3)

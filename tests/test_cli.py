@@ -1,0 +1,99 @@
+"""``logo-sim`` end to end, as a user runs it: real subprocesses, real model, real FAISS, tiny gallery."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from logo_similarity.datasets.transforms import modified_copy
+from logo_similarity.preprocessing import load_image
+
+
+@pytest.fixture(scope="module")
+def cli_env(model_cache) -> dict[str, str]:
+    return {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": str(model_cache), "LOGO_SIM__LOG_LEVEL": "WARNING"}
+
+
+def logo_sim(args: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "logo_similarity.cli", *map(str, args)]
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def built_index(tiny_gallery, cli_env, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "index"
+    (tiny_gallery / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    meta = (tiny_gallery / "metadata.jsonl").read_text()
+    (tiny_gallery / "with_broken.jsonl").write_text(meta + json.dumps({"file": "images/broken.png"}) + "\n")
+    result = logo_sim(["index", tiny_gallery / "with_broken.jsonl", "--out", out], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "indexed 12 images, 1 rejected" in result.stdout
+    return out
+
+
+def test_index_writes_manifest_and_rejects(built_index):
+    manifest = json.loads((built_index / "manifest.json").read_text())
+    assert manifest["count"] == 12 and manifest["spec"]["arch"] == "tf_efficientnet_lite0"
+    rejects = [json.loads(line) for line in (built_index / "rejects.jsonl").read_text().splitlines()]
+    assert len(rejects) == 1 and rejects[0]["reason"] == "corrupt"
+
+
+@pytest.mark.parametrize("kind", ["star", "key", "chevrons"])
+def test_modified_copy_finds_its_original_first(kind, built_index, tiny_gallery, cli_env, tmp_path):
+    original = load_image(tiny_gallery / "images" / f"{kind}.png")
+    query, steps = modified_copy(original, seed=kind)
+    assert steps == ["recolor", "rotate", "crop"]
+    query.save(tmp_path / "query.png")
+    out = tmp_path / "results.json"
+    sheet = tmp_path / "sheet.html"
+    result = logo_sim(["search", tmp_path / "query.png", "--index", built_index, "--k", 5, "--json", out, "--sheet", sheet], cli_env)
+    assert result.returncode == 0, result.stderr
+    results = json.loads(out.read_text())
+    assert results[0]["key"] == f"images/{kind}.png"
+    assert results[0]["text"] == kind.upper()
+    assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
+    assert "data:image/png;base64" in sheet.read_text()
+
+
+def test_search_with_a_bad_image_is_a_message_not_a_traceback(built_index, cli_env, tmp_path):
+    (tmp_path / "bad.png").write_text("definitely not a png")
+    result = logo_sim(["search", tmp_path / "bad.png", "--index", built_index], cli_env)
+    assert result.returncode == 2
+    assert "error:" in result.stderr and "not an image" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_search_with_another_model_than_the_index_is_refused(built_index, tiny_gallery, cli_env):
+    result = logo_sim(["search", tiny_gallery / "images" / "star.png", "--index", built_index, "--model", "thumbnail"], cli_env)
+    assert result.returncode == 2
+    assert "different model" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_index_and_bad_parameters(tiny_gallery, cli_env, tmp_path):
+    result = logo_sim(["search", tiny_gallery / "images" / "star.png", "--index", tmp_path / "none"], cli_env)
+    assert result.returncode == 2 and "no index" in result.stderr
+    result = logo_sim(["search", tiny_gallery / "images" / "star.png", "--k", 0], cli_env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = logo_sim(["eval"], cli_env)
+    assert result.returncode == 2 and "exactly one of --bench or --vienna" in result.stderr
+
+
+def test_eval_vienna_writes_json(tiny_gallery, cli_env, tmp_path):
+    out = tmp_path / "report.json"
+    result = logo_sim(["eval", "--vienna", tiny_gallery / "metadata.jsonl", "--json", out], cli_env)
+    assert result.returncode == 0, result.stderr
+    row = json.loads(out.read_text())["tasks"]["vienna_level2"]
+    assert row["n"] == 12 and "nar" in row
+
+
+def test_python_api_is_the_cli_function(built_index, tiny_gallery, model_cache, monkeypatch):
+    from logo_similarity import commands
+
+    monkeypatch.setenv("LOGO_SIM__MODEL__CACHE_DIR", str(model_cache))
+    results = commands.search(tiny_gallery / "images" / "ring.png", index_dir=built_index, k=3)
+    assert results[0].key == "images/ring.png" and results[0].score == pytest.approx(1.0, abs=1e-4)
