@@ -38,7 +38,7 @@ class ModelSettings(_Section):
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     pooling: Literal["gem", "avg"] = "gem"
-    color_mode: Literal["rgb", "gray"] = Field("rgb", description="gray: compare shapes, not colours")
+    color_mode: Literal["rgb", "gray"] = Field("gray", description="gray: compare shapes, not colours")
     gem_p: float = Field(3.0, gt=0)
     backend: Literal["onnx", "torch"] = "onnx"
     threads: int = Field(2, ge=1)

@@ -26,3 +26,14 @@ def test_model_input_layout_and_scaling():
     np.testing.assert_allclose(arr, 1.0)  # white with mean=std=0.5
     black = to_model_input(Image.new("RGB", (10, 10), (0, 0, 0)), SPEC)
     np.testing.assert_allclose(black, -1.0)
+
+
+def test_gray_mode_makes_colour_variants_identical():
+    from dataclasses import replace
+
+    gray = replace(SPEC, color_mode="gray")
+    red, blue = Image.new("RGB", (10, 10), (200, 30, 30)), Image.new("RGB", (10, 10), (30, 30, 200))
+    assert not np.allclose(to_model_input(red, SPEC), to_model_input(blue, SPEC))
+    a, b = to_model_input(red, gray), to_model_input(red, gray)
+    np.testing.assert_array_equal(a, b)
+    assert np.allclose(a[0], a[1]) and np.allclose(a[1], a[2])  # three equal channels
