@@ -21,9 +21,9 @@ from logo_similarity.embeddings.loading import ModelNotFoundError
 from logo_similarity.embeddings.weights import PretrainedWeightsError
 from logo_similarity.preprocessing import ImageLoadError
 from logo_similarity.reporting.table import metrics_table, results_table
-from logo_similarity.retrieval.index import IndexError_
+from logo_similarity.retrieval.index import SearchIndexError
 
-USER_ERRORS = (ConfigError, DatasetError, ImageLoadError, IndexError_, ModelNotFoundError, PretrainedWeightsError)
+USER_ERRORS = (ConfigError, DatasetError, ImageLoadError, SearchIndexError, ModelNotFoundError, PretrainedWeightsError)
 
 app = typer.Typer(
     name="logo-sim",

@@ -29,15 +29,15 @@ FORMAT_VERSION = 1
 INDEX_TYPE = "IDMap2,Flat"
 
 
-class IndexError_(RuntimeError):
-    """Base for index problems (named with a trailing underscore to keep the builtin IndexError usable)."""
+class SearchIndexError(RuntimeError):
+    """Base for problems with a stored index."""
 
 
-class IndexNotFoundError(IndexError_, FileNotFoundError):
+class IndexNotFoundError(SearchIndexError, FileNotFoundError):
     pass
 
 
-class IndexMismatchError(IndexError_):
+class IndexMismatchError(SearchIndexError):
     """The index was built with another model or preprocessing than the one asked to query it."""
 
 
