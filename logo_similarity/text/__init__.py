@@ -1,0 +1,1 @@
+"""Text in logos: canonical names, phonetic (ALINE) and orthographic similarity, name search, OCR."""

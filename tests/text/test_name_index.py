@@ -1,0 +1,40 @@
+import random
+
+import numpy as np
+
+from logo_similarity.text.name_index import NameIndex, sound_key
+
+
+def distractors(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    onsets, vowels = "bdfglmnprstvz", "aeiou"
+    return ["".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(2, 4))).capitalize() for _ in range(n)]
+
+
+def test_sound_key_groups_sound_alikes():
+    assert sound_key("Kodak") == sound_key("Codac") == sound_key("KODACK")
+    assert sound_key("Nike") == sound_key("Nyke")
+    assert sound_key("Nike") != sound_key("Adidas")
+
+
+def test_finds_a_sound_alike_among_distractors():
+    names = distractors(5000) + ["Kodak", "Konica", "Nikon"]
+    index = NameIndex(np.arange(100, 100 + len(names)), names)
+    hits = index.search("KODAC", k=5)
+    assert hits[0].name == "Kodak" and hits[0].id == 100 + names.index("Kodak")
+    assert hits[0].score > 0.8 and hits[0].phonetic > hits[0].orthographic
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_preselection_contains_the_brute_force_best():
+    names = distractors(3000, seed=1) + ["Zerox"]
+    index = NameIndex(np.arange(len(names)), names)
+    for query in ("Xerox", "Bedalo", "Tinamo"):
+        best = index.brute_force_aline(query, 1)[0]
+        assert best in set(index.preselect(query).tolist())
+
+
+def test_empty_query_and_empty_names():
+    index = NameIndex([1, 2, 3], ["", "Kodak", "!!"])
+    assert index.search("") == []
+    assert [h.id for h in index.search("kodak")] == [2]
