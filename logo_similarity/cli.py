@@ -19,11 +19,16 @@ from logo_similarity.config.settings import ConfigError
 from logo_similarity.datasets import DatasetError
 from logo_similarity.embeddings.loading import ModelNotFoundError
 from logo_similarity.embeddings.weights import PretrainedWeightsError
+from logo_similarity.datasets.synthetic import FontNotFoundError
 from logo_similarity.preprocessing import ImageLoadError
+from logo_similarity.text.ocr import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table
 from logo_similarity.retrieval.index import SearchIndexError
 
-USER_ERRORS = (ConfigError, DatasetError, ImageLoadError, SearchIndexError, ModelNotFoundError, PretrainedWeightsError)
+USER_ERRORS = (
+    ConfigError, DatasetError, FontNotFoundError, ImageLoadError, SearchIndexError, ModelNotFoundError,
+    OcrModelError, PretrainedWeightsError,
+)
 
 app = typer.Typer(
     name="logo-sim",
@@ -39,6 +44,13 @@ def _show_prepare(report) -> None:
     console.print(f"{report.kept} images readable, {len(report.rejects)} rejected -> {report.metadata}")
     for reject in report.rejects[:10]:
         console.print(f"  rejected {reject['file']}: {reject['reason']}")
+
+
+def _show_mask(report) -> None:
+    console.print(
+        f"masked {report.images} images ({report.with_text} had text), {len(report.rejects)} rejected "
+        f"-> {report.metadata}"
+    )
 
 
 def _show_index(report) -> None:
@@ -81,6 +93,7 @@ def _register(fn: Callable, name: str, render: Callable[[Any], None]) -> None:
 
 
 _register(commands.prepare, "prepare", _show_prepare)
+_register(commands.mask, "mask", _show_mask)
 _register(commands.index, "index", _show_index)
 _register(commands.search, "search", _show_search)
 _register(commands.evaluate, "eval", _show_eval)

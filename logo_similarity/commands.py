@@ -15,10 +15,20 @@ from loguru import logger
 
 from logo_similarity.config import Settings, load_settings
 from logo_similarity.datasets import read_dataset
+from logo_similarity.datasets.mask import MaskReport, mask_dataset
 from logo_similarity.datasets.prepare import PrepareReport, prepare_dataset
 from logo_similarity.embeddings import ThumbnailEmbedder, load_embedder
 from logo_similarity.preprocessing import load_image
-from logo_similarity.retrieval import BuildReport, SearchIndex, SearchResult, build_index, search_image, write_rejects
+from logo_similarity.preprocessing.pipeline import text_settings_from_descriptor
+from logo_similarity.retrieval import (
+    BuildReport,
+    SearchIndex,
+    SearchResult,
+    build_index,
+    search_image,
+    search_names,
+    write_rejects,
+)
 from logo_similarity.utils.logging import configure_logging
 
 ModelOpt = Annotated[
@@ -27,12 +37,19 @@ ModelOpt = Annotated[
 ]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML settings file (see config/default.yaml)")]
 PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="gem or avg (default model only)")]
+TextMaskOpt = Annotated[
+    Optional[bool], typer.Option("--text-mask/--no-text-mask", help="mask text before embedding (default: config)")
+]
 
 
-def _settings(config: Path | None, pooling: str | None = None, **sections: dict[str, Any]) -> Settings:
+def _settings(
+    config: Path | None, pooling: str | None = None, text_mask: bool | None = None, **sections: dict[str, Any]
+) -> Settings:
     overrides: dict[str, Any] = {k: v for k, v in sections.items() if v}
     if pooling:
         overrides.setdefault("model", {})["pooling"] = pooling
+    if text_mask is not None:
+        overrides.setdefault("text", {})["mask"] = text_mask
     settings = load_settings(config, overrides)
     configure_logging(settings.log_level)
     return settings
@@ -49,16 +66,31 @@ def prepare(
     return prepare_dataset(read_dataset(dataset, images_dir), out, settings.image, settings.index.workers)
 
 
+def mask(
+    dataset: Annotated[Path, typer.Argument(help="folder of images, or L3D metadata (.json list / .jsonl)")],
+    out: Annotated[Path, typer.Option(help="folder for masked images and their metadata.jsonl")],
+    images_dir: Annotated[Optional[Path], typer.Option(help="base folder of L3D 'file' paths")] = None,
+    recognize: Annotated[bool, typer.Option("--recognize/--no-recognize", help="also read the text")] = True,
+    config: ConfigOpt = None,
+) -> MaskReport:
+    """Mask the text of every logo (OCR + inpainting); keep the recognised text and boxes."""
+    settings = _settings(config)
+    records = read_dataset(dataset, images_dir)
+    cache = Path(settings.model.cache_dir).expanduser()
+    return mask_dataset(records, out, settings.image, settings.text, cache, recognize)
+
+
 def index(
     dataset: Annotated[Path, typer.Argument(help="folder of images, or L3D metadata (.json list / .jsonl)")],
     out: Annotated[Optional[Path], typer.Option(help="index folder (default: settings index.dir)")] = None,
     images_dir: Annotated[Optional[Path], typer.Option(help="base folder of L3D 'file' paths")] = None,
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
+    text_mask: TextMaskOpt = None,
     config: ConfigOpt = None,
 ) -> BuildReport:
     """Embed a dataset and save a searchable index (unreadable images go to rejects.jsonl)."""
-    settings = _settings(config, pooling)
+    settings = _settings(config, pooling, text_mask)
     records = read_dataset(dataset, images_dir)
     embedder = load_embedder(model, settings)
     built, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
@@ -72,7 +104,8 @@ def index(
 
 
 def search(
-    image: Annotated[Path, typer.Argument(help="query logo image")],
+    image: Annotated[Optional[Path], typer.Argument(help="query logo image")] = None,
+    text: Annotated[Optional[str], typer.Option(help="the mark's name: sound-alike search, or name score per result")] = None,
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
     k: Annotated[Optional[int], typer.Option(min=1, max=1000, help="number of results")] = None,
     model: ModelOpt = None,
@@ -80,24 +113,30 @@ def search(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON here")] = None,
     config: ConfigOpt = None,
 ) -> list[SearchResult]:
-    """Find the indexed logos that look most like IMAGE."""
+    """Find the indexed marks that look like IMAGE and/or sound like --text."""
+    if image is None and not text:
+        raise typer.BadParameter("give a query IMAGE, --text NAME, or both")
     settings = _settings(config)
     folder = index_dir or Path(settings.index.dir)
     loaded = SearchIndex.load(folder)
-    embedder = _embedder_for_index(model, loaded, settings)
-    query = load_image(image, settings.image)
-    results = search_image(loaded, embedder, query, k or settings.search.k)
-    if sheet:
-        from logo_similarity.reporting import QueryReport, write_html_sheet
+    k = k or settings.search.k
+    if image is None:
+        results = search_names(loaded, text, k, settings.text.name_candidates, settings.text.phonetic_weight)
+    else:
+        embedder = _embedder_for_index(model, loaded, settings)
+        query = load_image(image, settings.image)
+        results = search_image(loaded, embedder, query, k, text, settings.text.phonetic_weight)
+        if sheet:
+            from logo_similarity.reporting import QueryReport, write_html_sheet
 
-        write_html_sheet([QueryReport(str(image), query, results)], sheet)
+            write_html_sheet([QueryReport(str(image), query, results)], sheet)
     if json_out:
         json_out.write_text(json.dumps([r.__dict__ for r in results], indent=2))
     return results
 
 
 def _embedder_for_index(model: str | None, loaded: SearchIndex, settings: Settings):
-    """Without --model, query with the model that built the index: its preprocessing comes from the manifest."""
+    """Query with the preprocessing the index was built with (from its manifest), and without --model, its model."""
     if model is None and loaded.spec.arch == ThumbnailEmbedder().spec.arch:
         model = "thumbnail"
     elif model is None and loaded.spec.arch == settings.model.arch:
@@ -114,7 +153,8 @@ def _embedder_for_index(model: str | None, loaded: SearchIndex, settings: Settin
         )
         image_settings = settings.image.model_copy(update={"background": spec.background})
         settings = settings.model_copy(update={"model": model_settings, "image": image_settings})
-    return load_embedder(model, settings)
+    text = text_settings_from_descriptor(loaded.spec.text_mask, settings.text)
+    return load_embedder(model, settings.model_copy(update={"text": text}))
 
 
 def evaluate(
@@ -123,6 +163,7 @@ def evaluate(
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
     task: Annotated[Optional[list[str]], typer.Option(help="only these tasks (repeatable)")] = None,
+    text_mask: TextMaskOpt = None,
     max_queries: Annotated[int, typer.Option(help="queries sampled for --vienna")] = 1000,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="write the report as JSON here")] = None,
     config: ConfigOpt = None,
@@ -130,7 +171,7 @@ def evaluate(
     """Measure retrieval quality: recall@k, mAP@100 per task, latency p50/p99 (and NAR for --vienna)."""
     if (bench is None) == (vienna is None):
         raise typer.BadParameter("give exactly one of --bench or --vienna")
-    settings = _settings(config, pooling)
+    settings = _settings(config, pooling, text_mask)
     embedder = load_embedder(model, settings)
     if bench is not None:
         from logo_similarity.evaluation import evaluate_logobench

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from loguru import logger
 
-from logo_similarity.commands import ConfigOpt, ModelOpt, _settings
+from logo_similarity.commands import ConfigOpt, ModelOpt, TextMaskOpt, _settings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.embeddings import load_embedder
@@ -40,10 +40,11 @@ def demo(
     k: Annotated[int, typer.Option(min=1, max=50)] = 5,
     seed: Annotated[int, typer.Option(help="picks the example logos")] = 7,
     model: ModelOpt = None,
+    text_mask: TextMaskOpt = None,
     config: ConfigOpt = None,
 ) -> DemoReport:
     """Index the bundled gallery of real logos, search with modified copies of some, show the rankings."""
-    settings = _settings(config)
+    settings = _settings(config, text_mask=text_mask)
     records = read_dataset(gallery)
     embedder = load_embedder(model, settings)
     index_dir = index_dir or Path("index/demo")

@@ -97,3 +97,47 @@ def test_python_api_is_the_cli_function(built_index, tiny_gallery, model_cache, 
     monkeypatch.setenv("LOGO_SIM__MODEL__CACHE_DIR", str(model_cache))
     results = commands.search(tiny_gallery / "images" / "ring.png", index_dir=built_index, k=3)
     assert results[0].key == "images/ring.png" and results[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_name_search_from_the_cli(built_index, cli_env, tmp_path):
+    out = tmp_path / "names.json"
+    result = logo_sim(["search", "--text", "STARR", "--index", built_index, "--k", 3, "--json", out], cli_env)
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(out.read_text())
+    assert hits[0]["text"] == "STAR" and hits[0]["components"]["phonetic"] > 0.8
+    result = logo_sim(["search", "--index", built_index], cli_env)
+    assert result.returncode == 2 and "IMAGE, --text NAME, or both" in result.stderr
+
+
+def test_text_masked_index_end_to_end(tmp_path, cli_env):
+    from logo_similarity.datasets.synthetic import render_text_logo
+
+    folder = tmp_path / "logos"
+    folder.mkdir()
+    for i, word in enumerate(["NOVA", "ORBIT", "LUMEN", "PIXEL"]):
+        render_text_logo(word, seed=i).save(folder / f"{word.lower()}.png")
+    out = tmp_path / "index"
+    result = logo_sim(["index", folder, "--out", out, "--text-mask"], cli_env)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["spec"]["text_mask"] != "off"
+    metas = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    assert all(m["text_boxes"] for m in metas)
+    # the query is prepared as the index was (masking comes from the manifest, not from flags)
+    hits_file = tmp_path / "hits.json"
+    result = logo_sim(["search", folder / "orbit.png", "--index", out, "--k", 2, "--json", hits_file], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(hits_file.read_text())[0]["key"] == "orbit.png"
+
+
+def test_mask_command_writes_masked_dataset(tmp_path, cli_env):
+    from logo_similarity.datasets.synthetic import render_text_logo
+
+    folder = tmp_path / "logos"
+    folder.mkdir()
+    render_text_logo("ACME COFFEE", seed=3).save(folder / "acme.png")
+    result = logo_sim(["mask", folder, "--out", tmp_path / "masked"], cli_env)
+    assert result.returncode == 0, result.stderr
+    entry = json.loads((tmp_path / "masked" / "metadata.jsonl").read_text())
+    assert entry["ocr_text"] and "ACME" in entry["ocr_text"].upper() and entry["text_boxes"]
+    assert (tmp_path / "masked" / entry["file"]).is_file()

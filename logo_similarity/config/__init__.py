@@ -5,6 +5,7 @@ from logo_similarity.config.settings import (
     ModelSettings,
     SearchSettings,
     Settings,
+    TextSettings,
     load_settings,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "ModelSettings",
     "SearchSettings",
     "Settings",
+    "TextSettings",
     "load_settings",
 ]

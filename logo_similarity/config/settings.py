@@ -46,6 +46,22 @@ class ModelSettings(_Section):
     cache_dir: str = Field("~/.cache/logo_similarity", description="where exported ONNX models are kept")
 
 
+class TextSettings(_Section):
+    """OCR, text masking and name similarity. Mask parameters are recorded with every index."""
+
+    mask: bool = Field(False, description="mask detected text before embedding (shapes, not words)")
+    detector_size: int = Field(160, ge=64, le=2560, description="long side of the image fed to CRAFT")
+    quantize: bool = Field(True, description="int8 CRAFT on onnxruntime (calibrated on rendered logos)")
+    text_threshold: float = Field(0.7, gt=0, lt=1)
+    low_text: float = Field(0.4, gt=0, lt=1)
+    link_threshold: float = Field(0.4, gt=0, lt=1)
+    min_size: int = Field(10, ge=0, description="boxes smaller than this (px, long side) are ignored")
+    mask_margin: int = Field(2, ge=0, description="px added around each box before inpainting")
+    inpaint_radius: int = Field(3, ge=1)
+    phonetic_weight: float = Field(0.6, ge=0, le=1, description="ALINE share of the text similarity")
+    name_candidates: int = Field(4000, ge=10, description="names pre-selected before exact re-scoring")
+
+
 class IndexSettings(_Section):
     dir: str = "index/default"
     workers: int = Field(2, ge=0, description="image-loading worker processes (0 = in-process)")
@@ -64,6 +80,7 @@ class EvalSettings(_Section):
 class Settings(_Section):
     image: ImageSettings = ImageSettings()
     model: ModelSettings = ModelSettings()
+    text: TextSettings = TextSettings()
     index: IndexSettings = IndexSettings()
     search: SearchSettings = SearchSettings()
     eval: EvalSettings = EvalSettings()

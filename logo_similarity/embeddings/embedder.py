@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PIL import Image
 
 from logo_similarity.embeddings.spec import ModelSpec
-from logo_similarity.preprocessing.normalize import to_model_input
+
+if TYPE_CHECKING:
+    from logo_similarity.preprocessing.pipeline import Preprocessor
 
 
 class Embedder(Protocol):
     spec: ModelSpec
+    preprocess: "Preprocessor"  # set by load_embedder: masking + normalisation for this spec
 
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
         """(N, 3, S, S) float32 model input -> (N, dim) float32, rows of unit length."""
@@ -29,7 +32,7 @@ def embed_images(embedder: Embedder, images: Iterable[Image.Image], batch_size: 
     """Preprocess and embed images in batches; returns (N, dim) float32."""
     out: list[np.ndarray] = []
     for chunk in _batched(images, batch_size):
-        out.append(embedder.embed_batch(np.stack([to_model_input(img, embedder.spec) for img in chunk])))
+        out.append(embedder.embed_batch(np.stack([embedder.preprocess(img).array for img in chunk])))
     if not out:
         return np.zeros((0, embedder.spec.dim), dtype=np.float32)
     return np.concatenate(out)
@@ -44,6 +47,12 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _plain(spec: ModelSpec):
+    from logo_similarity.preprocessing.pipeline import plain_preprocessor
+
+    return plain_preprocessor(spec)
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
@@ -76,6 +85,7 @@ class OnnxEmbedder:
         self.spec = ModelSpec.from_dict(json.loads(meta[SPEC_METADATA_KEY]))
         self.input_name = self.session.get_inputs()[0].name
         self.path = Path(path)
+        self.preprocess = _plain(self.spec)
 
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
         (out,) = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
@@ -89,6 +99,7 @@ class TorchEmbedder:
         torch.set_num_threads(threads)
         self.extractor = extractor.eval()
         self.spec = extractor.spec
+        self.preprocess = _plain(self.spec)
 
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
         import torch
@@ -112,6 +123,7 @@ class ThumbnailEmbedder:
             dim=side * side,
             background=background,
         )
+        self.preprocess = _plain(self.spec)
 
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
         gray = batch.mean(axis=1).reshape(len(batch), -1)

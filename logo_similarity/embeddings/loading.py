@@ -44,6 +44,18 @@ def _onnx_for(extractor_factory, path: Path) -> Path:
 
 
 def load_embedder(model: str | Path | None, settings: Settings) -> Embedder:
+    """The embedder for ``model`` with its preprocessing (text masking per ``settings.text``) attached."""
+    from dataclasses import replace
+
+    from logo_similarity.preprocessing.pipeline import Preprocessor, text_mask_descriptor
+
+    embedder = _load_network(model, settings)
+    embedder.spec = replace(embedder.spec, text_mask=text_mask_descriptor(settings.text))
+    embedder.preprocess = Preprocessor(embedder.spec, settings.text, settings.model.cache_dir)
+    return embedder
+
+
+def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
     threads = settings.model.threads
     if model is None or str(model) == "default":
         factory = lambda: build_pretrained_extractor(settings.model, settings.image)  # noqa: E731

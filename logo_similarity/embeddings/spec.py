@@ -28,6 +28,7 @@ class ModelSpec:
     dim: int
     background: tuple[int, int, int] = (255, 255, 255)
     color_mode: str = "rgb"
+    text_mask: str = "off"
     preprocess_version: int = PREPROCESS_VERSION
 
     @classmethod

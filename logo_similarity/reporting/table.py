@@ -11,11 +11,17 @@ from logo_similarity.retrieval import SearchResult
 
 def results_table(results: list[SearchResult], title: str = "results") -> Table:
     table = Table(title=title, title_justify="left")
-    for column, justify in (("rank", "right"), ("score", "right"), ("name", "left"), ("file", "left")):
+    parts = [c for c in ("image", "text", "phonetic", "orthographic") if any(c in r.components for r in results)]
+    for column, justify in (("rank", "right"), ("score", "right"), *((p, "right") for p in parts), ("name", "left"), ("file", "left")):
         table.add_column(column, justify=justify)
     for r in results:
-        table.add_row(str(r.rank), f"{r.score:.3f}", r.text or "-", r.key)
+        shown = [_fmt(r.components.get(p)) for p in parts]
+        table.add_row(str(r.rank), f"{r.score:.3f}", *shown, r.text or "-", r.key)
     return table
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def metrics_table(report: dict[str, Any], title: str = "evaluation") -> Table:

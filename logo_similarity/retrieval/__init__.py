@@ -5,7 +5,7 @@ from logo_similarity.retrieval.index import (
     IndexNotFoundError,
     SearchIndex,
 )
-from logo_similarity.retrieval.search import SearchResult, embed_query, search_image
+from logo_similarity.retrieval.search import SearchResult, embed_query, search_image, search_names
 
 __all__ = [
     "BuildReport",
@@ -18,5 +18,6 @@ __all__ = [
     "embed_query",
     "embed_records",
     "search_image",
+    "search_names",
     "write_rejects",
 ]

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
-from logo_similarity.preprocessing import ImageLoadError, load_image, to_model_input
+from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.retrieval.index import SearchIndex
 
 
@@ -36,11 +36,12 @@ class EmbeddedBatch:
     positions: list[int]
     vectors: np.ndarray
     rejects: list[dict]
+    ocr: list = field(default_factory=list)  # OcrResult per position when text masking ran
 
 
 def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettings):
     try:
-        return to_model_input(load_image(record.path, image_settings), embedder.spec), None
+        return embedder.preprocess(load_image(record.path, image_settings)), None
     except ImageLoadError as exc:
         return None, {"key": record.key, "file": str(record.path), "reason": exc.reason, "message": str(exc)}
 
@@ -61,17 +62,18 @@ def embed_records(
         for offset in range(0, len(records), batch_size):
             chunk = records[offset : offset + batch_size]
             prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings), chunk))
-            arrays, positions, rejects = [], [], []
-            for position, (array, reject) in enumerate(prepared, start=offset):
+            arrays, positions, rejects, ocr = [], [], [], []
+            for position, (logo, reject) in enumerate(prepared, start=offset):
                 if reject is not None:
                     rejects.append(reject)
                     logger.warning("rejected {}: {}", reject["file"], reject["message"])
                 else:
-                    arrays.append(array)
+                    arrays.append(logo.array)
                     positions.append(position)
+                    ocr.append(logo.ocr)
             vectors = embedder.embed_batch(np.stack(arrays)) if arrays else np.zeros((0, embedder.spec.dim), "f4")
             bar.update(len(chunk))
-            yield EmbeddedBatch(positions, vectors, rejects)
+            yield EmbeddedBatch(positions, vectors, rejects, ocr)
 
 
 def build_index(
@@ -88,11 +90,18 @@ def build_index(
     for batch in embed_records(records, embedder, image_settings, batch_size, workers, desc="indexing"):
         report.rejects.extend(batch.rejects)
         if batch.positions:
-            metas = [records[p].to_metadata() for p in batch.positions]
+            metas = [_metadata(records[p], o) for p, o in zip(batch.positions, batch.ocr)]
             index.add(np.asarray(batch.positions), batch.vectors, metas)
     report.items = len(index)
     report.seconds = time.perf_counter() - start
     return index, report
+
+
+def _metadata(record: LogoRecord, ocr) -> dict:
+    meta = record.to_metadata()
+    if ocr is not None:
+        meta["text_boxes"] = [list(b) for b in ocr.boxes] + [[c for p in poly for c in p] for poly in ocr.polygons]
+    return meta
 
 
 def write_rejects(rejects: list[dict], path: Path) -> None:

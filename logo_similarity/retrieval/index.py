@@ -81,6 +81,16 @@ class SearchIndex:
         scores, ids = self.index.search(queries, k)
         return Hits(scores=scores, ids=ids)
 
+    def name_index(self, phonetic_weight: float = 0.6):
+        """Name search structure over the items' names, built on first use and kept until the index changes."""
+        from logo_similarity.text.name_index import NameIndex
+
+        key = (len(self), phonetic_weight)
+        if getattr(self, "_names", None) is None or self._names[0] != key:
+            ids = sorted(i for i, m in self.metadata.items() if m.get("text"))
+            self._names = (key, NameIndex(ids, [self.metadata[i]["text"] for i in ids], phonetic_weight))
+        return self._names[1]
+
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         return np.stack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.spec.dim))
 

@@ -52,7 +52,7 @@ def _extension_loads(path: Path) -> bool:
     try:
         torch.ops.load_library(str(path))
     except (OSError, ImportError, RuntimeError) as exc:
-        logger.debug("torchvision C extension does not load ({}): {}", path.name, exc)
+        logger.trace("torchvision C extension does not load ({}): {}", path.name, exc)
         return False
     return True
 
@@ -91,5 +91,5 @@ def ensure_torchvision_importable() -> bool:
     lib.define(_QNMS_SCHEMA)
     lib.impl("nms", nms_reference, "CPU")
     _fallback_library = lib
-    logger.debug("torchvision C extension unavailable; defined CPU fallback for torchvision::nms")
+    logger.trace("torchvision C extension unavailable; defined CPU fallback for torchvision::nms")
     return True

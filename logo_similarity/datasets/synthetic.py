@@ -1,0 +1,63 @@
+"""Rendered text logos (a shape plus words in DejaVu fonts) for OCR calibration, tests and benchmarks.
+
+Deterministic for a given seed; never uses the benchmark's images.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"), Path("/usr/share/fonts/TTF"))
+FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansCondensed-Bold.ttf")
+WORDS = ("ACME", "COFFEE", "NOVA", "Bistro", "LUMEN", "Orbit", "TECH", "Green", "Harbor", "PIXEL", "Solar", "MARKET",
+         "Atlas", "BAKERY", "Zenith", "Vertex", "CLOUD", "Maple", "Falcon", "STUDIO")
+
+
+class FontNotFoundError(FileNotFoundError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def font_path(name: str = "DejaVuSans-Bold.ttf") -> Path:
+    for folder in FONT_DIRS:
+        if (folder / name).is_file():
+            return folder / name
+    raise FontNotFoundError(f"font {name} not found in {[str(d) for d in FONT_DIRS]}: install fonts-dejavu-core")
+
+
+def render_text_logo(text: str, side: int = 256, seed: int = 0, shape: bool = True,
+                     font: str = "DejaVuSans-Bold.ttf", size: int | None = None) -> Image.Image:
+    """A shape in the upper part and ``text`` centred below it, on white."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", (side, side), "white")
+    draw = ImageDraw.Draw(img)
+    colour = tuple(rng.randrange(0, 200) for _ in range(3))
+    if shape:
+        r = side * rng.uniform(0.15, 0.22)
+        cx, cy = side / 2 + rng.uniform(-0.1, 0.1) * side, side * 0.33
+        if rng.random() < 0.5:
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+        else:
+            draw.polygon([(cx, cy - r), (cx + r, cy + r), (cx - r, cy + r)], fill=colour)
+    size = size or int(side * rng.uniform(0.08, 0.14))
+    face = ImageFont.truetype(str(font_path(font)), size)
+    while draw.textlength(text, font=face) > side * 0.92 and size > 8:
+        size -= 2
+        face = ImageFont.truetype(str(font_path(font)), size)
+    ink = tuple(rng.randrange(0, 90) for _ in range(3))
+    draw.text((side / 2, side * (0.72 if shape else 0.5)), text, font=face, fill=ink, anchor="mm")
+    return img
+
+
+def random_text_logo(seed: int, side: int = 256) -> tuple[Image.Image, str | None]:
+    """A varied logo: one or two words (or, one time in six, none), random font, size and colour."""
+    rng = random.Random(seed)
+    if rng.random() < 1 / 6:
+        img = render_text_logo("", side=side, seed=seed)
+        return img, None
+    text = " ".join(rng.sample(WORDS, rng.choice((1, 1, 2))))
+    return render_text_logo(text, side=side, seed=seed, shape=rng.random() < 0.8, font=rng.choice(FONTS)), text
