@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from logo_similarity.config import ImageSettings, TextSettings
-from logo_similarity.datasets.records import LogoRecord
+from logo_similarity.datasets.records import LogoRecord, reject_entry, write_rejects
 from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.preprocessing.text_mask import remove_text
 
@@ -39,7 +39,7 @@ def mask_dataset(
             try:
                 logo = load_image(record.path, image)
             except ImageLoadError as exc:
-                rejects.append({"key": record.key, "file": str(record.path), "reason": exc.reason, "message": str(exc)})
+                rejects.append(reject_entry(record, exc))
                 continue
             masked = remove_text(logo, text, cache_dir, recognize=recognize)
             name = f"images/{number:07d}.png"
@@ -52,7 +52,5 @@ def mask_dataset(
             entry.pop("key")
             meta.write(json.dumps(entry, ensure_ascii=False) + "\n")
     tmp.replace(out / "metadata.jsonl")
-    with open(out / "rejects.jsonl", "w", encoding="utf-8") as fh:
-        for reject in rejects:
-            fh.write(json.dumps(reject) + "\n")
+    write_rejects(rejects, out / "rejects.jsonl")
     return MaskReport(kept, with_text, rejects, out / "metadata.jsonl")

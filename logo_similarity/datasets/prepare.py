@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from logo_similarity.config import ImageSettings
-from logo_similarity.datasets.records import LogoRecord
+from logo_similarity.datasets.records import LogoRecord, reject_entry, write_rejects
 from logo_similarity.preprocessing import ImageLoadError, load_image
 
 
@@ -25,7 +25,7 @@ def _check(record: LogoRecord, settings: ImageSettings) -> dict | None:
     try:
         load_image(record.path, settings)
     except ImageLoadError as exc:
-        return {"key": record.key, "file": str(record.path), "reason": exc.reason, "message": str(exc)}
+        return reject_entry(record, exc)
     return None
 
 
@@ -43,7 +43,5 @@ def prepare_dataset(records: list[LogoRecord], out: Path, settings: ImageSetting
                      "vienna_codes": list(record.vienna_codes), "year": record.year}
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
     tmp.replace(metadata)
-    with open(out / "rejects.jsonl", "w", encoding="utf-8") as fh:
-        for reject in rejects:
-            fh.write(json.dumps(reject) + "\n")
+    write_rejects(rejects, out / "rejects.jsonl")
     return PrepareReport(kept=len(kept), rejects=rejects, metadata=metadata)

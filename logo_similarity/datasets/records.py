@@ -40,6 +40,17 @@ class LogoRecord:
         }
 
 
+def reject_entry(record: LogoRecord, exc: Exception) -> dict[str, Any]:
+    """One line of a rejects.jsonl file: which item, and why it could not be used."""
+    return {"key": record.key, "file": str(record.path), "reason": getattr(exc, "reason", "error"), "message": str(exc)}
+
+
+def write_rejects(rejects: list[dict[str, Any]], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for reject in rejects:
+            fh.write(json.dumps(reject) + "\n")
+
+
 def _parse_entries(path: Path) -> list[dict[str, Any]]:
     raw = path.read_text(encoding="utf-8")
     stripped = raw.lstrip()

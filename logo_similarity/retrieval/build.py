@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from loguru import logger
 from tqdm import tqdm
 
 from logo_similarity.config import ImageSettings
-from logo_similarity.datasets import LogoRecord
+from logo_similarity.datasets import LogoRecord, reject_entry, write_rejects
 from logo_similarity.embeddings import Embedder
 from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.retrieval.index import SearchIndex
+
+__all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "write_rejects"]
 
 
 @dataclass
@@ -43,7 +43,7 @@ def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettin
     try:
         return embedder.preprocess(load_image(record.path, image_settings)), None
     except ImageLoadError as exc:
-        return None, {"key": record.key, "file": str(record.path), "reason": exc.reason, "message": str(exc)}
+        return None, reject_entry(record, exc)
 
 
 def embed_records(
@@ -102,9 +102,3 @@ def _metadata(record: LogoRecord, ocr) -> dict:
     if ocr is not None:
         meta["text_boxes"] = [list(b) for b in ocr.boxes] + [[c for p in poly for c in p] for poly in ocr.polygons]
     return meta
-
-
-def write_rejects(rejects: list[dict], path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for reject in rejects:
-            fh.write(json.dumps(reject) + "\n")

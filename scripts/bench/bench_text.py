@@ -16,11 +16,9 @@ import argparse
 import json
 import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from logo_similarity.config import TextSettings, load_settings
@@ -113,7 +111,7 @@ def bench_aline(pairs: int) -> dict:
     rng = random.Random(1)
     names = [synth_name(rng) for _ in range(2000)]
     oracle = import_abydos_distance().ALINE()
-    worst, start = 0.0, time.perf_counter()
+    worst, _start = 0.0, time.perf_counter()
     ref_time = 0.0
     for _ in range(pairs):
         a, b = phonetic_letters(rng.choice(names)), phonetic_letters(rng.choice(names))
