@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 from loguru import logger
@@ -36,7 +36,7 @@ ModelOpt = Annotated[
     typer.Option("--model", help="ONNX file, .pt checkpoint, 'thumbnail' (baseline) or omitted for the default"),
 ]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML settings file (see config/default.yaml)")]
-PoolingOpt = Annotated[Optional[str], typer.Option("--pooling", help="gem or avg (default model only)")]
+PoolingOpt = Annotated[Optional[Literal["gem", "avg"]], typer.Option("--pooling", help="default model only")]
 TextMaskOpt = Annotated[
     Optional[bool], typer.Option("--text-mask/--no-text-mask", help="mask text before embedding (default: config)")
 ]
