@@ -58,6 +58,10 @@ class TextSettings(_Section):
     min_size: int = Field(10, ge=0, description="boxes smaller than this (px, long side) are ignored")
     mask_margin: int = Field(2, ge=0, description="px added around each box before inpainting")
     inpaint_radius: int = Field(3, ge=1)
+    min_ink_left: float = Field(
+        0.0, ge=0, lt=1, description="keep the logo unmasked when less than this share of its ink would remain "
+        "(a word mark: the words are the mark)",
+    )
     phonetic_weight: float = Field(0.6, ge=0, le=1, description="ALINE share of the text similarity")
     name_candidates: int = Field(4000, ge=10, description="names pre-selected before exact re-scoring")
 

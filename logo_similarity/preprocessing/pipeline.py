@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # only read here; importing embeddings at run time would be c
     from logo_similarity.embeddings.spec import ModelSpec
 
 MASK_FIELDS = ("detector_size", "quantize", "text_threshold", "low_text", "link_threshold", "min_size",
-               "mask_margin", "inpaint_radius")
+               "mask_margin", "inpaint_radius", "min_ink_left")
 
 
 def text_mask_descriptor(text: TextSettings) -> str:

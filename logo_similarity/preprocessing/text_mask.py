@@ -21,6 +21,12 @@ from logo_similarity.text.ocr import OcrResult, read_text
 class MaskedLogo:
     image: Image.Image
     ocr: OcrResult
+    kept_as_word_mark: bool = False
+
+
+def ink(rgb: np.ndarray, background: tuple[int, int, int] = (255, 255, 255), tolerance: int = 60) -> int:
+    """Pixels that differ visibly from the background colour."""
+    return int((np.abs(rgb.astype(np.int16) - np.asarray(background, np.int16)).sum(axis=2) > tolerance).sum())
 
 
 def text_mask(shape: tuple[int, int], ocr: OcrResult, margin: int) -> np.ndarray:
@@ -45,6 +51,15 @@ def mask_text(image: Image.Image, ocr: OcrResult, settings: TextSettings) -> Ima
 
 
 def remove_text(image: Image.Image, settings: TextSettings, cache_dir: Path, recognize: bool = False) -> MaskedLogo:
-    """Detect text (recognising it only when asked) and inpaint it away."""
+    """Detect text (recognising it only when asked) and inpaint it away.
+
+    When masking would leave less than ``settings.min_ink_left`` of the logo's ink, the words are the mark
+    (a word mark) and the image is returned unmasked, with the OCR result still attached.
+    """
     ocr = read_text(image, settings, cache_dir, recognize=recognize)
-    return MaskedLogo(mask_text(image, ocr, settings), ocr)
+    masked = mask_text(image, ocr, settings)
+    if masked is not image and settings.min_ink_left > 0:
+        before = ink(np.asarray(image.convert("RGB")))
+        if before and ink(np.asarray(masked)) < settings.min_ink_left * before:
+            return MaskedLogo(image, ocr, kept_as_word_mark=True)
+    return MaskedLogo(masked, ocr)

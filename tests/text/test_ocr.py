@@ -82,3 +82,18 @@ def test_concurrent_use_gives_the_same_answer(acme, text_settings, cache):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: read_text(acme, text_settings, cache), range(6)))
     assert len({(tuple(r.boxes), r.text) for r in results}) == 1
+
+
+def test_word_mark_is_kept_when_masking_would_erase_it(text_settings, cache):
+    from logo_similarity.datasets.synthetic import render_text_logo
+
+    word_mark = render_text_logo("NOVA", seed=1, shape=False, size=48)
+    plain = remove_text(word_mark, text_settings, cache)
+    assert plain.image is not word_mark and not plain.kept_as_word_mark
+    guarded = remove_text(word_mark, text_settings.model_copy(update={"min_ink_left": 0.3}), cache)
+    assert guarded.kept_as_word_mark and guarded.image is word_mark and guarded.ocr
+
+
+def test_figure_with_words_is_still_masked_under_the_guard(acme, text_settings, cache):
+    guarded = remove_text(acme, text_settings.model_copy(update={"min_ink_left": 0.3}), cache)
+    assert not guarded.kept_as_word_mark and guarded.image is not acme
