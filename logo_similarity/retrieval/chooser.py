@@ -1,0 +1,69 @@
+"""Which FAISS index to build, as a pure function of (vector count, dimension, memory budget).
+
+Follows autofaiss' reasoning: exact search while it is cheap, HNSW while graph + raw vectors fit in memory,
+IVF-Flat while raw vectors fit, then OPQ + IVF-PQ whose codes fit. Returns FAISS factory strings, best
+first; memory estimates are returned alongside so callers can log why a choice was made.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+EXACT_BELOW = 5_000
+HNSW_M = 32
+
+
+@dataclass(frozen=True)
+class IndexChoice:
+    factory: str
+    bytes_estimate: int
+    exact: bool
+
+
+def ivf_lists(n: int) -> int:
+    """Number of IVF cells: ~4 sqrt(n) rounded to a power of two, at least 16 vectors per cell."""
+    target = 4 * math.sqrt(max(n, 1))
+    lists = 2 ** max(4, round(math.log2(target)))
+    while lists > 16 and n / lists < 16:
+        lists //= 2
+    return lists
+
+
+def pq_bytes(dim: int, budget_per_vector: float) -> int:
+    """Largest PQ code size (bytes per vector, 8-bit sub-quantisers) dividing a multiple-of-4 OPQ dim."""
+    for m in (256, 128, 96, 64, 48, 32, 24, 16, 8, 4):
+        if m <= dim and m + 8 <= budget_per_vector:  # + id (int64) per vector in the inverted lists
+            return m
+    return 0
+
+
+def choose_index(n: int, dim: int, memory_bytes: int) -> list[IndexChoice]:
+    """Candidate index types for ``n`` vectors of ``dim`` float32 dims within ``memory_bytes``, best first.
+
+    Raises ValueError when not even the smallest product-quantised index fits.
+    """
+    if n < 0 or dim <= 0 or memory_bytes <= 0:
+        raise ValueError(f"bad sizes: n={n}, dim={dim}, memory={memory_bytes}")
+    raw = n * dim * 4
+    ids = n * 8
+    choices: list[IndexChoice] = []
+    if n < EXACT_BELOW and raw + ids <= memory_bytes:
+        choices.append(IndexChoice("Flat", raw + ids, exact=True))
+    hnsw = raw + ids + n * HNSW_M * 2 * 4
+    if hnsw <= memory_bytes and n >= EXACT_BELOW:
+        choices.append(IndexChoice(f"HNSW{HNSW_M},Flat", hnsw, exact=False))
+    lists = ivf_lists(n)
+    ivf_flat = raw + ids + lists * dim * 4
+    if ivf_flat <= memory_bytes and n >= EXACT_BELOW:
+        choices.append(IndexChoice(f"IVF{lists},Flat", ivf_flat, exact=False))
+    per_vector = (memory_bytes - lists * dim * 4) / max(n, 1)
+    m = pq_bytes(dim, per_vector)
+    if m and n >= EXACT_BELOW:
+        opq_dim = min(dim, m * 4)
+        choices.append(IndexChoice(f"OPQ{m}_{opq_dim},IVF{lists},PQ{m}x8", n * (m + 8) + lists * opq_dim * 4, False))
+    if not choices and n < EXACT_BELOW:
+        raise ValueError(f"{n} x {dim} vectors need {raw + ids} bytes for exact search; budget is {memory_bytes}")
+    if not choices:
+        raise ValueError(f"no index of {n} x {dim} vectors fits in {memory_bytes} bytes (even PQ4 needs 12 B/vector)")
+    return choices
