@@ -87,14 +87,24 @@ def index(
     model: ModelOpt = None,
     pooling: PoolingOpt = None,
     text_mask: TextMaskOpt = None,
+    work: Annotated[Optional[Path], typer.Option(help="chunk folder for resuming (default: beside the index)")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option(min=1, help="images per crash-safe chunk")] = None,
     config: ConfigOpt = None,
 ) -> BuildReport:
-    """Embed a dataset and save a searchable index (unreadable images go to rejects.jsonl)."""
+    """Embed a dataset and save a searchable index (unreadable images go to rejects.jsonl).
+
+    An interrupted build (even kill -9) resumes where it stopped when run again with the same arguments.
+    """
     settings = _settings(config, pooling, text_mask)
     records = read_dataset(dataset, images_dir)
     embedder = load_embedder(model, settings)
-    built, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
-    folder = built.save(out or Path(settings.index.dir))
+    target = out or Path(settings.index.dir)
+    work = work or target.with_name(f".{target.name}.work")
+    built, report = build_index(
+        records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
+        work=work, chunk_size=chunk_size or settings.index.chunk_size,
+    )
+    folder = built.save(target)
     write_rejects(report.rejects, folder / "rejects.jsonl")
     logger.info(
         "indexed {} images ({} rejected) in {:.1f}s, {:.1f} img/s -> {}",

@@ -37,9 +37,9 @@ def built_index(tiny_gallery, cli_env, tmp_path_factory) -> Path:
 
 
 def test_index_writes_manifest_and_rejects(built_index):
-    manifest = json.loads((built_index / "manifest.json").read_text())
+    manifest = json.loads((built_index / "current" / "manifest.json").read_text())
     assert manifest["count"] == 12 and manifest["spec"]["arch"] == "tf_efficientnet_lite0"
-    rejects = [json.loads(line) for line in (built_index / "rejects.jsonl").read_text().splitlines()]
+    rejects = [json.loads(line) for line in (built_index / "current" / "rejects.jsonl").read_text().splitlines()]
     assert len(rejects) == 1 and rejects[0]["reason"] == "corrupt"
 
 
@@ -119,9 +119,9 @@ def test_text_masked_index_end_to_end(tmp_path, cli_env):
     out = tmp_path / "index"
     result = logo_sim(["index", folder, "--out", out, "--text-mask"], cli_env)
     assert result.returncode == 0, result.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((out / "current" / "manifest.json").read_text())
     assert manifest["spec"]["text_mask"] != "off"
-    metas = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    metas = [json.loads(line) for line in (out / "current" / "metadata.jsonl").read_text().splitlines()]
     assert all(m["text_boxes"] for m in metas)
     # the query is prepared as the index was (masking comes from the manifest, not from flags)
     hits_file = tmp_path / "hits.json"

@@ -68,6 +68,7 @@ class TextSettings(_Section):
 
 class IndexSettings(_Section):
     dir: str = "index/default"
+    chunk_size: int = Field(1024, ge=1, description="images per crash-safe chunk of an index build")
     workers: int = Field(2, ge=0, description="image-loading worker processes (0 = in-process)")
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -15,6 +18,7 @@ from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord, reject_entry, write_rejects
 from logo_similarity.embeddings import Embedder
 from logo_similarity.preprocessing import ImageLoadError, load_image
+from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
 from logo_similarity.retrieval.index import SearchIndex
 
 __all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "write_rejects"]
@@ -53,11 +57,12 @@ def embed_records(
     batch_size: int = 32,
     workers: int = 2,
     desc: str = "embedding",
+    progress: bool = True,
 ) -> Iterator[EmbeddedBatch]:
     """Embed records batch by batch; positions index into ``records``; unreadable ones come back as rejects."""
     # PIL releases the GIL while decoding and resizing, so threads overlap image loading with inference.
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
-        total=len(records), desc=desc, unit="img", disable=None
+        total=len(records), desc=desc, unit="img", disable=None if progress else True
     ) as bar:
         for offset in range(0, len(records), batch_size):
             chunk = records[offset : offset + batch_size]
@@ -82,23 +87,59 @@ def build_index(
     image_settings: ImageSettings,
     batch_size: int = 32,
     workers: int = 2,
+    work: Path | None = None,
+    chunk_size: int = 1024,
 ) -> tuple[SearchIndex, BuildReport]:
-    """Embed every readable record into a new in-memory index; ids are positions in ``records``."""
-    index = SearchIndex(embedder.spec)
-    report = BuildReport()
+    """Embed every readable record into a new index; ids are positions in ``records``.
+
+    Embeddings go through a chunk store in ``work`` (a temporary folder when None): rerunning an interrupted
+    build with the same ``work`` folder skips finished chunks and redoes any half-written one.
+    """
     start = time.perf_counter()
-    for batch in embed_records(records, embedder, image_settings, batch_size, workers, desc="indexing"):
-        report.rejects.extend(batch.rejects)
-        if batch.positions:
-            metas = [_metadata(records[p], o) for p, o in zip(batch.positions, batch.ocr)]
-            index.add(np.asarray(batch.positions), batch.vectors, metas)
-    report.items = len(index)
+    with ExitStack() as stack:
+        folder = work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="logo-sim-build-")))
+        fingerprint = dataset_fingerprint([f"{r.key}\t{r.path}" for r in records], embedder.spec.to_json())
+        store = ChunkStore(folder, fingerprint, len(records), chunk_size)
+        pending = store.pending()
+        done_items = len(records) - sum(len(store.rows(i)) for i in pending)
+        if done_items:
+            logger.info("resuming: {} of {} images already embedded in {}", done_items, len(records), folder)
+        with tqdm(total=len(records), initial=done_items, desc="indexing", unit="img", disable=None) as bar:
+            for number in pending:
+                rows = store.rows(number)
+                store.write(number, _embed_chunk(records, rows, embedder, image_settings, batch_size, workers))
+                bar.update(len(rows))
+        index, report = _assemble(records, store, embedder)
     report.seconds = time.perf_counter() - start
     return index, report
 
 
-def _metadata(record: LogoRecord, ocr) -> dict:
-    meta = record.to_metadata()
-    if ocr is not None:
-        meta["text_boxes"] = [list(b) for b in ocr.boxes] + [[c for p in poly for c in p] for poly in ocr.polygons]
-    return meta
+def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int, workers: int) -> Chunk:
+    positions, vectors, rejects, extras = [], [], [], []
+    subset = [records[r] for r in rows]
+    for batch in embed_records(subset, embedder, image_settings, batch_size, workers, progress=False):
+        positions += [rows.start + p for p in batch.positions]
+        vectors.append(batch.vectors)
+        rejects += batch.rejects
+        extras += [_extra(o) for o in batch.ocr]
+    stacked = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
+    return Chunk(np.asarray(positions, dtype=np.int64), stacked, rejects, extras)
+
+
+def _assemble(records, store: ChunkStore, embedder) -> tuple[SearchIndex, BuildReport]:
+    index = SearchIndex(embedder.spec)
+    report = BuildReport()
+    for number in range(store.n_chunks):
+        chunk = store.read(number)
+        report.rejects.extend(chunk.rejects)
+        if len(chunk.positions):
+            metas = [{**records[p].to_metadata(), **extra} for p, extra in zip(chunk.positions.tolist(), chunk.extras)]
+            index.add(chunk.positions, chunk.vectors, metas)
+    report.items = len(index)
+    return index, report
+
+
+def _extra(ocr) -> dict:
+    if ocr is None:
+        return {}
+    return {"text_boxes": [list(b) for b in ocr.boxes] + [[c for p in poly for c in p] for poly in ocr.polygons]}

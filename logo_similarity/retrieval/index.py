@@ -1,12 +1,15 @@
 """FAISS index (exact inner product over L2-normalised vectors = cosine) with a metadata table and manifest.
 
-On disk, one folder::
+On disk, an index root holds immutable versions and a pointer to the live one::
 
-    manifest.json     format version, model spec, count, index type, creation time
-    index.faiss       faiss IndexIDMap2 over IndexFlatIP; ids are int64
-    metadata.jsonl    one line per item: id, key, file, text, vienna_codes, year
+    ROOT/current -> versions/20261121T093000-1234     (symlink, replaced atomically)
+    ROOT/versions/<id>/manifest.json                   format version, model spec, count, index type, time
+    ROOT/versions/<id>/index.faiss                     faiss IndexIDMap2 over IndexFlatIP; ids are int64
+    ROOT/versions/<id>/metadata.jsonl                  one line per item: id, key, file, text, vienna_codes, year
 
-The folder is written under a temporary name and renamed into place, so a reader never sees half of it.
+A version is written completely (under a temporary name, fsynced, renamed) before ``current`` is switched
+to it, so a reader sees either the old index or the new one, never half of one or none. The newest
+``keep_versions`` versions are kept; older ones are pruned after the switch.
 """
 
 from __future__ import annotations
@@ -115,10 +118,24 @@ class SearchIndex:
             "spec_fingerprint": self.spec.fingerprint(),
         }
 
-    def save(self, folder: str | Path) -> Path:
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    def save(self, root: str | Path, keep_versions: int = 2) -> Path:
+        """Write a new version under ``root``, switch ``root/current`` to it, prune old versions.
+
+        Returns the new version's folder.
+        """
+        root = Path(root)
+        version = self.write_version(root)
+        switch_current(root, version)
+        prune_versions(root, keep_versions)
+        return version
+
+    def write_version(self, root: Path) -> Path:
+        """Write this index as a new, not yet live, version folder under ``root/versions``."""
+        versions = Path(root) / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+        folder = versions / name
+        staging = versions / f".{name}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         faiss.write_index(self.index, str(staging / "index.faiss"))
@@ -129,18 +146,14 @@ class SearchIndex:
         for path in staging.iterdir():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
-        if folder.exists():
-            retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(retired)
-            staging.rename(folder)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(folder)
+        staging.rename(folder)
+        _fsync_dir(versions)
         return folder
 
     @classmethod
     def load(cls, folder: str | Path, expected_spec: ModelSpec | None = None) -> SearchIndex:
-        folder = Path(folder)
+        """Load the live version of an index root (or a version folder given directly)."""
+        folder = live_version(Path(folder))
         manifest_path = folder / "manifest.json"
         if not manifest_path.is_file():
             raise IndexNotFoundError(f"no index at {folder} (missing manifest.json); build one with `logo-sim index`")
@@ -164,3 +177,39 @@ class SearchIndex:
         if expected_spec is not None:
             index.check_compatible(expected_spec)
         return index
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def live_version(root: Path) -> Path:
+    """The folder a reader should open: ``root/current`` resolved, or ``root`` itself if it is a version."""
+    current = root / "current"
+    if current.is_symlink() or current.is_dir():
+        return current.resolve()
+    return root
+
+
+def switch_current(root: Path, version: Path) -> None:
+    """Point ``root/current`` at ``version`` in one atomic rename (readers see old or new, never neither)."""
+    link = root / f".current.tmp-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.relative_to(root))
+    os.replace(link, root / "current")
+    _fsync_dir(root)
+
+
+def prune_versions(root: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` versions; the live one is never deleted."""
+    live = live_version(root)
+    versions = sorted((p for p in (root / "versions").iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.name)
+    doomed = [p for p in versions[: max(0, len(versions) - max(1, keep))] if p.resolve() != live]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed

@@ -37,7 +37,7 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.metadata == index.metadata
     q = random_unit(20)[:4]
     np.testing.assert_array_equal(loaded.search(q, 5).ids, index.search(q, 5).ids)
-    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "idx" / "current" / "manifest.json").read_text())
     assert manifest["count"] == 20 and manifest["spec"]["pooling"] == "gem"
 
 
@@ -45,7 +45,29 @@ def test_save_replaces_an_existing_index(tmp_path):
     make_index(20).save(tmp_path / "idx")
     make_index(5).save(tmp_path / "idx")
     assert len(SearchIndex.load(tmp_path / "idx")) == 5
-    assert [p.name for p in tmp_path.iterdir()] == ["idx"]  # no staging folders left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["idx"]
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == ["current", "versions"]  # no staging left
+
+
+def test_reader_sees_the_old_version_until_the_switch(tmp_path):
+    from logo_similarity.retrieval.index import switch_current
+
+    root = tmp_path / "idx"
+    make_index(20).save(root)
+    pending = make_index(7).write_version(root)  # a build that has written everything but not switched
+    assert len(SearchIndex.load(root)) == 20
+    switch_current(root, pending)
+    assert len(SearchIndex.load(root)) == 7
+
+
+def test_old_versions_are_pruned_and_the_live_one_kept(tmp_path):
+    root = tmp_path / "idx"
+    for n in (3, 4, 5, 6):
+        make_index(n).save(root, keep_versions=2)
+    versions = sorted(p.name for p in (root / "versions").iterdir())
+    assert len(versions) == 2
+    assert len(SearchIndex.load(root)) == 6
+    assert len(SearchIndex.load(root / "versions" / versions[0])) == 5  # a version folder loads directly
 
 
 def test_mismatched_model_is_a_clear_error(tmp_path):
@@ -59,8 +81,9 @@ def test_missing_and_inconsistent_index(tmp_path):
     with pytest.raises(IndexNotFoundError, match="logo-sim index"):
         SearchIndex.load(tmp_path / "nothing")
     make_index().save(tmp_path / "idx")
-    lines = (tmp_path / "idx" / "metadata.jsonl").read_text().splitlines()
-    (tmp_path / "idx" / "metadata.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    meta = tmp_path / "idx" / "current" / "metadata.jsonl"
+    lines = meta.read_text().splitlines()
+    meta.write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(IndexMismatchError, match="inconsistent"):
         SearchIndex.load(tmp_path / "idx")
 

@@ -1,0 +1,127 @@
+"""Embeddings of a dataset in fixed-size chunks on disk, so a build survives ``kill -9`` at any instant.
+
+Layout of a work folder::
+
+    plan.json                  what is being built: fingerprint (model spec + dataset listing), chunk size, sizes
+    chunk-000012.npz           positions (int64), vectors (float32), rejects (JSON) of dataset rows 12*size...
+    chunk-000012.done          {"sha256": ..., "count": ...}, written after the .npz is in place
+
+Every file is written to a temporary name, fsynced and renamed, then the folder is fsynced. A chunk counts
+as finished only when its ``.done`` exists and the ``.npz`` matches the checksum in it; anything else (a
+crash between the two renames, a truncated or corrupted file) is detected and the chunk is redone. Rows of
+a chunk are written together or not at all, so nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from loguru import logger
+
+
+class WorkFolderMismatchError(RuntimeError):
+    """The work folder holds chunks of another dataset or model."""
+
+
+@dataclass
+class Chunk:
+    positions: np.ndarray
+    vectors: np.ndarray
+    rejects: list[dict]
+    extras: list[dict]  # per position: metadata found while embedding (e.g. text boxes)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def dataset_fingerprint(keys: list[str], spec_json: str) -> str:
+    digest = hashlib.sha256(spec_json.encode())
+    for key in keys:
+        digest.update(key.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class ChunkStore:
+    def __init__(self, folder: Path, fingerprint: str, n_items: int, chunk_size: int) -> None:
+        self.folder = Path(folder)
+        self.chunk_size = chunk_size
+        self.n_items = n_items
+        self.n_chunks = (n_items + chunk_size - 1) // chunk_size
+        self.folder.mkdir(parents=True, exist_ok=True)
+        plan = {"fingerprint": fingerprint, "chunk_size": chunk_size, "n_items": n_items}
+        plan_path = self.folder / "plan.json"
+        if plan_path.exists():
+            existing = json.loads(plan_path.read_text())
+            if existing != plan:
+                raise WorkFolderMismatchError(
+                    f"{self.folder} holds chunks of another build ({existing}); remove it or pass another work folder"
+                )
+        else:
+            atomic_write(plan_path, json.dumps(plan).encode())
+        for stale in self.folder.glob(".*.tmp-*"):
+            stale.unlink(missing_ok=True)
+
+    def rows(self, index: int) -> range:
+        start = index * self.chunk_size
+        return range(start, min(start + self.chunk_size, self.n_items))
+
+    def _paths(self, index: int) -> tuple[Path, Path]:
+        stem = self.folder / f"chunk-{index:06d}"
+        return stem.with_suffix(".npz"), stem.with_suffix(".done")
+
+    def is_done(self, index: int) -> bool:
+        data_path, done_path = self._paths(index)
+        if not done_path.exists():
+            return False
+        try:
+            record = json.loads(done_path.read_text())
+            ok = hashlib.sha256(data_path.read_bytes()).hexdigest() == record["sha256"]
+        except (OSError, ValueError, KeyError):
+            ok = False
+        if not ok:
+            logger.warning("chunk {} is corrupt or incomplete; it will be redone", index)
+            done_path.unlink(missing_ok=True)
+            data_path.unlink(missing_ok=True)
+        return ok
+
+    def pending(self) -> list[int]:
+        return [i for i in range(self.n_chunks) if not self.is_done(i)]
+
+    def write(self, index: int, chunk: Chunk) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, positions=np.asarray(chunk.positions, dtype=np.int64),
+                 vectors=np.asarray(chunk.vectors, dtype=np.float32),
+                 notes=np.frombuffer(json.dumps({"rejects": chunk.rejects, "extras": chunk.extras}).encode(), np.uint8))
+        data = buf.getvalue()
+        data_path, done_path = self._paths(index)
+        atomic_write(data_path, data)
+        record = {"sha256": hashlib.sha256(data).hexdigest(), "count": len(chunk.positions)}
+        atomic_write(done_path, json.dumps(record).encode())
+
+    def read(self, index: int) -> Chunk:
+        data_path, _ = self._paths(index)
+        with np.load(data_path) as npz:
+            notes = json.loads(npz["notes"].tobytes().decode())
+            return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"])

@@ -1,0 +1,80 @@
+"""kill -9 during `logo-sim index`, again and again: the final index equals an uninterrupted build."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from logo_similarity.retrieval import SearchIndex
+from tests.conftest import COLOURS, KINDS, draw_logo
+
+N_IMAGES = 48
+KILLS = 12
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory):
+    root = tmp_path_factory.mktemp("killgallery")
+    for i in range(N_IMAGES):
+        draw_logo(KINDS[i % len(KINDS)], COLOURS[(i // len(KINDS)) % len(COLOURS)], side=96 + i).save(root / f"{i:03d}.png")
+    (root / "zz-broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    return root
+
+
+def command(gallery, out, work, model_cache):
+    env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": str(model_cache), "LOGO_SIM__LOG_LEVEL": "WARNING",
+           "LOGO_SIM__MODEL__BATCH_SIZE": "2"}
+    args = [sys.executable, "-m", "logo_similarity.cli", "index", str(gallery), "--out", str(out), "--work", str(work),
+            "--chunk-size", "3", "--model", "thumbnail"]
+    return args, env
+
+
+def test_killed_builds_resume_to_the_same_index(gallery, model_cache, tmp_path):
+    args, env = command(gallery, tmp_path / "reference", tmp_path / "reference.work", model_cache)
+    start = time.perf_counter()
+    subprocess.run(args, env=env, check=True, capture_output=True, timeout=300)
+    full_run = time.perf_counter() - start
+
+    out, work = tmp_path / "resumed", tmp_path / "resumed.work"
+    args, env = command(gallery, out, work, model_cache)
+    rng = random.Random(7)
+    kills, finished_at_kill = 0, []
+
+    def chunks_done() -> int:
+        return len(list(work.glob("chunk-*.done")))
+
+    while kills < KILLS:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Let the build get a random number of chunks further, then kill it a few ms later (mid-chunk).
+        target, deadline = chunks_done() + rng.randint(0, 2), time.monotonic() + full_run + 30
+        while proc.poll() is None and chunks_done() < target and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.015))
+        if proc.poll() is not None:
+            break  # finished before the kill came
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        finished_at_kill.append(chunks_done())
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert kills >= 10
+    # the kills hit the build at many different stages, not only while the interpreter was starting
+    total_chunks = -(-(N_IMAGES + 1) // 3)
+    assert len(set(finished_at_kill)) >= 4, finished_at_kill
+    assert any(0 < n < total_chunks for n in finished_at_kill), finished_at_kill
+
+    ref, got = SearchIndex.load(tmp_path / "reference"), SearchIndex.load(out)
+    ref_ids, got_ids = sorted(ref.metadata), sorted(got.metadata)
+    assert ref_ids == got_ids and len(got_ids) == N_IMAGES  # nothing lost, nothing duplicated
+    np.testing.assert_allclose(got.vectors(np.array(got_ids)), ref.vectors(np.array(ref_ids)), atol=1e-6)
+    rejects = [json.loads(line) for line in (out / "current" / "rejects.jsonl").read_text().splitlines()]
+    assert [r["key"] for r in rejects] == ["zz-broken.png"]
