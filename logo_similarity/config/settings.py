@@ -59,7 +59,7 @@ class TextSettings(_Section):
     mask_margin: int = Field(2, ge=0, description="px added around each box before inpainting")
     inpaint_radius: int = Field(3, ge=1)
     min_ink_left: float = Field(
-        0.0, ge=0, lt=1, description="keep the logo unmasked when less than this share of its ink would remain "
+        0.3, ge=0, lt=1, description="keep the logo unmasked when less than this share of its ink would remain "
         "(a word mark: the words are the mark)",
     )
     phonetic_weight: float = Field(0.6, ge=0, le=1, description="ALINE share of the text similarity")
@@ -69,6 +69,8 @@ class TextSettings(_Section):
 class IndexSettings(_Section):
     dir: str = "index/default"
     chunk_size: int = Field(1024, ge=1, description="images per crash-safe chunk of an index build")
+    memory_gb: float = Field(8.0, gt=0, description="memory budget for the search index (picks its type)")
+    target_recall: float = Field(0.95, gt=0, le=1, description="recall@100 vs exact search that tuning aims for")
     workers: int = Field(2, ge=0, description="image-loading worker processes (0 = in-process)")
 
 

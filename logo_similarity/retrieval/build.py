@@ -18,6 +18,7 @@ from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord, reject_entry, write_rejects
 from logo_similarity.embeddings import Embedder
 from logo_similarity.preprocessing import ImageLoadError, load_image
+from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
 from logo_similarity.retrieval.index import SearchIndex
 
@@ -89,6 +90,8 @@ def build_index(
     workers: int = 2,
     work: Path | None = None,
     chunk_size: int = 1024,
+    memory_bytes: int = 8 * 1024**3,
+    target_recall: float = 0.95,
 ) -> tuple[SearchIndex, BuildReport]:
     """Embed every readable record into a new index; ids are positions in ``records``.
 
@@ -109,7 +112,7 @@ def build_index(
                 rows = store.rows(number)
                 store.write(number, _embed_chunk(records, rows, embedder, image_settings, batch_size, workers))
                 bar.update(len(rows))
-        index, report = _assemble(records, store, embedder)
+        index, report = _assemble(records, store, embedder, memory_bytes, target_recall)
     report.seconds = time.perf_counter() - start
     return index, report
 
@@ -126,15 +129,20 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
     return Chunk(np.asarray(positions, dtype=np.int64), stacked, rejects, extras)
 
 
-def _assemble(records, store: ChunkStore, embedder) -> tuple[SearchIndex, BuildReport]:
-    index = SearchIndex(embedder.spec)
+def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float):
+    """Read every chunk back (in order) and build the index type the chooser picks for this size."""
     report = BuildReport()
+    ids, vectors, metas = [], [], []
     for number in range(store.n_chunks):
         chunk = store.read(number)
         report.rejects.extend(chunk.rejects)
-        if len(chunk.positions):
-            metas = [{**records[p].to_metadata(), **extra} for p, extra in zip(chunk.positions.tolist(), chunk.extras)]
-            index.add(chunk.positions, chunk.vectors, metas)
+        ids.append(chunk.positions)
+        vectors.append(chunk.vectors)
+        metas += [{**records[p].to_metadata(), **extra} for p, extra in zip(chunk.positions.tolist(), chunk.extras)]
+    ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    vectors_all = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
+    factory = choose_index(len(ids_all), embedder.spec.dim, memory_bytes)[0].factory
+    index = SearchIndex.from_vectors(embedder.spec, ids_all, vectors_all, metas, factory, target_recall)
     report.items = len(index)
     return index, report
 

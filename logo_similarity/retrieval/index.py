@@ -25,11 +25,13 @@ from typing import Any
 import faiss
 import numpy as np
 
+from loguru import logger
+
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.retrieval.ann import apply_search_params, new_index, train_index, tune_search
 
 FORMAT_VERSION = 1
-INDEX_TYPE = "IDMap2,Flat"
 
 
 class SearchIndexError(RuntimeError):
@@ -53,11 +55,39 @@ class Hits:
 
 
 class SearchIndex:
-    def __init__(self, spec: ModelSpec, index: faiss.Index | None = None) -> None:
+    def __init__(
+        self, spec: ModelSpec, index: faiss.Index | None = None, factory: str = "Flat",
+        search_params: dict[str, int] | None = None, tuned_recall: float | None = None,
+    ) -> None:
         self.spec = spec
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(spec.dim))
+        self.factory = factory
+        self.index = index if index is not None else new_index(spec.dim, factory)
+        self.search_params = dict(search_params or {})
+        self.tuned_recall = tuned_recall
+        if self.search_params:
+            apply_search_params(self.index, self.search_params)
         self.metadata: dict[int, dict[str, Any]] = {}
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    @classmethod
+    def from_vectors(
+        cls, spec: ModelSpec, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]],
+        factory: str = "Flat", target_recall: float = 0.95, seed: int = 0,
+    ) -> SearchIndex:
+        """Build (train, add, tune) an index of type ``factory`` over the given vectors."""
+        built = cls(spec, factory=factory)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if factory != "Flat" and len(vectors):
+            train_index(built.index, vectors, seed=seed)
+        built.add(ids, vectors, metadata)
+        if factory != "Flat" and len(vectors):
+            rng = np.random.default_rng(seed)
+            queries = vectors[rng.choice(len(vectors), size=min(500, len(vectors)), replace=False)]
+            exact = faiss.IndexIDMap2(faiss.IndexFlatIP(spec.dim))
+            exact.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+            built.search_params, built.tuned_recall = tune_search(built.index, exact, queries, target_recall)
+            logger.info("{}: {} reaches recall@100 {:.3f}", factory, built.search_params, built.tuned_recall)
+        return built
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -112,7 +142,9 @@ class SearchIndex:
             "package_version": __version__,
             "created": self.created,
             "count": len(self),
-            "index_type": INDEX_TYPE,
+            "index_type": self.factory,
+            "search_params": self.search_params,
+            "tuned_recall@100": self.tuned_recall,
             "metric": "inner_product",
             "spec": self.spec.to_dict(),
             "spec_fingerprint": self.spec.fingerprint(),
@@ -163,7 +195,10 @@ class SearchIndex:
                 f"{folder}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; rebuild it"
             )
         spec = ModelSpec.from_dict(manifest["spec"])
-        index = cls(spec, faiss.read_index(str(folder / "index.faiss")))
+        index = cls(
+            spec, faiss.read_index(str(folder / "index.faiss")), factory=manifest.get("index_type", "Flat"),
+            search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
+        )
         index.created = manifest.get("created", index.created)
         with open(folder / "metadata.jsonl", encoding="utf-8") as fh:
             for line in fh:

@@ -88,7 +88,7 @@ def test_word_mark_is_kept_when_masking_would_erase_it(text_settings, cache):
     from logo_similarity.datasets.synthetic import render_text_logo
 
     word_mark = render_text_logo("NOVA", seed=1, shape=False, size=48)
-    plain = remove_text(word_mark, text_settings, cache)
+    plain = remove_text(word_mark, text_settings.model_copy(update={"min_ink_left": 0.0}), cache)
     assert plain.image is not word_mark and not plain.kept_as_word_mark
     guarded = remove_text(word_mark, text_settings.model_copy(update={"min_ink_left": 0.3}), cache)
     assert guarded.kept_as_word_mark and guarded.image is word_mark and guarded.ocr
