@@ -1,7 +1,10 @@
 """Build, train and tune an approximate FAISS index chosen by ``choose_index``.
 
-``tune_search`` raises efSearch (HNSW) or nprobe (IVF) until recall@k against exact search, measured on
-held-out sample queries, reaches the target; the values are recorded in the manifest and re-applied on load.
+``tune_search`` raises efSearch (HNSW) or nprobe (IVF) until recall@k against exact search reaches the
+target. Its queries are sampled indexed vectors with their own id removed from both result lists, so they
+behave like new queries near the data rather than exact hits. The values are recorded in the manifest and
+passed with every search as per-call FAISS search parameters (no shared state, safe across threads);
+HNSW's efSearch is raised to k when more results are asked for than it explores.
 """
 
 from __future__ import annotations
@@ -41,15 +44,20 @@ def _knob(index: faiss.Index) -> tuple[str, tuple[int, ...]] | None:
     return "nprobe", NPROBE
 
 
-def apply_search_params(index: faiss.Index, params: dict[str, int]) -> None:
-    inner = faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap2) else index)
-    for name, value in params.items():
-        if name == "efSearch":
-            inner.hnsw.efSearch = int(value)
-        elif name == "nprobe":
-            faiss.extract_index_ivf(inner).nprobe = int(value)
-        else:
-            raise ValueError(f"unknown search parameter {name}")
+def search_parameters(params: dict[str, int], k: int) -> faiss.SearchParameters | None:
+    """Per-call FAISS parameters for recorded ``params`` and ``k`` results."""
+    if "efSearch" in params:
+        return faiss.SearchParametersHNSW(efSearch=max(int(params["efSearch"]), k))
+    if "nprobe" in params:
+        return faiss.SearchParametersIVF(nprobe=int(params["nprobe"]))
+    if params:
+        raise ValueError(f"unknown search parameters {params}")
+    return None
+
+
+def search_with(index: faiss.Index, queries: np.ndarray, k: int, params: dict[str, int]):
+    extra = search_parameters(params, k)
+    return index.search(queries, k) if extra is None else index.search(queries, k, params=extra)
 
 
 def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
@@ -58,24 +66,26 @@ def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(hits)) if hits else float("nan")
 
 
+def _drop_self(found: np.ndarray, own: np.ndarray, k: int) -> np.ndarray:
+    return np.array([[i for i in row if i != me][:k] for row, me in zip(found, own)])
+
+
 def tune_search(
-    index: faiss.Index, exact: faiss.Index, queries: np.ndarray, target: float, k: int = 100
+    index: faiss.Index, exact: faiss.Index, queries: np.ndarray, own_ids: np.ndarray, target: float, k: int = 100
 ) -> tuple[dict[str, int], float]:
     """Smallest search setting reaching ``target`` recall@k against ``exact``; the best one if none does."""
     knob = _knob(index)
-    _, truth = exact.search(queries, k)
+    _, truth = exact.search(queries, k + 1)
+    truth = _drop_self(truth, own_ids, k)
     if knob is None:
-        _, found = index.search(queries, k)
-        return {}, recall_at(found, truth)
+        return {}, recall_at(_drop_self(index.search(queries, k + 1)[1], own_ids, k), truth)
     name, values = knob
     best = ({name: values[-1]}, -1.0)
     for value in values:
-        apply_search_params(index, {name: value})
-        _, found = index.search(queries, k)
-        recall = recall_at(found, truth)
+        _, found = search_with(index, queries, k + 1, {name: value})
+        recall = recall_at(_drop_self(found, own_ids, k), truth)
         if recall > best[1]:
             best = ({name: value}, recall)
         if recall >= target:
             return {name: value}, recall
-    apply_search_params(index, best[0])
     return best

@@ -29,7 +29,7 @@ from loguru import logger
 
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
-from logo_similarity.retrieval.ann import apply_search_params, new_index, train_index, tune_search
+from logo_similarity.retrieval.ann import new_index, search_with, train_index, tune_search
 
 FORMAT_VERSION = 1
 
@@ -64,8 +64,6 @@ class SearchIndex:
         self.index = index if index is not None else new_index(spec.dim, factory)
         self.search_params = dict(search_params or {})
         self.tuned_recall = tuned_recall
-        if self.search_params:
-            apply_search_params(self.index, self.search_params)
         self.metadata: dict[int, dict[str, Any]] = {}
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -82,10 +80,12 @@ class SearchIndex:
         built.add(ids, vectors, metadata)
         if factory != "Flat" and len(vectors):
             rng = np.random.default_rng(seed)
-            queries = vectors[rng.choice(len(vectors), size=min(500, len(vectors)), replace=False)]
+            rows = rng.choice(len(vectors), size=min(500, len(vectors)), replace=False)
             exact = faiss.IndexIDMap2(faiss.IndexFlatIP(spec.dim))
             exact.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
-            built.search_params, built.tuned_recall = tune_search(built.index, exact, queries, target_recall)
+            built.search_params, built.tuned_recall = tune_search(
+                built.index, exact, vectors[rows], np.asarray(ids)[rows], target_recall
+            )
             logger.info("{}: {} reaches recall@100 {:.3f}", factory, built.search_params, built.tuned_recall)
         return built
 
@@ -111,7 +111,7 @@ class SearchIndex:
         if queries.shape[1] != self.spec.dim:
             raise ValueError(f"query vectors must have {self.spec.dim} dims, got {queries.shape[1]}")
         k = max(1, min(int(k), max(len(self), 1)))
-        scores, ids = self.index.search(queries, k)
+        scores, ids = search_with(self.index, queries, k, self.search_params)
         return Hits(scores=scores, ids=ids)
 
     def name_index(self, phonetic_weight: float = 0.6):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 
 from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.crashtest import kill_and_resume
 from tests.conftest import COLOURS, KINDS, draw_logo
 
 N_IMAGES = 48
@@ -45,25 +44,8 @@ def test_killed_builds_resume_to_the_same_index(gallery, model_cache, tmp_path):
 
     out, work = tmp_path / "resumed", tmp_path / "resumed.work"
     args, env = command(gallery, out, work, model_cache)
-    rng = random.Random(7)
-    kills, finished_at_kill = 0, []
-
-    def chunks_done() -> int:
-        return len(list(work.glob("chunk-*.done")))
-
-    while kills < KILLS:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Let the build get a random number of chunks further, then kill it a few ms later (mid-chunk).
-        target, deadline = chunks_done() + rng.randint(0, 2), time.monotonic() + full_run + 30
-        while proc.poll() is None and chunks_done() < target and time.monotonic() < deadline:
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0.0, 0.015))
-        if proc.poll() is not None:
-            break  # finished before the kill came
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        kills += 1
-        finished_at_kill.append(chunks_done())
+    finished_at_kill = kill_and_resume(args, env, work, KILLS, seed=7, patience_s=full_run + 30)
+    kills = len(finished_at_kill)
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert kills >= 10
