@@ -60,6 +60,14 @@ def _show_index(report) -> None:
     )
 
 
+def _show_update(report) -> None:
+    if report.added:
+        console.print(f"added {len(report.added)} items (ids {report.added[0]}..{report.added[-1]}), "
+                      f"{len(report.rejects)} rejected -> {report.version}")
+    else:
+        console.print(f"removed {report.removed} items -> {report.version}")
+
+
 def _show_search(results) -> None:
     console.print(results_table(results))
 
@@ -95,6 +103,8 @@ def _register(fn: Callable, name: str, render: Callable[[Any], None]) -> None:
 _register(commands.prepare, "prepare", _show_prepare)
 _register(commands.mask, "mask", _show_mask)
 _register(commands.index, "index", _show_index)
+_register(commands.add, "add", _show_update)
+_register(commands.delete, "delete", _show_update)
 _register(commands.search, "search", _show_search)
 _register(commands.evaluate, "eval", _show_eval)
 _register(commands.export, "export", _show_export)

@@ -29,6 +29,7 @@ from logo_similarity.retrieval import (
     search_names,
     write_rejects,
 )
+from logo_similarity.retrieval.update import UpdateReport, add_items, delete_items
 from logo_similarity.utils.logging import configure_logging
 
 ModelOpt = Annotated[
@@ -112,6 +113,30 @@ def index(
         report.items, len(report.rejects), report.seconds, report.images_per_s, folder,
     )
     return report
+
+
+def add(
+    dataset: Annotated[Path, typer.Argument(help="folder of images, or L3D metadata of the items to add")],
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    images_dir: Annotated[Optional[Path], typer.Option(help="base folder of L3D 'file' paths")] = None,
+    config: ConfigOpt = None,
+) -> UpdateReport:
+    """Add items to a built index (new version, new ids), embedding them as the index was built."""
+    settings = _settings(config)
+    root = index_dir or Path(settings.index.dir)
+    embedder = _embedder_for_index(None, SearchIndex.load(root), settings)
+    records = read_dataset(dataset, images_dir)
+    return add_items(root, records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
+
+
+def delete(
+    ids: Annotated[list[int], typer.Argument(help="item ids to delete")],
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    config: ConfigOpt = None,
+) -> UpdateReport:
+    """Delete items from a built index by id (new version; ids are never reused)."""
+    settings = _settings(config)
+    return delete_items(index_dir or Path(settings.index.dir), ids)
 
 
 def search(

@@ -22,7 +22,7 @@ from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
 from logo_similarity.retrieval.index import SearchIndex
 
-__all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "write_rejects"]
+__all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "extra_metadata", "write_rejects"]
 
 
 @dataclass
@@ -124,7 +124,7 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
         positions += [rows.start + p for p in batch.positions]
         vectors.append(batch.vectors)
         rejects += batch.rejects
-        extras += [_extra(o) for o in batch.ocr]
+        extras += [extra_metadata(o) for o in batch.ocr]
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
     return Chunk(np.asarray(positions, dtype=np.int64), stacked, rejects, extras)
 
@@ -147,7 +147,8 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
     return index, report
 
 
-def _extra(ocr) -> dict:
+def extra_metadata(ocr) -> dict:
+    """Metadata found while preprocessing one item (text boxes when masking ran)."""
     if ocr is None:
         return {}
     return {"text_boxes": [list(b) for b in ocr.boxes] + [[c for p in poly for c in p] for poly in ocr.polygons]}

@@ -64,6 +64,7 @@ class SearchIndex:
         self.index = index if index is not None else new_index(spec.dim, factory)
         self.search_params = dict(search_params or {})
         self.tuned_recall = tuned_recall
+        self.id_high_water = -1  # highest id ever added; deleted ids are never reused
         self.metadata: dict[int, dict[str, Any]] = {}
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -105,6 +106,9 @@ class SearchIndex:
         self.index.add_with_ids(vectors, ids)
         for item_id, meta in zip(ids.tolist(), metadata):
             self.metadata[item_id] = {"id": item_id, **meta}
+        self._names = None
+        if len(ids):
+            self.id_high_water = max(self.id_high_water, int(ids.max()))
 
     def search(self, queries: np.ndarray, k: int) -> Hits:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
@@ -113,6 +117,30 @@ class SearchIndex:
         k = max(1, min(int(k), max(len(self), 1)))
         scores, ids = search_with(self.index, queries, k, self.search_params)
         return Hits(scores=scores, ids=ids)
+
+    def next_id(self) -> int:
+        return max(self.id_high_water, max(self.metadata, default=-1)) + 1
+
+    def remove(self, ids: list[int]) -> int:
+        """Remove items by id; returns how many were present. Unknown ids are ignored."""
+        present = [int(i) for i in ids if int(i) in self.metadata]
+        if not present:
+            return 0
+        try:
+            removed = self.index.remove_ids(np.asarray(present, dtype=np.int64))
+        except RuntimeError:  # e.g. HNSW cannot delete: rebuild the graph from the remaining vectors
+            keep = np.array(sorted(set(self.metadata) - set(present)), dtype=np.int64)
+            vectors = self.vectors(keep).astype(np.float32)
+            self.index = new_index(self.spec.dim, self.factory)
+            if len(keep):
+                self.index.add_with_ids(np.ascontiguousarray(vectors), keep)
+            removed = len(present)
+        for item in present:
+            del self.metadata[item]
+        self._names = None
+        if removed != len(present):
+            raise SearchIndexError(f"index removed {removed} vectors for {len(present)} ids; rebuild the index")
+        return len(present)
 
     def name_index(self, phonetic_weight: float = 0.6):
         """Name search structure over the items' names, built on first use and kept until the index changes."""
@@ -145,6 +173,7 @@ class SearchIndex:
             "index_type": self.factory,
             "search_params": self.search_params,
             "tuned_recall@100": self.tuned_recall,
+            "id_high_water": self.id_high_water,
             "metric": "inner_product",
             "spec": self.spec.to_dict(),
             "spec_fingerprint": self.spec.fingerprint(),
@@ -200,6 +229,7 @@ class SearchIndex:
             search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
         )
         index.created = manifest.get("created", index.created)
+        index.id_high_water = int(manifest.get("id_high_water", -1))
         with open(folder / "metadata.jsonl", encoding="utf-8") as fh:
             for line in fh:
                 meta = json.loads(line)

@@ -1,0 +1,51 @@
+"""Incremental updates of a built index: add items, delete items, without a full rebuild.
+
+An update loads the live version, changes it in memory and saves it as a new version; ``current`` moves only
+after the new version is completely on disk. A crash at any point therefore leaves either the old index or
+the updated one, with ids, vectors and metadata consistent (they live in one version folder). New items get
+ids above every id ever live, so existing ids stay stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from logo_similarity.config import ImageSettings
+from logo_similarity.datasets import LogoRecord
+from logo_similarity.embeddings import Embedder
+from logo_similarity.retrieval.build import embed_records, extra_metadata
+from logo_similarity.retrieval.index import SearchIndex
+
+
+@dataclass
+class UpdateReport:
+    added: list[int] = field(default_factory=list)
+    removed: int = 0
+    rejects: list[dict] = field(default_factory=list)
+    version: Path | None = None
+
+
+def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: ImageSettings,
+              batch_size: int = 32, workers: int = 2) -> UpdateReport:
+    index = SearchIndex.load(root, expected_spec=embedder.spec)
+    report = UpdateReport()
+    first = index.next_id()
+    for batch in embed_records(records, embedder, image, batch_size, workers, desc="adding"):
+        report.rejects += batch.rejects
+        if batch.positions:
+            ids = np.asarray([first + p for p in batch.positions], dtype=np.int64)
+            metas = [{**records[p].to_metadata(), **extra_metadata(o)} for p, o in zip(batch.positions, batch.ocr)]
+            index.add(ids, batch.vectors, metas)
+            report.added += ids.tolist()
+    report.version = index.save(root)
+    return report
+
+
+def delete_items(root: Path, ids: list[int]) -> UpdateReport:
+    index = SearchIndex.load(root)
+    report = UpdateReport(removed=index.remove(ids))
+    report.version = index.save(root)
+    return report
