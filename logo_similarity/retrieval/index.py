@@ -87,7 +87,9 @@ class SearchIndex:
             built.search_params, built.tuned_recall = tune_search(
                 built.index, exact, vectors[rows], np.asarray(ids)[rows], target_recall
             )
-            logger.info("{}: {} reaches recall@100 {:.3f}", factory, built.search_params, built.tuned_recall)
+            log = logger.info if built.tuned_recall >= target_recall else logger.warning
+            log("{}: {} reaches recall@100 {:.3f} (target {:.2f})", factory, built.search_params, built.tuned_recall,
+                target_recall)
         return built
 
     def __len__(self) -> int:
