@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from loguru import logger
+
+from logo_similarity.utils.fs import atomic_write
 
 
 class WorkFolderMismatchError(RuntimeError):
@@ -35,24 +36,6 @@ class Chunk:
     vectors: np.ndarray
     rejects: list[dict]
     extras: list[dict]  # per position: metadata found while embedding (e.g. text boxes)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def dataset_fingerprint(keys: list[str], spec_json: str) -> str:

@@ -30,6 +30,7 @@ from loguru import logger
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import new_index, search_with, train_index, tune_search
+from logo_similarity.utils.fs import fsync_dir
 
 FORMAT_VERSION = 1
 
@@ -210,7 +211,7 @@ class SearchIndex:
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
         staging.rename(folder)
-        _fsync_dir(versions)
+        fsync_dir(versions)
         return folder
 
     @classmethod
@@ -246,14 +247,6 @@ class SearchIndex:
         return index
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def live_version(root: Path) -> Path:
     """The folder a reader should open: ``root/current`` resolved, or ``root`` itself if it is a version."""
     current = root / "current"
@@ -268,7 +261,7 @@ def switch_current(root: Path, version: Path) -> None:
     link.unlink(missing_ok=True)
     link.symlink_to(version.relative_to(root))
     os.replace(link, root / "current")
-    _fsync_dir(root)
+    fsync_dir(root)
 
 
 def prune_versions(root: Path, keep: int) -> list[Path]:
