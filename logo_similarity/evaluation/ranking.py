@@ -21,13 +21,15 @@ class QuerySet:
     ignore: list[set[int]] = field(default_factory=list)
 
 
-def rank_queries(index: SearchIndex, queries: QuerySet, depth: int, batch: int = 256) -> list[list[int]]:
+def rank_queries(
+    index: SearchIndex, queries: QuerySet, depth: int, batch: int = 256, projected: bool = False
+) -> list[list[int]]:
     """Top ``depth`` gallery ids per query after removing that query's ignored ids."""
     ignore = queries.ignore or [set() for _ in queries.tasks]
     extra = max((len(s) for s in ignore), default=0)
     rankings: list[list[int]] = []
     for start in range(0, len(queries.tasks), batch):
-        hits = index.search(queries.vectors[start : start + batch], depth + extra)
+        hits = index.search(queries.vectors[start : start + batch], depth + extra, projected=projected)
         for row, q in zip(hits.ids, range(start, start + len(hits.ids))):
             rankings.append([int(i) for i in row if i >= 0 and int(i) not in ignore[q]][:depth])
     return rankings

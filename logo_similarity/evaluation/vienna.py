@@ -40,7 +40,8 @@ def evaluate_vienna(
     dataset: str | Path, embedder: Embedder, settings: Settings, level: int = 2, max_queries: int = 1000
 ) -> dict[str, Any]:
     records: list[LogoRecord] = read_dataset(dataset)
-    index, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
+    index, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
+                                pca_dim=settings.index.pca_dim, factory="Flat")
     ids = np.array(sorted(index.metadata), dtype=np.int64)
     vectors = index.vectors(ids)
     relevance = vienna_relevance([records[i].vienna_codes for i in ids], level)
@@ -53,7 +54,8 @@ def evaluate_vienna(
         ignore=[{int(ids[row])} for row in rows],
     )
     depth = max(max(settings.eval.ks), settings.eval.map_at)
-    results = task_metrics(rank_queries(index, queries, depth), queries, settings.eval.ks, settings.eval.map_at)
+    rankings = rank_queries(index, queries, depth, projected=True)  # stored vectors are in index space
+    results = task_metrics(rankings, queries, settings.eval.ks, settings.eval.map_at)
     nars = []
     for row in rows:
         valid = np.ones(len(ids), dtype=bool)

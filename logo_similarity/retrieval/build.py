@@ -21,6 +21,7 @@ from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
 from logo_similarity.retrieval.index import SearchIndex
+from logo_similarity.retrieval.projection import fit_projection
 
 __all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "extra_metadata", "write_rejects"]
 
@@ -92,6 +93,8 @@ def build_index(
     chunk_size: int = 1024,
     memory_bytes: int = 8 * 1024**3,
     target_recall: float = 0.95,
+    pca_dim: int = 0,
+    factory: str | None = None,
 ) -> tuple[SearchIndex, BuildReport]:
     """Embed every readable record into a new index; ids are positions in ``records``.
 
@@ -112,7 +115,7 @@ def build_index(
                 rows = store.rows(number)
                 store.write(number, _embed_chunk(records, rows, embedder, image_settings, batch_size, workers))
                 bar.update(len(rows))
-        index, report = _assemble(records, store, embedder, memory_bytes, target_recall)
+        index, report = _assemble(records, store, embedder, memory_bytes, target_recall, pca_dim, factory)
     report.seconds = time.perf_counter() - start
     return index, report
 
@@ -129,7 +132,8 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
     return Chunk(np.asarray(positions, dtype=np.int64), stacked, rejects, extras)
 
 
-def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float):
+def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float, pca_dim: int,
+              factory: str | None):
     """Read every chunk back (in order) and build the index type the chooser picks for this size."""
     report = BuildReport()
     ids, vectors, metas = [], [], []
@@ -141,8 +145,13 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
         metas += [{**records[p].to_metadata(), **extra} for p, extra in zip(chunk.positions.tolist(), chunk.extras)]
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     vectors_all = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
-    factory = choose_index(len(ids_all), embedder.spec.dim, memory_bytes)[0].factory
-    index = SearchIndex.from_vectors(embedder.spec, ids_all, vectors_all, metas, factory, target_recall)
+    projection = None
+    if pca_dim and len(ids_all) > pca_dim:
+        projection = fit_projection((store.read(i).vectors for i in range(store.n_chunks)), pca_dim)
+    dim = projection.dim if projection else embedder.spec.dim
+    factory = factory or choose_index(len(ids_all), dim, memory_bytes)[0].factory
+    index = SearchIndex.from_vectors(embedder.spec, ids_all, vectors_all, metas, factory, target_recall,
+                                     projection=projection)
     report.items = len(index)
     return index, report
 

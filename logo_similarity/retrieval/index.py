@@ -30,6 +30,7 @@ from loguru import logger
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import new_index, search_with, train_index, tune_search
+from logo_similarity.retrieval.projection import Projection
 from logo_similarity.utils.fs import fsync_dir
 
 FORMAT_VERSION = 1
@@ -59,10 +60,13 @@ class SearchIndex:
     def __init__(
         self, spec: ModelSpec, index: faiss.Index | None = None, factory: str = "Flat",
         search_params: dict[str, int] | None = None, tuned_recall: float | None = None,
+        projection: Projection | None = None,
     ) -> None:
         self.spec = spec
         self.factory = factory
-        self.index = index if index is not None else new_index(spec.dim, factory)
+        self.projection = projection
+        self.dim = projection.dim if projection else spec.dim
+        self.index = index if index is not None else new_index(self.dim, factory)
         self.search_params = dict(search_params or {})
         self.tuned_recall = tuned_recall
         self.id_high_water = -1  # highest id ever added; deleted ids are never reused
@@ -72,18 +76,20 @@ class SearchIndex:
     @classmethod
     def from_vectors(
         cls, spec: ModelSpec, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]],
-        factory: str = "Flat", target_recall: float = 0.95, seed: int = 0,
+        factory: str = "Flat", target_recall: float = 0.95, seed: int = 0, projection: Projection | None = None,
     ) -> SearchIndex:
-        """Build (train, add, tune) an index of type ``factory`` over the given vectors."""
-        built = cls(spec, factory=factory)
+        """Build (train, add, tune) an index of type ``factory`` over the given raw embeddings."""
+        built = cls(spec, factory=factory, projection=projection)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if projection is not None:
+            vectors = projection(vectors)
         if factory != "Flat" and len(vectors):
             train_index(built.index, vectors, seed=seed)
-        built.add(ids, vectors, metadata)
+        built._add_projected(ids, vectors, metadata)
         if factory != "Flat" and len(vectors):
             rng = np.random.default_rng(seed)
             rows = rng.choice(len(vectors), size=min(500, len(vectors)), replace=False)
-            exact = faiss.IndexIDMap2(faiss.IndexFlatIP(spec.dim))
+            exact = faiss.IndexIDMap2(faiss.IndexFlatIP(built.dim))
             exact.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
             built.search_params, built.tuned_recall = tune_search(
                 built.index, exact, vectors[rows], np.asarray(ids)[rows], target_recall
@@ -97,10 +103,15 @@ class SearchIndex:
         return int(self.index.ntotal)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]]) -> None:
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        """Add raw embeddings (projected here when the index has a PCA projection)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.spec.dim:
             raise ValueError(f"vectors must be (n, {self.spec.dim}), got {vectors.shape}")
+        self._add_projected(ids, self.projection(vectors) if self.projection else vectors, metadata)
+
+    def _add_projected(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]]) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if not (len(ids) == len(vectors) == len(metadata)):
             raise ValueError("ids, vectors and metadata must have the same length")
         clash = [int(i) for i in ids if int(i) in self.metadata]
@@ -113,10 +124,14 @@ class SearchIndex:
         if len(ids):
             self.id_high_water = max(self.id_high_water, int(ids.max()))
 
-    def search(self, queries: np.ndarray, k: int) -> Hits:
+    def search(self, queries: np.ndarray, k: int, projected: bool = False) -> Hits:
+        """Top k for raw embeddings, or for vectors already in index space (``projected``, e.g. stored ones)."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        if queries.shape[1] != self.spec.dim:
-            raise ValueError(f"query vectors must have {self.spec.dim} dims, got {queries.shape[1]}")
+        expected = self.dim if projected else self.spec.dim
+        if queries.shape[1] != expected:
+            raise ValueError(f"query vectors must have {expected} dims, got {queries.shape[1]}")
+        if self.projection is not None and not projected:
+            queries = self.projection(queries)
         k = max(1, min(int(k), max(len(self), 1)))
         scores, ids = search_with(self.index, queries, k, self.search_params)
         return Hits(scores=scores, ids=ids)
@@ -134,7 +149,7 @@ class SearchIndex:
         except RuntimeError:  # e.g. HNSW cannot delete: rebuild the graph from the remaining vectors
             keep = np.array(sorted(set(self.metadata) - set(present)), dtype=np.int64)
             vectors = self.vectors(keep).astype(np.float32)
-            self.index = new_index(self.spec.dim, self.factory)
+            self.index = new_index(self.dim, self.factory)
             if len(keep):
                 self.index.add_with_ids(np.ascontiguousarray(vectors), keep)
             removed = len(present)
@@ -156,7 +171,8 @@ class SearchIndex:
         return self._names[1]
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
-        return np.stack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.spec.dim))
+        """Stored (projected, when PCA is on) vectors of the given ids."""
+        return np.stack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim))
 
     def check_compatible(self, spec: ModelSpec) -> None:
         diff = self.spec.mismatch(spec)
@@ -177,6 +193,7 @@ class SearchIndex:
             "search_params": self.search_params,
             "tuned_recall@100": self.tuned_recall,
             "id_high_water": self.id_high_water,
+            "pca": {"dim": self.projection.dim} if self.projection else None,
             "metric": "inner_product",
             "spec": self.spec.to_dict(),
             "spec_fingerprint": self.spec.fingerprint(),
@@ -203,6 +220,8 @@ class SearchIndex:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         faiss.write_index(self.index, str(staging / "index.faiss"))
+        if self.projection is not None:
+            self.projection.save(staging / "pca.npz")
         with open(staging / "metadata.jsonl", "w", encoding="utf-8") as fh:
             for item_id in sorted(self.metadata):
                 fh.write(json.dumps(self.metadata[item_id], ensure_ascii=False) + "\n")
@@ -230,6 +249,7 @@ class SearchIndex:
         index = cls(
             spec, faiss.read_index(str(folder / "index.faiss")), factory=manifest.get("index_type", "Flat"),
             search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
+            projection=Projection.load(folder / "pca.npz") if manifest.get("pca") else None,
         )
         index.created = manifest.get("created", index.created)
         index.id_high_water = int(manifest.get("id_high_water", -1))

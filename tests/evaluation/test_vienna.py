@@ -21,3 +21,9 @@ def test_evaluate_vienna_on_tiny_gallery(tiny_gallery, onnx_embedder, settings):
     assert row["n"] == 12 and report["gallery"] == 12
     assert 0.0 <= row["nar"] <= 1.0 and 0.0 <= row["map@100"] <= 1.0
     assert row["recall@100"] == 1.0  # every item has 2 relevant partners among 11 candidates
+
+
+def test_evaluate_vienna_with_pca(tiny_gallery, onnx_embedder, settings):
+    with_pca = settings.model_copy(update={"index": settings.index.model_copy(update={"pca_dim": 8})})
+    report = evaluate_vienna(tiny_gallery / "metadata.jsonl", onnx_embedder, with_pca)
+    assert report["tasks"]["vienna_level2"]["n"] == 12
