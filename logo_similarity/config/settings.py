@@ -71,7 +71,8 @@ class IndexSettings(_Section):
     chunk_size: int = Field(1024, ge=1, description="images per crash-safe chunk of an index build")
     memory_gb: float = Field(8.0, gt=0, description="memory budget for the search index (picks its type)")
     target_recall: float = Field(0.95, gt=0, le=1, description="recall@100 vs exact search that tuning aims for")
-    pca_dim: int = Field(0, ge=0, description="PCA-whiten embeddings to this many dims (0 = off)")
+    pca_dim: int = Field(256, ge=0, description="PCA-whiten embeddings to this many dims (0 = off)")
+    pca_min_items: int = Field(2560, ge=1, description="fit PCA only on collections at least this large")
     workers: int = Field(2, ge=0, description="image-loading worker processes (0 = in-process)")
 
 

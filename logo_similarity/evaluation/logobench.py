@@ -59,7 +59,7 @@ def evaluate_logobench(
         query_rows = [q for q in query_rows if q["task"] in tasks]
     index, report = build_index(
         gallery, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-        pca_dim=settings.index.pca_dim, factory="Flat",  # exact search: measure the embedder, not the ANN
+        pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items, factory="Flat",  # exact search: measure the embedder, not the ANN
     )
     if report.rejects:
         raise DatasetError(f"{len(report.rejects)} gallery images could not be read, e.g. {report.rejects[0]}")

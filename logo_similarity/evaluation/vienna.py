@@ -41,7 +41,8 @@ def evaluate_vienna(
 ) -> dict[str, Any]:
     records: list[LogoRecord] = read_dataset(dataset)
     index, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-                                pca_dim=settings.index.pca_dim, factory="Flat")
+                                pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items,
+                                factory="Flat")
     ids = np.array(sorted(index.metadata), dtype=np.int64)
     vectors = index.vectors(ids)
     relevance = vienna_relevance([records[i].vienna_codes for i in ids], level)

@@ -95,6 +95,7 @@ def build_index(
     target_recall: float = 0.95,
     pca_dim: int = 0,
     factory: str | None = None,
+    pca_min_items: int = 2560,
 ) -> tuple[SearchIndex, BuildReport]:
     """Embed every readable record into a new index; ids are positions in ``records``.
 
@@ -115,7 +116,10 @@ def build_index(
                 rows = store.rows(number)
                 store.write(number, _embed_chunk(records, rows, embedder, image_settings, batch_size, workers))
                 bar.update(len(rows))
-        index, report = _assemble(records, store, embedder, memory_bytes, target_recall, pca_dim, factory)
+        use_pca = pca_dim if pca_dim and len(records) >= max(pca_min_items, pca_dim + 1) else 0
+        if pca_dim and not use_pca:
+            logger.info("PCA to {} dims skipped: {} items < {}", pca_dim, len(records), pca_min_items)
+        index, report = _assemble(records, store, embedder, memory_bytes, target_recall, use_pca, factory)
     report.seconds = time.perf_counter() - start
     return index, report
 
@@ -146,7 +150,7 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     vectors_all = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
     projection = None
-    if pca_dim and len(ids_all) > pca_dim:
+    if pca_dim:
         projection = fit_projection((store.read(i).vectors for i in range(store.n_chunks)), pca_dim)
     dim = projection.dim if projection else embedder.spec.dim
     factory = factory or choose_index(len(ids_all), dim, memory_bytes)[0].factory

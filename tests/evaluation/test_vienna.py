@@ -24,6 +24,6 @@ def test_evaluate_vienna_on_tiny_gallery(tiny_gallery, onnx_embedder, settings):
 
 
 def test_evaluate_vienna_with_pca(tiny_gallery, onnx_embedder, settings):
-    with_pca = settings.model_copy(update={"index": settings.index.model_copy(update={"pca_dim": 8})})
+    with_pca = settings.model_copy(update={"index": settings.index.model_copy(update={"pca_dim": 8, "pca_min_items": 10})})
     report = evaluate_vienna(tiny_gallery / "metadata.jsonl", onnx_embedder, with_pca)
     assert report["tasks"]["vienna_level2"]["n"] == 12
