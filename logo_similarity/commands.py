@@ -155,7 +155,7 @@ def search(
         raise typer.BadParameter("give a query IMAGE, --text NAME, or both")
     settings = _settings(config)
     folder = index_dir or Path(settings.index.dir)
-    loaded = SearchIndex.load(folder)
+    loaded = SearchIndex.load(folder, mmap=settings.index.mmap)
     k = k or settings.search.k
     if image is None:
         results = search_names(loaded, text, k, settings.text.name_candidates, settings.text.phonetic_weight)

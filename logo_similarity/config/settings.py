@@ -73,6 +73,7 @@ class IndexSettings(_Section):
     target_recall: float = Field(0.95, gt=0, le=1, description="recall@100 vs exact search that tuning aims for")
     pca_dim: int = Field(256, ge=0, description="PCA-whiten embeddings to this many dims (0 = off)")
     pca_min_items: int = Field(2560, ge=1, description="fit PCA only on collections at least this large")
+    mmap: bool = Field(True, description="memory-map the index file when searching (read-only, shared pages)")
     workers: int = Field(2, ge=0, description="image-loading worker processes (0 = in-process)")
 
 

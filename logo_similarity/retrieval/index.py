@@ -70,6 +70,7 @@ class SearchIndex:
         self.search_params = dict(search_params or {})
         self.tuned_recall = tuned_recall
         self.id_high_water = -1  # highest id ever added; deleted ids are never reused
+        self.read_only = False  # True when memory-mapped: FAISS must not write to the mapping
         self.metadata: dict[int, dict[str, Any]] = {}
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -109,7 +110,12 @@ class SearchIndex:
             raise ValueError(f"vectors must be (n, {self.spec.dim}), got {vectors.shape}")
         self._add_projected(ids, self.projection(vectors) if self.projection else vectors, metadata)
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise SearchIndexError("this index was loaded memory-mapped (read-only); load it with mmap=False to change it")
+
     def _add_projected(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]]) -> None:
+        self._check_writable()
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if not (len(ids) == len(vectors) == len(metadata)):
@@ -141,6 +147,7 @@ class SearchIndex:
 
     def remove(self, ids: list[int]) -> int:
         """Remove items by id; returns how many were present. Unknown ids are ignored."""
+        self._check_writable()
         present = [int(i) for i in ids if int(i) in self.metadata]
         if not present:
             return 0
@@ -234,8 +241,12 @@ class SearchIndex:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, expected_spec: ModelSpec | None = None) -> SearchIndex:
-        """Load the live version of an index root (or a version folder given directly)."""
+    def load(cls, folder: str | Path, expected_spec: ModelSpec | None = None, mmap: bool = False) -> SearchIndex:
+        """Load the live version of an index root (or a version folder given directly).
+
+        ``mmap`` maps the index file instead of reading it (less memory, shared between processes, fast to
+        open); the result is read-only.
+        """
         folder = live_version(Path(folder))
         manifest_path = folder / "manifest.json"
         if not manifest_path.is_file():
@@ -246,13 +257,15 @@ class SearchIndex:
                 f"{folder}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; rebuild it"
             )
         spec = ModelSpec.from_dict(manifest["spec"])
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         index = cls(
-            spec, faiss.read_index(str(folder / "index.faiss")), factory=manifest.get("index_type", "Flat"),
+            spec, faiss.read_index(str(folder / "index.faiss"), flags), factory=manifest.get("index_type", "Flat"),
             search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
             projection=Projection.load(folder / "pca.npz") if manifest.get("pca") else None,
         )
         index.created = manifest.get("created", index.created)
         index.id_high_water = int(manifest.get("id_high_water", -1))
+        index.read_only = mmap
         with open(folder / "metadata.jsonl", encoding="utf-8") as fh:
             for line in fh:
                 meta = json.loads(line)

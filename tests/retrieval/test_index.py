@@ -99,3 +99,17 @@ def test_duplicate_ids_and_bad_shapes_rejected():
 def test_k_larger_than_index():
     hits = make_index(3).search(random_unit(1), 10)
     assert hits.ids.shape == (1, 3)
+
+
+def test_memory_mapped_load_searches_the_same_and_is_read_only(tmp_path):
+    from logo_similarity.retrieval.index import SearchIndexError
+
+    index = make_index()
+    index.save(tmp_path / "idx")
+    mapped = SearchIndex.load(tmp_path / "idx", mmap=True)
+    q = random_unit(20)[:5]
+    np.testing.assert_array_equal(mapped.search(q, 5).ids, index.search(q, 5).ids)
+    with pytest.raises(SearchIndexError, match="read-only"):
+        mapped.add(np.array([1]), random_unit(1), [{"key": "x", "file": "x"}])
+    with pytest.raises(SearchIndexError, match="read-only"):
+        mapped.remove([100])
