@@ -12,6 +12,7 @@ import pytest
 
 from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.preprocessing import load_image
+from logo_similarity.retrieval import SearchIndex
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,8 @@ def test_text_masked_index_end_to_end(tmp_path, cli_env):
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "current" / "manifest.json").read_text())
     assert manifest["spec"]["text_mask"] != "off"
-    metas = [json.loads(line) for line in (out / "current" / "metadata.jsonl").read_text().splitlines()]
-    assert all(m["text_boxes"] for m in metas)
+    metas = list(SearchIndex.load(out).metadata.values())
+    assert all(m["text_boxes"] for m in metas) and all(len(m["source_sha256"]) == 64 for m in metas)
     # the query is prepared as the index was (masking comes from the manifest, not from flags)
     hits_file = tmp_path / "hits.json"
     result = logo_sim(["search", folder / "orbit.png", "--index", out, "--k", 2, "--json", hits_file], cli_env)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections.abc import Iterator
@@ -131,7 +132,7 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
         positions += [rows.start + p for p in batch.positions]
         vectors.append(batch.vectors)
         rejects += batch.rejects
-        extras += [extra_metadata(o) for o in batch.ocr]
+        extras += [{**extra_metadata(o), "source_sha256": _sha256(subset[p].path)} for p, o in zip(batch.positions, batch.ocr)]
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
     return Chunk(np.asarray(positions, dtype=np.int64), stacked, rejects, extras)
 
@@ -158,6 +159,10 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
                                      projection=projection)
     report.items = len(index)
     return index, report
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def extra_metadata(ocr) -> dict:

@@ -5,7 +5,7 @@ On disk, an index root holds immutable versions and a pointer to the live one::
     ROOT/current -> versions/20261121T093000-1234     (symlink, replaced atomically)
     ROOT/versions/<id>/manifest.json                   format version, model spec, count, index type, time
     ROOT/versions/<id>/index.faiss                     faiss IndexIDMap2 over IndexFlatIP; ids are int64
-    ROOT/versions/<id>/metadata.jsonl                  one line per item: id, key, file, text, vienna_codes, year
+    ROOT/versions/<id>/metadata.sqlite                 items: id, key, file, text, vienna_codes, year, OCR, checksum
 
 A version is written completely (under a temporary name, fsynced, renamed) before ``current`` is switched
 to it, so a reader sees either the old index or the new one, never half of one or none. The newest
@@ -30,6 +30,7 @@ from loguru import logger
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import new_index, search_with, train_index, tune_search
+from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.utils.fs import fsync_dir
 
@@ -125,7 +126,8 @@ class SearchIndex:
             raise ValueError(f"duplicate ids: {clash[:5] or 'within the batch'}")
         self.index.add_with_ids(vectors, ids)
         for item_id, meta in zip(ids.tolist(), metadata):
-            self.metadata[item_id] = {"id": item_id, **meta}
+            # The same shape an item has after a save/load round trip through the metadata store.
+            self.metadata[item_id] = {"id": item_id, "text": None, "vienna_codes": [], "year": None, **meta}
         self._names = None
         if len(ids):
             self.id_high_water = max(self.id_high_water, int(ids.max()))
@@ -229,9 +231,7 @@ class SearchIndex:
         faiss.write_index(self.index, str(staging / "index.faiss"))
         if self.projection is not None:
             self.projection.save(staging / "pca.npz")
-        with open(staging / "metadata.jsonl", "w", encoding="utf-8") as fh:
-            for item_id in sorted(self.metadata):
-                fh.write(json.dumps(self.metadata[item_id], ensure_ascii=False) + "\n")
+        write_metadata(staging / "metadata.sqlite", self.metadata)
         (staging / "manifest.json").write_text(json.dumps(self.manifest(), indent=2))
         for path in staging.iterdir():
             with open(path, "rb") as fh:
@@ -266,10 +266,7 @@ class SearchIndex:
         index.created = manifest.get("created", index.created)
         index.id_high_water = int(manifest.get("id_high_water", -1))
         index.read_only = mmap
-        with open(folder / "metadata.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                meta = json.loads(line)
-                index.metadata[int(meta["id"])] = meta
+        index.metadata = read_metadata(folder / "metadata.sqlite")
         if len(index.metadata) != len(index) or manifest["count"] != len(index):
             raise IndexMismatchError(
                 f"{folder}: index holds {len(index)} vectors, metadata {len(index.metadata)}, "

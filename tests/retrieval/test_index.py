@@ -81,9 +81,10 @@ def test_missing_and_inconsistent_index(tmp_path):
     with pytest.raises(IndexNotFoundError, match="logo-sim index"):
         SearchIndex.load(tmp_path / "nothing")
     make_index().save(tmp_path / "idx")
-    meta = tmp_path / "idx" / "current" / "metadata.jsonl"
-    lines = meta.read_text().splitlines()
-    meta.write_text("\n".join(lines[:-1]) + "\n")
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "idx" / "current" / "metadata.sqlite") as db:
+        db.execute("DELETE FROM items WHERE id = (SELECT MAX(id) FROM items)")
     with pytest.raises(IndexMismatchError, match="inconsistent"):
         SearchIndex.load(tmp_path / "idx")
 
@@ -113,3 +114,17 @@ def test_memory_mapped_load_searches_the_same_and_is_read_only(tmp_path):
         mapped.add(np.array([1]), random_unit(1), [{"key": "x", "file": "x"}])
     with pytest.raises(SearchIndexError, match="read-only"):
         mapped.remove([100])
+
+
+def test_metadata_round_trips_through_sqlite(tmp_path):
+    index = SearchIndex(SPEC)
+    metas = [
+        {"key": "a", "file": "a.png", "text": "ACME", "vienna_codes": ["27.05.01"], "year": 2016,
+         "text_boxes": [[1, 2, 3, 4]], "source_sha256": "ab" * 32, "ocr_text": "ACME", "custom": {"x": 1}},
+        {"key": "b", "file": "b.png", "text": None, "vienna_codes": [], "year": None},
+    ]
+    index.add(np.array([7, 9]), random_unit(2), metas)
+    index.save(tmp_path / "idx")
+    loaded = SearchIndex.load(tmp_path / "idx")
+    assert loaded.metadata == index.metadata
+    assert loaded.metadata[7]["custom"] == {"x": 1} and loaded.metadata[9]["text"] is None
