@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from loguru import logger
@@ -19,6 +20,7 @@ from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord, reject_entry, write_rejects
 from logo_similarity.embeddings import Embedder
 from logo_similarity.preprocessing import ImageLoadError, load_image
+from logo_similarity.preprocessing.decode import prepare_plain
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
 from logo_similarity.retrieval.index import SearchIndex
@@ -53,6 +55,21 @@ def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettin
         return None, reject_entry(record, exc)
 
 
+@contextmanager
+def decode_pool(embedder: Embedder, workers: int) -> Iterator[Executor]:
+    """Worker processes for decoding when preprocessing needs no models (text masking off), else threads.
+
+    Processes are spawned, not forked: forking a process whose onnxruntime/torch thread pools are running
+    can deadlock the child.
+    """
+    if workers > 1 and embedder.spec.text_mask == "off":
+        pool: Executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        pool = ThreadPoolExecutor(max(1, workers))
+    with pool:
+        yield pool
+
+
 def embed_records(
     records: list[LogoRecord],
     embedder: Embedder,
@@ -61,15 +78,28 @@ def embed_records(
     workers: int = 2,
     desc: str = "embedding",
     progress: bool = True,
+    pool: Executor | None = None,
 ) -> Iterator[EmbeddedBatch]:
-    """Embed records batch by batch; positions index into ``records``; unreadable ones come back as rejects."""
-    # PIL releases the GIL while decoding and resizing, so threads overlap image loading with inference.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
-        total=len(records), desc=desc, unit="img", disable=None if progress else True
-    ) as bar:
+    """Embed records batch by batch; positions index into ``records``; unreadable ones come back as rejects.
+
+    Decoding runs in ``pool`` (see ``decode_pool``), overlapping with inference; one is made when not given.
+    """
+    with ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(decode_pool(embedder, workers))
+        yield from _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress)
+
+
+def _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress) -> Iterator[EmbeddedBatch]:
+    in_processes = isinstance(pool, ProcessPoolExecutor)
+    with tqdm(total=len(records), desc=desc, unit="img", disable=None if progress else True) as bar:
         for offset in range(0, len(records), batch_size):
             chunk = records[offset : offset + batch_size]
-            prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings), chunk))
+            if in_processes:
+                n = len(chunk)
+                prepared = list(pool.map(prepare_plain, chunk, [embedder.spec] * n, [image_settings] * n))
+            else:
+                prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings), chunk))
             arrays, positions, rejects, ocr = [], [], [], []
             for position, (logo, reject) in enumerate(prepared, start=offset):
                 if reject is not None:
@@ -112,10 +142,11 @@ def build_index(
         done_items = len(records) - sum(len(store.rows(i)) for i in pending)
         if done_items:
             logger.info("resuming: {} of {} images already embedded in {}", done_items, len(records), folder)
-        with tqdm(total=len(records), initial=done_items, desc="indexing", unit="img", disable=None) as bar:
+        with tqdm(total=len(records), initial=done_items, desc="indexing", unit="img", disable=None) as bar, \
+                decode_pool(embedder, workers) as pool:
             for number in pending:
                 rows = store.rows(number)
-                store.write(number, _embed_chunk(records, rows, embedder, image_settings, batch_size, workers))
+                store.write(number, _embed_chunk(records, rows, embedder, image_settings, batch_size, pool))
                 bar.update(len(rows))
         use_pca = pca_dim if pca_dim and len(records) >= max(pca_min_items, pca_dim + 1) else 0
         if pca_dim and not use_pca:
@@ -125,10 +156,10 @@ def build_index(
     return index, report
 
 
-def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int, workers: int) -> Chunk:
+def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int, pool: Executor) -> Chunk:
     positions, vectors, rejects, extras = [], [], [], []
     subset = [records[r] for r in rows]
-    for batch in embed_records(subset, embedder, image_settings, batch_size, workers, progress=False):
+    for batch in embed_records(subset, embedder, image_settings, batch_size, progress=False, pool=pool):
         positions += [rows.start + p for p in batch.positions]
         vectors.append(batch.vectors)
         rejects += batch.rejects

@@ -86,7 +86,7 @@ class SearchIndex:
         if projection is not None:
             vectors = projection(vectors)
         if factory != "Flat" and len(vectors):
-            train_index(built.index, vectors, seed=seed)
+            built.index = train_index(built.index, vectors, seed=seed, factory=factory)
         built._add_projected(ids, vectors, metadata)
         if factory != "Flat" and len(vectors):
             rng = np.random.default_rng(seed)

@@ -6,7 +6,7 @@
 Build: the bundled demo gallery through `build_index` (chunked, masking off / on), images per second.
 Search: clustered synthetic unit vectors (--dim), each index type built and tuned as a real build does,
 then 200 new queries one at a time at k=1000: p50/p99 ms, recall@100 against exact search, and the
-serialised index size per vector. HNSW is skipped above --hnsw-max vectors (its build takes long on 2 cores).
+serialised index size per vector. --hnsw-max skips HNSW above that many vectors.
 Kill test: a build of rendered logos killed with SIGKILL at --kills points, resumed, and compared with an
 uninterrupted build (same ids, same vectors).
 """
@@ -67,7 +67,8 @@ def factories(n: int, dim: int) -> list[str]:
     return ["Flat", "HNSW32,Flat", f"IVF{lists},Flat", f"OPQ{m}_{dim},IVF{lists},PQ{m}x8"]
 
 
-def bench_search(n: int, dim: int, hnsw_max: int, queries: int = 200, k: int = 1000) -> list[dict]:
+def bench_search(n: int, dim: int, hnsw_max: int, kinds: str | None = None, queries: int = 200,
+                 k: int = 1000) -> list[dict]:
     spec = ModelSpec("synthetic", "none", 0, (0.0,) * 3, (1.0,) * 3, "none", 0.0, dim)
     data = clustered(n, dim, seed=1)
     ids = np.arange(n, dtype=np.int64)
@@ -80,6 +81,8 @@ def bench_search(n: int, dim: int, hnsw_max: int, queries: int = 200, k: int = 1
     _, truth = exact.search(q, 100)
     rows = []
     for factory in factories(n, dim):
+        if kinds and not any(factory.startswith(kind) for kind in kinds.split(",")):
+            continue
         if factory.startswith("HNSW") and n > hnsw_max:
             print(f"skip {factory} at n={n} (> --hnsw-max)", flush=True)
             continue
@@ -137,7 +140,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["build", "search", "kill"])
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--dim", type=int, default=256)
-    parser.add_argument("--hnsw-max", type=int, default=200_000)
+    parser.add_argument("--hnsw-max", type=int, default=2_000_000)
+    parser.add_argument("--indexes", help="only index types starting with these (comma-separated), e.g. HNSW,IVF")
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--gallery", type=Path, default=Path("data/demo/metadata.jsonl"))
     parser.add_argument("--json", type=Path)
@@ -148,7 +152,7 @@ def main() -> None:
     if args.only in (None, "build"):
         report["build_img_per_s"] = bench_build(args.gallery)
     if args.only in (None, "search"):
-        report["search"] = [row for n in args.sizes.split(",") for row in bench_search(int(n), args.dim, args.hnsw_max)]
+        report["search"] = [row for n in args.sizes.split(",") for row in bench_search(int(n), args.dim, args.hnsw_max, args.indexes)]
     if args.only in (None, "kill"):
         report["kill_test"] = bench_kill(args.kills, Path(load_settings().model.cache_dir).expanduser())
     if args.json:

@@ -38,3 +38,25 @@ def test_tuned_index_reaches_target_and_survives_save_load(clustered, factory, k
 
 def test_recall_at_ignores_missing():
     assert recall_at(np.array([[1, 2, -1]]), np.array([[2, 3, 4]])) == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize(
+    "factory, gpus, expected",
+    [("IVF1024,Flat", 1, True), ("OPQ64_256,IVF4096,PQ64x8", 2, True), ("HNSW32,Flat", 1, False),
+     ("IVF1024,Flat", 0, False), ("Flat", 1, False)],
+)
+def test_gpu_training_choice(factory, gpus, expected):
+    from logo_similarity.retrieval.ann import train_on_gpu
+
+    assert train_on_gpu(factory, gpus) is expected
+
+
+@pytest.mark.gpu
+def test_ivf_trains_on_gpu_when_present(clustered):
+    from logo_similarity.retrieval.ann import gpu_count
+
+    if gpu_count() == 0:
+        pytest.skip("faiss sees no GPU")
+    ids = np.arange(len(clustered))
+    built = SearchIndex.from_vectors(SPEC, ids, clustered, [{"key": str(i), "file": ""} for i in ids], "IVF64,Flat")
+    assert built.tuned_recall >= 0.9

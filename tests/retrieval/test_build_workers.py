@@ -1,0 +1,27 @@
+"""Decoding in worker processes gives exactly what decoding in the main process gives."""
+
+import shutil
+
+import numpy as np
+
+from logo_similarity.config import ImageSettings
+from logo_similarity.datasets import read_dataset
+from logo_similarity.retrieval import build_index
+from logo_similarity.retrieval.build import decode_pool
+
+
+def test_process_pool_build_equals_in_process_build(tiny_gallery, onnx_embedder, tmp_path):
+    images = tmp_path / "images"
+    shutil.copytree(tiny_gallery / "images", images)
+    (images / "zz-bad.png").write_bytes(b"nope")
+    records = read_dataset(images)
+    with decode_pool(onnx_embedder, 2) as pool:
+        assert type(pool).__name__ == "ProcessPoolExecutor"
+    with decode_pool(onnx_embedder, 1) as pool:
+        assert type(pool).__name__ == "ThreadPoolExecutor"
+    procs, report_p = build_index(records, onnx_embedder, ImageSettings(), batch_size=5, workers=2)
+    inproc, report_t = build_index(records, onnx_embedder, ImageSettings(), batch_size=5, workers=1)
+    ids = np.array(sorted(inproc.metadata))
+    assert sorted(procs.metadata) == ids.tolist() and len(ids) == 12
+    np.testing.assert_array_equal(procs.vectors(ids), inproc.vectors(ids))
+    assert [r["reason"] for r in report_p.rejects] == [r["reason"] for r in report_t.rejects] == ["unsupported_format"]
