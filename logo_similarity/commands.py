@@ -106,6 +106,7 @@ def index(
         work=work, chunk_size=chunk_size or settings.index.chunk_size,
         memory_bytes=int(settings.index.memory_gb * 1024**3), target_recall=settings.index.target_recall,
         pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items,
+        decode_processes=settings.index.decode_processes,
     )
     folder = built.save(target)
     write_rejects(report.rejects, folder / "rejects.jsonl")

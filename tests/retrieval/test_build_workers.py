@@ -15,11 +15,12 @@ def test_process_pool_build_equals_in_process_build(tiny_gallery, onnx_embedder,
     shutil.copytree(tiny_gallery / "images", images)
     (images / "zz-bad.png").write_bytes(b"nope")
     records = read_dataset(images)
-    with decode_pool(onnx_embedder, 2) as pool:
+    with decode_pool(onnx_embedder, 2, processes=True) as pool:
         assert type(pool).__name__ == "ProcessPoolExecutor"
-    with decode_pool(onnx_embedder, 1) as pool:
+    with decode_pool(onnx_embedder, 2) as pool:
         assert type(pool).__name__ == "ThreadPoolExecutor"
-    procs, report_p = build_index(records, onnx_embedder, ImageSettings(), batch_size=5, workers=2)
+    procs, report_p = build_index(records, onnx_embedder, ImageSettings(), batch_size=5, workers=2,
+                                  decode_processes=True)
     inproc, report_t = build_index(records, onnx_embedder, ImageSettings(), batch_size=5, workers=1)
     ids = np.array(sorted(inproc.metadata))
     assert sorted(procs.metadata) == ids.tolist() and len(ids) == 12
