@@ -54,8 +54,9 @@ def _show_mask(report) -> None:
 
 
 def _show_index(report) -> None:
+    reused = f", {report.cached} embeddings reused" if report.cached else ""
     console.print(
-        f"indexed [bold]{report.items}[/] images, {len(report.rejects)} rejected, "
+        f"indexed [bold]{report.items}[/] images, {len(report.rejects)} rejected{reused}, "
         f"{report.seconds:.1f}s ({report.images_per_s:.1f} img/s)"
     )
 

@@ -101,18 +101,19 @@ def index(
     embedder = load_embedder(model, settings)
     target = out or Path(settings.index.dir)
     work = work or target.with_name(f".{target.name}.work")
+    cache = target.with_name(f".{target.name}.embeddings.sqlite")
     built, report = build_index(
         records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
         work=work, chunk_size=chunk_size or settings.index.chunk_size,
         memory_bytes=int(settings.index.memory_gb * 1024**3), target_recall=settings.index.target_recall,
         pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items,
-        decode_processes=settings.index.decode_processes,
+        decode_processes=settings.index.decode_processes, cache=cache,
     )
     folder = built.save(target)
     write_rejects(report.rejects, folder / "rejects.jsonl")
     logger.info(
-        "indexed {} images ({} rejected) in {:.1f}s, {:.1f} img/s -> {}",
-        report.items, len(report.rejects), report.seconds, report.images_per_s, folder,
+        "indexed {} images ({} rejected, {} embeddings reused) in {:.1f}s, {:.1f} img/s -> {}",
+        report.items, len(report.rejects), report.cached, report.seconds, report.images_per_s, folder,
     )
     return report
 

@@ -23,6 +23,7 @@ from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.preprocessing.decode import prepare_plain
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
+from logo_similarity.retrieval.embedding_cache import EmbeddingCache
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.projection import fit_projection
 
@@ -34,6 +35,7 @@ class BuildReport:
     items: int = 0
     rejects: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    cached: int = 0  # embeddings taken from the embedding cache instead of computed
 
     @property
     def images_per_s(self) -> float:
@@ -130,17 +132,25 @@ def build_index(
     factory: str | None = None,
     pca_min_items: int = 2560,
     decode_processes: bool = False,
+    cache: Path | None = None,
 ) -> tuple[SearchIndex, BuildReport]:
     """Embed every readable record into a new index; ids are positions in ``records``.
 
     Embeddings go through a chunk store in ``work`` (a temporary folder when None): rerunning an interrupted
-    build with the same ``work`` folder skips finished chunks and redoes any half-written one.
+    build with the same ``work`` folder skips finished chunks and redoes any half-written one. With ``cache``
+    (an embedding cache file), a build of a changed dataset starts over in ``work`` but re-embeds only the
+    images whose content or model changed.
     """
     start = time.perf_counter()
+    cached = 0
     with ExitStack() as stack:
         folder = work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="logo-sim-build-")))
         fingerprint = dataset_fingerprint([f"{r.key}\t{r.path}" for r in records], embedder.spec.to_json())
-        store = ChunkStore(folder, fingerprint, len(records), chunk_size)
+        store = ChunkStore(folder, fingerprint, len(records), chunk_size, restart=cache is not None)
+        embeddings = None
+        if cache is not None:
+            embeddings = EmbeddingCache(cache, embedder.spec.fingerprint())
+            stack.callback(embeddings.close)
         pending = store.pending()
         done_items = len(records) - sum(len(store.rows(i)) for i in pending)
         if done_items:
@@ -149,26 +159,42 @@ def build_index(
                 decode_pool(embedder, workers, decode_processes) as pool:
             for number in pending:
                 rows = store.rows(number)
-                store.write(number, _embed_chunk(records, rows, embedder, image_settings, batch_size, pool))
+                chunk, hits = _embed_chunk(records, rows, embedder, image_settings, batch_size, pool, embeddings)
+                store.write(number, chunk)
+                cached += hits
                 bar.update(len(rows))
         use_pca = pca_dim if pca_dim and len(records) >= max(pca_min_items, pca_dim + 1) else 0
         if pca_dim and not use_pca:
             logger.info("PCA to {} dims skipped: {} items < {}", pca_dim, len(records), pca_min_items)
         index, report = _assemble(records, store, embedder, memory_bytes, target_recall, use_pca, factory)
     report.seconds = time.perf_counter() - start
+    report.cached = cached
     return index, report
 
 
-def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int, pool: Executor) -> Chunk:
-    positions, vectors, rejects, extras = [], [], [], []
-    subset = [records[r] for r in rows]
-    for batch in embed_records(subset, embedder, image_settings, batch_size, progress=False, pool=pool):
-        positions += [rows.start + p for p in batch.positions]
-        vectors.append(batch.vectors)
+def _embed_chunk(
+    records, rows: range, embedder, image_settings, batch_size: int, pool: Executor, cache: EmbeddingCache | None
+) -> tuple[Chunk, int]:
+    """Embeddings of one chunk's rows (cache hits reused, the rest computed); returns the chunk and the hits."""
+    digests = {r: _sha256(records[r].path) for r in rows}
+    hits = cache.get([d for d in digests.values() if d]) if cache else {}
+    found: dict[int, tuple[np.ndarray, dict]] = {r: hits[d] for r, d in digests.items() if d in hits}
+    todo = [r for r in rows if r not in found]
+    rejects, fresh = [], []
+    for batch in embed_records([records[r] for r in todo], embedder, image_settings, batch_size, progress=False,
+                               pool=pool):
         rejects += batch.rejects
-        extras += [{**extra_metadata(o), "source_sha256": _sha256(subset[p].path)} for p, o in zip(batch.positions, batch.ocr)]
-    stacked = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
-    return Chunk(np.asarray(positions, dtype=np.int64), stacked, rejects, extras)
+        for p, vector, ocr in zip(batch.positions, batch.vectors, batch.ocr):
+            row = todo[p]
+            extra = {**extra_metadata(ocr), "source_sha256": digests[row]}
+            found[row] = (vector, extra)
+            fresh.append((digests[row], vector, extra))
+    if cache and fresh:
+        cache.put([item for item in fresh if item[0]])
+    ordered = sorted(found)
+    vectors = np.stack([found[r][0] for r in ordered]) if ordered else np.zeros((0, embedder.spec.dim), np.float32)
+    chunk = Chunk(np.asarray(ordered, dtype=np.int64), vectors, rejects, [found[r][1] for r in ordered])
+    return chunk, len(rows) - len(todo)
 
 
 def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float, pca_dim: int,
@@ -195,8 +221,12 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
     return index, report
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _sha256(path: Path) -> str | None:
+    """Content hash of a source image; None when it cannot be read (the decoder will reject it with a reason)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def extra_metadata(ocr) -> dict:

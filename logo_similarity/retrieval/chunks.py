@@ -47,7 +47,8 @@ def dataset_fingerprint(keys: list[str], spec_json: str) -> str:
 
 
 class ChunkStore:
-    def __init__(self, folder: Path, fingerprint: str, n_items: int, chunk_size: int) -> None:
+    def __init__(self, folder: Path, fingerprint: str, n_items: int, chunk_size: int, restart: bool = False) -> None:
+        """``restart``: when the folder holds another build's chunks, discard them instead of refusing."""
         self.folder = Path(folder)
         self.chunk_size = chunk_size
         self.n_items = n_items
@@ -57,10 +58,15 @@ class ChunkStore:
         plan_path = self.folder / "plan.json"
         if plan_path.exists():
             existing = json.loads(plan_path.read_text())
-            if existing != plan:
+            if existing != plan and not restart:
                 raise WorkFolderMismatchError(
                     f"{self.folder} holds chunks of another build ({existing}); remove it or pass another work folder"
                 )
+            if existing != plan:
+                logger.info("dataset or model changed since the last build in {}: starting over", self.folder)
+                for old in list(self.folder.glob("chunk-*")):
+                    old.unlink()
+                atomic_write(plan_path, json.dumps(plan).encode())
         else:
             atomic_write(plan_path, json.dumps(plan).encode())
         for stale in self.folder.glob(".*.tmp-*"):
