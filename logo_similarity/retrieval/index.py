@@ -32,6 +32,7 @@ from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import new_index, search_with, train_index, tune_search
 from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
 from logo_similarity.retrieval.projection import Projection
+from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
 from logo_similarity.utils.fs import fsync_dir
 
 FORMAT_VERSION = 1
@@ -275,31 +276,3 @@ class SearchIndex:
         if expected_spec is not None:
             index.check_compatible(expected_spec)
         return index
-
-
-def live_version(root: Path) -> Path:
-    """The folder a reader should open: ``root/current`` resolved, or ``root`` itself if it is a version."""
-    current = root / "current"
-    if current.is_symlink() or current.is_dir():
-        return current.resolve()
-    return root
-
-
-def switch_current(root: Path, version: Path) -> None:
-    """Point ``root/current`` at ``version`` in one atomic rename (readers see old or new, never neither)."""
-    link = root / f".current.tmp-{os.getpid()}"
-    link.unlink(missing_ok=True)
-    link.symlink_to(version.relative_to(root))
-    os.replace(link, root / "current")
-    fsync_dir(root)
-
-
-def prune_versions(root: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` versions; the live one is never deleted."""
-    live = live_version(root)
-    versions = sorted((p for p in (root / "versions").iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=lambda p: p.name)
-    doomed = [p for p in versions[: max(0, len(versions) - max(1, keep))] if p.resolve() != live]
-    for path in doomed:
-        shutil.rmtree(path, ignore_errors=True)
-    return doomed

@@ -50,7 +50,7 @@ def test_save_replaces_an_existing_index(tmp_path):
 
 
 def test_reader_sees_the_old_version_until_the_switch(tmp_path):
-    from logo_similarity.retrieval.index import switch_current
+    from logo_similarity.retrieval.versions import switch_current
 
     root = tmp_path / "idx"
     make_index(20).save(root)
