@@ -16,7 +16,6 @@ from tqdm import tqdm
 from logo_similarity.config import ImageSettings, TextSettings
 from logo_similarity.datasets.records import LogoRecord, reject_entry, write_rejects
 from logo_similarity.preprocessing import ImageLoadError, load_image
-from logo_similarity.preprocessing.text_mask import remove_text
 
 
 @dataclass
@@ -31,6 +30,8 @@ def mask_dataset(
     records: list[LogoRecord], out: Path, image: ImageSettings, text: TextSettings, cache_dir: Path,
     recognize: bool = True,
 ) -> MaskReport:
+    from logo_similarity.preprocessing.text_mask import remove_text  # loads OCR (torch): only when masking
+
     (out / "images").mkdir(parents=True, exist_ok=True)
     rejects, with_text, kept = [], 0, 0
     tmp = out / "metadata.jsonl.tmp"

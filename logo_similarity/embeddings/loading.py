@@ -16,8 +16,9 @@ from loguru import logger
 
 from logo_similarity.config import Settings
 from logo_similarity.embeddings.embedder import Embedder, OnnxEmbedder, ThumbnailEmbedder, TorchEmbedder
-from logo_similarity.embeddings.model import build_pretrained_extractor, load_checkpoint
-from logo_similarity.embeddings.weights import weights_path
+
+# torch is imported only when a model is exported or run eagerly (embeddings.model / .weights), so the CLI
+# and ONNX inference start without it.
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -26,6 +27,8 @@ class ModelNotFoundError(FileNotFoundError):
 
 def default_onnx_path(settings: Settings) -> Path:
     """Cache location of the default model's ONNX file, keyed by the settings that change its output."""
+    from logo_similarity.embeddings.weights import weights_path
+
     m = settings.model
     key = "|".join(
         map(str, (m.arch, m.input_size, m.mean, m.std, m.pooling, m.gem_p, m.color_mode, settings.image.background, weights_path()))
@@ -56,6 +59,8 @@ def load_embedder(model: str | Path | None, settings: Settings) -> Embedder:
 
 
 def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
+    from logo_similarity.embeddings.model import build_pretrained_extractor, load_checkpoint
+
     threads = settings.model.threads
     if model is None or str(model) == "default":
         factory = lambda: build_pretrained_extractor(settings.model, settings.image)  # noqa: E731

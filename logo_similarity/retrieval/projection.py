@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import IncrementalPCA
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ class Projection:
 
 def fit_projection(batches: Iterable[np.ndarray], dim: int, whiten: bool = True, eps: float = 1e-6) -> Projection:
     """Fit PCA to ``dim`` components over batches of vectors (batches smaller than ``dim`` are pooled)."""
+    from sklearn.decomposition import IncrementalPCA  # ~1 s to import: only builds that fit PCA pay it
+
     pca = IncrementalPCA(n_components=dim)
     pending: list[np.ndarray] = []
     pooled = 0

@@ -23,6 +23,7 @@ from loguru import logger
 from PIL import Image
 
 from logo_similarity.config import TextSettings
+from logo_similarity.text.errors import OcrModelError
 from logo_similarity.utils.torchvision_compat import ensure_torchvision_importable
 
 # easyocr imports torchvision at import time: prepare torch before any easyocr import below.
@@ -33,10 +34,6 @@ _lock = threading.RLock()
 _recognise_lock = threading.Lock()
 _readers: dict[tuple, object] = {}
 _detectors: dict[tuple, "CraftDetector"] = {}
-
-
-class OcrModelError(RuntimeError):
-    """OCR weights missing or unusable; never replaced by a model with random weights."""
 
 
 @dataclass

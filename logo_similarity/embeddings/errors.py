@@ -1,0 +1,5 @@
+"""Errors of the embedding stage, importable without loading torch."""
+
+
+class PretrainedWeightsError(RuntimeError):
+    """The pretrained weights are missing or do not fit the model. Never fall back to random weights."""
