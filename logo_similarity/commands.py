@@ -17,9 +17,9 @@ from logo_similarity.config import Settings, load_settings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.datasets.mask import MaskReport, mask_dataset
 from logo_similarity.datasets.prepare import PrepareReport, prepare_dataset
-from logo_similarity.embeddings import ThumbnailEmbedder, load_embedder
+from logo_similarity.embeddings import load_embedder
+from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
-from logo_similarity.preprocessing.pipeline import text_settings_from_descriptor
 from logo_similarity.retrieval import (
     BuildReport,
     SearchIndex,
@@ -127,7 +127,7 @@ def add(
     """Add items to a built index (new version, new ids), embedding them as the index was built."""
     settings = _settings(config)
     root = index_dir or Path(settings.index.dir)
-    embedder = _embedder_for_index(None, SearchIndex.load(root), settings)
+    embedder = embedder_for_spec(None, SearchIndex.load(root).spec, settings)
     records = read_dataset(dataset, images_dir)
     return add_items(root, records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
 
@@ -162,7 +162,7 @@ def search(
     if image is None:
         results = search_names(loaded, text, k, settings.text.name_candidates, settings.text.phonetic_weight)
     else:
-        embedder = _embedder_for_index(model, loaded, settings)
+        embedder = embedder_for_spec(model, loaded.spec, settings)
         query = load_image(image, settings.image)
         results = search_image(loaded, embedder, query, k, text, settings.text.phonetic_weight)
         if sheet:
@@ -172,28 +172,6 @@ def search(
     if json_out:
         json_out.write_text(json.dumps([r.__dict__ for r in results], indent=2))
     return results
-
-
-def _embedder_for_index(model: str | None, loaded: SearchIndex, settings: Settings):
-    """Query with the preprocessing the index was built with (from its manifest), and without --model, its model."""
-    if model is None and loaded.spec.arch == ThumbnailEmbedder().spec.arch:
-        model = "thumbnail"
-    elif model is None and loaded.spec.arch == settings.model.arch:
-        spec = loaded.spec
-        model_settings = settings.model.model_copy(
-            update={
-                "input_size": spec.input_size,
-                "mean": spec.mean,
-                "std": spec.std,
-                "pooling": spec.pooling,
-                "gem_p": spec.gem_p or settings.model.gem_p,
-                "color_mode": spec.color_mode,
-            }
-        )
-        image_settings = settings.image.model_copy(update={"background": spec.background})
-        settings = settings.model_copy(update={"model": model_settings, "image": image_settings})
-    text = text_settings_from_descriptor(loaded.spec.text_mask, settings.text)
-    return load_embedder(model, settings.model_copy(update={"text": text}))
 
 
 def evaluate(

@@ -1,4 +1,5 @@
 from logo_similarity.config.settings import (
+    ApiSettings,
     EvalSettings,
     ImageSettings,
     IndexSettings,
@@ -10,6 +11,7 @@ from logo_similarity.config.settings import (
 )
 
 __all__ = [
+    "ApiSettings",
     "EvalSettings",
     "ImageSettings",
     "IndexSettings",

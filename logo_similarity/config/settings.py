@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 ENV_PREFIX = "LOGO_SIM__"
 CONFIG_ENV = "LOGO_SIM_CONFIG"
@@ -82,6 +82,21 @@ class IndexSettings(_Section):
 
 class SearchSettings(_Section):
     k: int = Field(20, ge=1, le=1000)
+    candidates: int = Field(1000, ge=1, le=100_000, description="ANN candidates fetched when filtering or re-ranking")
+    rerank: bool = Field(False, description="re-rank candidates by the composite score by default")
+    image_weight: float = Field(0.6, ge=0, le=1, description="image share of the composite score (rest: name)")
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    api_key: SecretStr | None = Field(None, description="key for mutating endpoints (header X-API-Key); set by env")
+    dev_mode: bool = Field(False, description="allow starting with no or a weak API key (local development only)")
+    read_requires_key: bool = Field(False, description="also require the key for search and read endpoints")
+    max_upload_mb: float = Field(10.0, gt=0, description="largest request body; rejected while streaming")
+    max_in_flight: int = Field(64, ge=1, description="searches admitted at once (running + queued); beyond: 503")
+    search_threads: int = Field(2, ge=1, description="threads running searches off the event loop")
+    retry_after_s: int = Field(1, ge=1, description="Retry-After sent with a 503")
 
 
 class EvalSettings(_Section):
@@ -96,6 +111,7 @@ class Settings(_Section):
     text: TextSettings = TextSettings()
     index: IndexSettings = IndexSettings()
     search: SearchSettings = SearchSettings()
+    api: ApiSettings = ApiSettings()
     eval: EvalSettings = EvalSettings()
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -16,6 +16,7 @@ from loguru import logger
 
 from logo_similarity.config import Settings
 from logo_similarity.embeddings.embedder import Embedder, OnnxEmbedder, ThumbnailEmbedder, TorchEmbedder
+from logo_similarity.embeddings.spec import ModelSpec
 
 # torch is imported only when a model is exported or run eagerly (embeddings.model / .weights), so the CLI
 # and ONNX inference start without it.
@@ -56,6 +57,33 @@ def load_embedder(model: str | Path | None, settings: Settings) -> Embedder:
     embedder.spec = replace(embedder.spec, text_mask=text_mask_descriptor(settings.text))
     embedder.preprocess = Preprocessor(embedder.spec, settings.text, settings.model.cache_dir)
     return embedder
+
+
+def embedder_for_spec(model: str | Path | None, spec: ModelSpec, settings: Settings) -> Embedder:
+    """The embedder that queries an index built with ``spec``: its preprocessing, and without ``model``, its model.
+
+    Settings that change the embedding (input size, pooling, colour mode, background, text masking) are taken
+    from the index's spec, so a query is prepared exactly as the indexed images were.
+    """
+    from logo_similarity.preprocessing.pipeline import text_settings_from_descriptor
+
+    if model is None and spec.arch == ThumbnailEmbedder().spec.arch:
+        model = "thumbnail"
+    elif model is None and spec.arch == settings.model.arch:
+        model_settings = settings.model.model_copy(
+            update={
+                "input_size": spec.input_size,
+                "mean": spec.mean,
+                "std": spec.std,
+                "pooling": spec.pooling,
+                "gem_p": spec.gem_p or settings.model.gem_p,
+                "color_mode": spec.color_mode,
+            }
+        )
+        image_settings = settings.image.model_copy(update={"background": spec.background})
+        settings = settings.model_copy(update={"model": model_settings, "image": image_settings})
+    text = text_settings_from_descriptor(spec.text_mask, settings.text)
+    return load_embedder(model, settings.model_copy(update={"text": text}))
 
 
 def _load_network(model: str | Path | None, settings: Settings) -> Embedder:

@@ -6,7 +6,7 @@ import hashlib
 import multiprocessing
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -133,8 +133,13 @@ def build_index(
     pca_min_items: int = 2560,
     decode_processes: bool = False,
     cache: Path | None = None,
+    ids: Sequence[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[SearchIndex, BuildReport]:
-    """Embed every readable record into a new index; ids are positions in ``records``.
+    """Embed every readable record into a new index; ids are positions in ``records``, or ``ids[position]``.
+
+    ``ids`` keeps the ids of an existing index when it is rebuilt from its own items; ``progress(done, total)``
+    is called after each chunk (the API's rebuild jobs report it).
 
     Embeddings go through a chunk store in ``work`` (a temporary folder when None): rerunning an interrupted
     build with the same ``work`` folder skips finished chunks and redoes any half-written one. With ``cache``
@@ -163,10 +168,18 @@ def build_index(
                 store.write(number, chunk)
                 cached += hits
                 bar.update(len(rows))
+                done_items += len(rows)
+                if progress is not None:
+                    progress(done_items, len(records))
         use_pca = pca_dim if pca_dim and len(records) >= max(pca_min_items, pca_dim + 1) else 0
         if pca_dim and not use_pca:
             logger.info("PCA to {} dims skipped: {} items < {}", pca_dim, len(records), pca_min_items)
-        index, report = _assemble(records, store, embedder, memory_bytes, target_recall, use_pca, factory)
+        id_map = None
+        if ids is not None:
+            id_map = np.asarray(ids, dtype=np.int64)
+            if id_map.shape != (len(records),) or len(np.unique(id_map)) != len(id_map):
+                raise ValueError("ids must hold one distinct id per record")
+        index, report = _assemble(records, store, embedder, memory_bytes, target_recall, use_pca, factory, id_map)
     report.seconds = time.perf_counter() - start
     report.cached = cached
     return index, report
@@ -198,14 +211,14 @@ def _embed_chunk(
 
 
 def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float, pca_dim: int,
-              factory: str | None):
+              factory: str | None, id_map: np.ndarray | None = None):
     """Read every chunk back (in order) and build the index type the chooser picks for this size."""
     report = BuildReport()
     ids, vectors, metas = [], [], []
     for number in range(store.n_chunks):
         chunk = store.read(number)
         report.rejects.extend(chunk.rejects)
-        ids.append(chunk.positions)
+        ids.append(chunk.positions if id_map is None else id_map[chunk.positions])
         vectors.append(chunk.vectors)
         metas += [{**records[p].to_metadata(), **extra} for p, extra in zip(chunk.positions.tolist(), chunk.extras)]
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)

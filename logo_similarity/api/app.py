@@ -1,0 +1,177 @@
+"""The FastAPI application: ``create_app(settings)``; ``logo-sim serve`` runs it under uvicorn.
+
+Every error is a JSON ``{"detail": ..., "reason": ...}`` with a 4xx (or 503 with Retry-After): bad images,
+bad parameters, unknown ids, oversized or malformed bodies, missing keys. CPU work (decoding, embedding,
+searching, index writes) runs on thread pools, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from loguru import logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from logo_similarity import __version__
+from logo_similarity.api import schemas
+from logo_similarity.api.errors import ServiceError
+from logo_similarity.api.jobs import JobManager
+from logo_similarity.api.limits import Admission, RequestGuard
+from logo_similarity.api.metrics import Metrics
+from logo_similarity.api.routes import build_router
+from logo_similarity.api.security import check_key_config, key_checker
+from logo_similarity.api.service import SearchService
+from logo_similarity.config import Settings
+from logo_similarity.preprocessing import ImageLoadError
+
+STATIC = Path(str(resources.files("logo_similarity.api") / "static"))
+REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+           415: "unsupported_media_type", 422: "invalid_parameter"}
+
+
+def _error(status: int, reason: str, detail, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "reason": reason}, status_code=status, headers=headers)
+
+
+class _Measured:
+    """Counts requests and their latency per route template (``/items/{item_id}``, not each id)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+
+
+def create_app(settings: Settings, service: SearchService | None = None, index_dir: str | Path | None = None,
+               model: str | None = None) -> FastAPI:
+    """The app over the index at ``index_dir`` (default: settings ``index.dir``), or over a ready ``service``."""
+    api = settings.api
+    check_key_config(api)
+    service = service or SearchService(settings, index_dir or settings.index.dir, model)
+    jobs = JobManager()
+    metrics = Metrics()
+    pool = ThreadPoolExecutor(api.search_threads, thread_name_prefix="logo-sim-search")
+    admission = Admission(api.max_in_flight, api.retry_after_s, on_busy=metrics.busy.inc)
+    metrics.in_flight.set_function(lambda: admission.in_flight)
+    metrics.swaps.set_function(lambda: service.swaps)
+    metrics.items.set_function(lambda: len(service.live.index) if service.ready else 0)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if not service.ready:  # load in the background: /health answers at once, /ready when loaded
+            threading.Thread(target=_load_quietly, args=(service,), daemon=True, name="logo-sim-load").start()
+        yield
+        jobs.shutdown()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="logo-similarity", version=__version__, lifespan=lifespan,
+                  description="Search engine for trademark logos: look-alike and sound-alike marks, ranked and explained.")
+    read = key_checker(api, api.read_requires_key)
+    write = key_checker(api, True)
+    app.include_router(build_router(service, jobs, metrics, pool, read, write, settings.search.k, settings.search.rerank))
+    app.state.service, app.state.jobs, app.state.admission = service, jobs, admission
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"Retry-After": str(api.retry_after_s)} if exc.status in (409, 503) else None
+        return _error(exc.status, exc.reason, str(exc), headers)
+
+    @app.exception_handler(ImageLoadError)
+    async def image_error(request: Request, exc: ImageLoadError) -> JSONResponse:
+        return _error(415 if exc.reason == "unsupported_format" else 422, exc.reason, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the submitted values are left out: they can be bytes of an upload, and echoing them helps no one
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+        return _error(422, "invalid_parameter", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, REASONS.get(exc.status_code, "http_error"), exc.detail, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.opt(exception=exc).error("unhandled error on {} {}", request.method, request.url.path)
+        return _error(500, "internal", "internal error; it has been logged")
+
+    @app.get("/health", response_model=schemas.HealthOut, tags=["service"])
+    def health() -> schemas.HealthOut:
+        """Liveness: the process answers."""
+        return schemas.HealthOut()
+
+    @app.get("/ready", response_model=schemas.ReadyOut, responses={503: {"model": schemas.ReadyOut}}, tags=["service"])
+    def ready() -> Response:
+        """Readiness: an index is loaded and searches can be served."""
+        if service.ready:
+            return JSONResponse(schemas.ReadyOut(ready=True, index_version=service.live.version).model_dump())
+        return JSONResponse(schemas.ReadyOut(ready=False, error=service.load_error).model_dump(), status_code=503,
+                            headers={"Retry-After": str(api.retry_after_s)})
+
+    @app.get("/stats", response_model=schemas.StatsOut, dependencies=[Depends(read)], tags=["service"])
+    def stats() -> schemas.StatsOut:
+        live = service.live
+        index, spec = live.index, live.index.spec.to_dict()
+        preprocessing = {k: spec.get(k) for k in ("input_size", "color_mode", "background", "text_mask", "mean", "std")}
+        return schemas.StatsOut(
+            items=len(index), index_version=live.version, index_type=index.factory,
+            search_params=index.search_params, pca_dim=index.projection.dim if index.projection else None,
+            model=spec, preprocessing=preprocessing, swaps=service.swaps, searches_in_flight=admission.in_flight,
+        )
+
+    @app.get("/metrics", response_class=Response, tags=["service"],
+             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+    def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def form_route(method: str, path: str) -> bool:
+        return method == "POST" and path in ("/search", "/index/items")
+
+    def admitted(method: str, path: str) -> bool:
+        return method == "POST" and (path == "/search" or path.startswith("/search/by-id/"))
+
+    app.add_middleware(RequestGuard, max_body=int(api.max_upload_mb * 1024**2), form_routes=form_route,
+                       admitted=admitted, admission=admission)
+    app.add_middleware(_Measured, metrics=metrics)
+    return app
+
+
+def _load_quietly(service: SearchService) -> None:
+    try:
+        service.load()
+    except Exception:  # already recorded in service.load_error and logged; /ready reports it
+        return

@@ -1,0 +1,205 @@
+"""Search, item, index-write and job endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from concurrent.futures import Executor
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
+
+from logo_similarity.api import schemas
+from logo_similarity.api.errors import BadQuery, NotFound
+from logo_similarity.api.jobs import JobManager
+from logo_similarity.api.metrics import Metrics
+from logo_similarity.api.service import LiveIndex, SearchService
+from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
+from logo_similarity.retrieval.query import QueryOutcome
+from logo_similarity.retrieval.search import SearchResult
+
+BOX = re.compile(r"^\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*$")
+VIENNA_CODE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}(\.\d{1,2})?$")
+MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+         ".webp": "image/webp", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff"}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.ErrorOut, "description": text} for code, text in {
+        400: "malformed request (e.g. broken multipart body)", 401: "missing or wrong API key",
+        404: "unknown item or job", 409: "a rebuild is running", 413: "request body over the size limit",
+        415: "not a form upload, or an image format that is not supported", 422: "invalid parameter or image",
+        503: "index not loaded yet, or too many searches in flight (see Retry-After)",
+    }.items()
+}
+
+KParam = Annotated[int, Query(ge=1, le=1000, description="number of results")]
+ViennaParam = Annotated[str | None, Query(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")]
+YearParam = Annotated[int | None, Query(ge=0, le=9999)]
+
+
+def _filter(vienna: str | None, year_from: int | None, year_to: int | None) -> ItemFilter:
+    try:
+        return ItemFilter(vienna, year_from, year_to)
+    except ValueError as exc:
+        raise BadQuery(str(exc), reason="invalid_filter") from exc
+
+
+def _box(box: str | None) -> tuple[int, int, int, int] | None:
+    if box is None or not box.strip():
+        return None
+    if not BOX.match(box):
+        raise BadQuery(f"box must be 'left,top,right,bottom' in pixels, got {box!r}", reason="invalid_box")
+    return tuple(int(v) for v in box.split(","))  # type: ignore[return-value]
+
+
+def _text(text: str | None) -> str | None:
+    return text.strip() or None if text is not None else None
+
+
+def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, pool: Executor, read, write,
+                 default_k: int, default_rerank: bool) -> APIRouter:
+    router = APIRouter()
+
+    async def off_loop(fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    def image_url(request: Request, item_id: int) -> str:
+        return f"{request.scope.get('root_path', '')}/items/{item_id}/image"
+
+    def result_out(request: Request, r: SearchResult) -> schemas.ResultOut:
+        return schemas.ResultOut(
+            rank=r.rank, id=r.id, score=r.score, components=schemas.ComponentScores(**r.components), name=r.text,
+            key=r.key, vienna_codes=r.vienna_codes, year=r.year, image_url=image_url(request, r.id),
+        )
+
+    def search_out(request: Request, live: LiveIndex, outcome: QueryOutcome, k: int) -> schemas.SearchOut:
+        for stage, ms in outcome.timings_ms.items():
+            metrics.stage.labels(stage).observe(ms / 1000.0)
+        return schemas.SearchOut(
+            results=[result_out(request, r) for r in outcome.results], k=k, reranked=outcome.reranked,
+            candidates=outcome.candidates, index_version=live.version,
+            timings_ms={s: round(ms, 3) for s, ms in outcome.timings_ms.items()},
+        )
+
+    @router.post("/search", response_model=schemas.SearchOut, responses=ERRORS, dependencies=[Depends(read)],
+                 tags=["search"])
+    async def search(
+        request: Request,
+        image: Annotated[UploadFile | None, File(description="query logo (PNG, JPEG, GIF, WebP, TIFF, BMP)")] = None,
+        text: Annotated[str | None, Form(max_length=200, description="the mark's name (sound-alike search)")] = None,
+        k: Annotated[int, Form(ge=1, le=1000)] = default_k,
+        box: Annotated[str | None, Form(description="crop of the query image: left,top,right,bottom (px)")] = None,
+        vienna: Annotated[str | None, Form(description="Vienna code prefix, e.g. 27.05")] = None,
+        year_from: Annotated[int | None, Form(ge=0, le=9999)] = None,
+        year_to: Annotated[int | None, Form(ge=0, le=9999)] = None,
+        rerank: Annotated[bool | None, Form(description="order by the composite score")] = None,
+    ) -> schemas.SearchOut:
+        """Marks that look like the image and/or sound like the name, ranked, with every component score."""
+        start = time.perf_counter()
+        data = await image.read() if image is not None else None
+        if image is not None and not data and not image.filename:
+            data = None  # an empty file input of a browser form: no image given
+        read_ms = (time.perf_counter() - start) * 1000.0
+        text, crop, item_filter = _text(text), _box(box), _filter(vienna, year_from, year_to)
+        do_rerank = default_rerank if rerank is None else rerank
+
+        def work() -> tuple[LiveIndex, QueryOutcome]:
+            live = service.live
+            t0 = time.perf_counter()
+            query = service.decode(data, crop) if data is not None else None
+            decode_ms = (time.perf_counter() - t0) * 1000.0
+            outcome = service.search(live, query, text, k, item_filter, do_rerank)
+            outcome.timings_ms = {"read": read_ms, "decode": decode_ms, **outcome.timings_ms}
+            return live, outcome
+
+        live, outcome = await off_loop(work)
+        outcome.timings_ms["total"] = (time.perf_counter() - start) * 1000.0
+        return search_out(request, live, outcome, k)
+
+    @router.post("/search/by-id/{item_id}", response_model=schemas.SearchOut, responses=ERRORS,
+                 dependencies=[Depends(read)], tags=["search"])
+    async def search_by_id(
+        request: Request, item_id: Annotated[int, Path()], k: KParam = default_k, vienna: ViennaParam = None,
+        year_from: YearParam = None, year_to: YearParam = None, rerank: bool | None = None,
+    ) -> schemas.SearchOut:
+        """Marks like an indexed item (its stored embedding, and its name)."""
+        start = time.perf_counter()
+        item_filter = _filter(vienna, year_from, year_to)
+        do_rerank = default_rerank if rerank is None else rerank
+
+        def work() -> tuple[LiveIndex, QueryOutcome]:
+            live = service.live
+            return live, service.search(live, None, None, k, item_filter, do_rerank, item_id=item_id)
+
+        live, outcome = await off_loop(work)
+        outcome.timings_ms["total"] = (time.perf_counter() - start) * 1000.0
+        return search_out(request, live, outcome, k)
+
+    @router.get("/items/{item_id}", response_model=schemas.ItemOut, responses=ERRORS, dependencies=[Depends(read)],
+                tags=["items"])
+    def get_item(request: Request, item_id: int) -> schemas.ItemOut:
+        live = service.live
+        meta = service.item(live, item_id)
+        return schemas.ItemOut(id=item_id, key=meta["key"], name=meta.get("text"),
+                               vienna_codes=list(meta.get("vienna_codes") or []), year=meta.get("year"),
+                               image_url=image_url(request, item_id), index_version=live.version)
+
+    @router.get("/items/{item_id}/image", response_class=FileResponse, responses=ERRORS,
+                dependencies=[Depends(read)], tags=["items"])
+    def get_item_image(item_id: int) -> FileResponse:
+        from pathlib import Path as FsPath
+
+        path = FsPath(service.item(service.live, item_id)["file"])
+        if not path.is_file():
+            raise NotFound(f"the image file of item {item_id} is not available on this server", reason="image_missing")
+        return FileResponse(path, media_type=MEDIA.get(path.suffix.lower(), "application/octet-stream"),
+                            headers={"Cache-Control": "public, max-age=3600"})
+
+    @router.post("/index/items", response_model=schemas.AddedOut, status_code=201, responses=ERRORS,
+                 dependencies=[Depends(write)], tags=["index"])
+    async def add_item(
+        image: Annotated[UploadFile, File(description="the mark's image")],
+        name: Annotated[str | None, Form(max_length=200)] = None,
+        vienna_codes: Annotated[str | None, Form(description="comma-separated, e.g. 27.05.01,26.01.03")] = None,
+        year: Annotated[int | None, Form(ge=0, le=9999)] = None,
+        key: Annotated[str | None, Form(max_length=200, description="your reference for the mark")] = None,
+    ) -> schemas.AddedOut:
+        """Add one mark to the index (a new index version; the service switches to it)."""
+        codes = [c.strip() for c in (vienna_codes or "").split(",") if c.strip()]
+        bad = [c for c in codes if not VIENNA_CODE.match(c)]
+        if bad:
+            raise BadQuery(f"Vienna codes must look like 27.05.01, got {bad}", reason="invalid_vienna_code")
+        data = await image.read()
+        item_id, version = await off_loop(service.add_item, data, _text(name), codes, year, _text(key))
+        return schemas.AddedOut(id=item_id, index_version=version)
+
+    @router.delete("/index/items/{item_id}", response_model=schemas.DeletedOut, responses=ERRORS,
+                   dependencies=[Depends(write)], tags=["index"])
+    async def delete_item(item_id: int) -> schemas.DeletedOut:
+        """Delete one mark (a new index version; its id is never reused)."""
+        version = await off_loop(service.delete_item, item_id)
+        return schemas.DeletedOut(id=item_id, index_version=version)
+
+    @router.post("/index/rebuild", response_model=schemas.JobOut, status_code=202, responses=ERRORS,
+                 dependencies=[Depends(write)], tags=["index"])
+    def rebuild(response: Response) -> schemas.JobOut:
+        """Rebuild the index from its items in the background; the service switches when it completes."""
+        service.begin_rebuild()
+        job = jobs.submit("rebuild", service.rebuild)
+        response.headers["Location"] = f"/jobs/{job.id}"
+        return job_out(job)
+
+    @router.get("/jobs/{job_id}", response_model=schemas.JobOut, responses=ERRORS, dependencies=[Depends(read)],
+                tags=["index"])
+    def get_job(job_id: str) -> schemas.JobOut:
+        job = jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id!r}", reason="unknown_job")
+        return job_out(job)
+
+    return router
+
+
+def job_out(job) -> schemas.JobOut:
+    return schemas.JobOut(**{f: getattr(job, f) for f in schemas.JobOut.model_fields})

@@ -1,0 +1,96 @@
+"""Response models: the OpenAPI schema and the shape of every JSON answer."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    detail: Any = Field(description="what is wrong (a list of field errors for a 422 from validation)")
+    reason: str = Field(description="machine-readable kind, e.g. corrupt, too_large, unknown_id, busy")
+
+
+class ComponentScores(BaseModel):
+    image: float | None = Field(None, description="cosine similarity of the shapes (embedding)")
+    text: float | None = Field(None, description="name similarity: ALINE phonetic + orthographic")
+    composite: float | None = Field(None, description="re-ranking score (weighted mean of the components present)")
+
+
+class ResultOut(BaseModel):
+    rank: int
+    id: int
+    score: float
+    components: ComponentScores
+    name: str | None
+    key: str
+    vienna_codes: list[str]
+    year: int | None
+    image_url: str
+
+
+class SearchOut(BaseModel):
+    results: list[ResultOut]
+    k: int
+    reranked: bool
+    candidates: int = Field(description="first-stage candidates considered")
+    index_version: str
+    timings_ms: dict[str, float] = Field(description="per stage: read, decode, preprocess, embed, search, text, ...")
+
+
+class ItemOut(BaseModel):
+    id: int
+    key: str
+    name: str | None
+    vienna_codes: list[str]
+    year: int | None
+    image_url: str
+    index_version: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    index_version: str | None = None
+    error: str | None = None
+
+
+class StatsOut(BaseModel):
+    items: int
+    index_version: str
+    index_type: str
+    search_params: dict[str, int]
+    pca_dim: int | None
+    model: dict[str, Any] = Field(description="the model spec the index was built with")
+    preprocessing: dict[str, Any]
+    swaps: int
+    searches_in_flight: int
+
+
+class AddedOut(BaseModel):
+    id: int
+    index_version: str
+
+
+class DeletedOut(BaseModel):
+    id: int
+    deleted: bool = True
+    index_version: str
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    state: Literal["pending", "running", "completed", "failed"]
+    progress: float = Field(description="0..1")
+    done: int
+    total: int
+    error: str | None
+    result: dict[str, Any] | None
+    created: float
+    started: float | None
+    finished: float | None

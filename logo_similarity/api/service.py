@@ -1,0 +1,213 @@
+"""The search service behind the API: the live index, queries against it, and the writes that replace it.
+
+Hot swap: a request takes one reference to the live index (``self.live``) and uses it to the end; a write
+(add, delete, rebuild) builds and saves a new version, loads it, and replaces the reference in one
+assignment. Requests in flight finish on the old version (its memory-mapped files stay valid even when the
+folder is pruned), new ones see the new version; none fails or waits. Writes are serialised by a lock, and a
+running rebuild makes adds and deletes answer 409 instead of being lost in the rebuilt index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from PIL import Image
+
+from logo_similarity.api.errors import BadQuery, NotFound, Unavailable, WriteConflict
+from logo_similarity.config import Settings
+from logo_similarity.datasets import LogoRecord
+from logo_similarity.embeddings.loading import embedder_for_spec
+from logo_similarity.preprocessing import load_image
+from logo_similarity.retrieval import SearchIndex, build_index, write_rejects
+from logo_similarity.retrieval.filters import ItemFilter
+from logo_similarity.retrieval.query import Query, QueryError, QueryOutcome, crop_box, run_query
+from logo_similarity.retrieval.update import add_items, delete_items
+from logo_similarity.retrieval.versions import live_version
+from logo_similarity.utils.fs import atomic_write
+
+_SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
+
+
+@dataclass(frozen=True)
+class LiveIndex:
+    index: SearchIndex
+    version: str
+    loaded_at: float
+
+
+class SearchService:
+    def __init__(self, settings: Settings, root: str | Path, model: str | None = None) -> None:
+        self.settings = settings
+        self.root = Path(root)
+        self.model = model
+        self.embedder = None
+        self.load_error: str | None = None
+        self.swaps = 0
+        self._live: LiveIndex | None = None
+        self._write_lock = threading.Lock()
+        self._rebuilding = False
+
+    # -- loading and swapping -------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the live version and the matching embedder (blocking); remembers the error when it fails."""
+        try:
+            index = SearchIndex.load(self.root, mmap=self.settings.index.mmap)
+            if self.embedder is None:
+                self.embedder = embedder_for_spec(self.model, index.spec, self.settings)
+            self._install(index)
+            self.load_error = None
+        except Exception as exc:  # reported by /ready and every search until fixed; the process keeps running
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            logger.error("index not loaded from {}: {}", self.root, self.load_error)
+            raise
+
+    def _install(self, index: SearchIndex) -> None:
+        index.check_compatible(self.embedder.spec)
+        index.name_index(self.settings.text.phonetic_weight)  # built now, not by the first name query
+        previous = self._live
+        self._live = LiveIndex(index, live_version(self.root).name, time.time())
+        if previous is not None:
+            self.swaps += 1
+            logger.info("switched to index version {} ({} items)", self._live.version, len(index))
+
+    def swap(self) -> None:
+        self._install(SearchIndex.load(self.root, expected_spec=self.embedder.spec, mmap=self.settings.index.mmap))
+
+    @property
+    def ready(self) -> bool:
+        return self._live is not None
+
+    @property
+    def live(self) -> LiveIndex:
+        live = self._live
+        if live is None:
+            raise Unavailable(self.load_error or "the index is still loading", reason="index_not_ready")
+        return live
+
+    # -- queries --------------------------------------------------------------------------------------------
+
+    def decode(self, data: bytes, box: tuple[int, int, int, int] | None) -> Image.Image:
+        image = load_image(data, self.settings.image)
+        if box is not None:
+            try:
+                image = crop_box(image, box, self.settings.image.min_side)
+            except QueryError as exc:
+                raise BadQuery(str(exc), reason="invalid_box") from exc
+        return image
+
+    def search(self, live: LiveIndex, image: Image.Image | None, text: str | None, k: int, item_filter: ItemFilter,
+               rerank: bool, item_id: int | None = None) -> QueryOutcome:
+        vector = None
+        if item_id is not None:
+            meta = self.item(live, item_id)
+            vector = live.index.vectors([item_id])[0]
+            text = text or meta.get("text")
+        s = self.settings
+        try:
+            return run_query(
+                live.index, self.embedder, Query(image, vector, text, k, item_filter, rerank), s.search.candidates,
+                s.search.image_weight, s.text.name_candidates, s.text.phonetic_weight,
+            )
+        except QueryError as exc:
+            raise BadQuery(str(exc)) from exc
+
+    def item(self, live: LiveIndex, item_id: int) -> dict[str, Any]:
+        meta = live.index.metadata.get(item_id)
+        if meta is None:
+            raise NotFound(f"no item with id {item_id} in index version {live.version}", reason="unknown_id")
+        return meta
+
+    # -- writes ---------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self, what: str):
+        if self._rebuilding:
+            raise WriteConflict(f"cannot {what} while the index is being rebuilt; retry when the job ends",
+                                reason="rebuild_running")
+        with self._write_lock:
+            yield
+
+    def add_item(self, data: bytes, name: str | None, vienna_codes: list[str], year: int | None,
+                 key: str | None) -> tuple[int, str]:
+        """Store the uploaded image under ``ROOT/uploads``, embed and add it; returns (id, version)."""
+        load_image(data, self.settings.image)  # refuse bad images before anything is written
+        digest = hashlib.sha256(data).hexdigest()
+        with Image.open(io.BytesIO(data)) as probe:
+            suffix = _SUFFIX.get(probe.format or "", ".img")
+        with self._writing("add items"):
+            path = (self.root / "uploads" / f"{digest}{suffix}").resolve()
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, data)
+            record = LogoRecord(key or f"upload-{digest[:16]}", path, name, tuple(vienna_codes), year)
+            s = self.settings
+            report = add_items(self.root, [record], self.embedder, s.image, s.model.batch_size, s.index.workers)
+            if report.rejects:
+                raise BadQuery(report.rejects[0]["message"], reason=report.rejects[0]["reason"])
+            self.swap()
+            return report.added[0], self.live.version
+
+    def delete_item(self, item_id: int) -> str:
+        with self._writing("delete items"):
+            self.item(self.live, item_id)
+            delete_items(self.root, [item_id])
+            self.swap()
+            return self.live.version
+
+    def begin_rebuild(self) -> None:
+        """Claim the index for a rebuild (409 when one is already running); the job calls ``rebuild``."""
+        with self._write_lock:
+            if self._rebuilding:
+                raise WriteConflict("a rebuild is already running", reason="rebuild_running")
+            self._rebuilding = True
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Re-embed every live item (same ids), re-choose and re-train the index, save and switch to it.
+
+        Items whose image can no longer be read fail the job and leave the live index as it was: a rebuild
+        never drops marks silently.
+        """
+        try:
+            with self._write_lock:
+                return self._rebuild(progress)
+        finally:
+            self._rebuilding = False
+
+    def _rebuild(self, progress) -> dict[str, Any]:
+        live = self.live
+        ids = sorted(live.index.metadata)
+        records = [_record(live.index.metadata[i]) for i in ids]
+        s = self.settings
+        name = self.root.name
+        built, report = build_index(
+            records, self.embedder, s.image, s.model.batch_size, s.index.workers,
+            work=self.root.with_name(f".{name}.work"), chunk_size=s.index.chunk_size,
+            memory_bytes=int(s.index.memory_gb * 1024**3), target_recall=s.index.target_recall,
+            pca_dim=s.index.pca_dim, pca_min_items=s.index.pca_min_items, decode_processes=s.index.decode_processes,
+            cache=self.root.with_name(f".{name}.embeddings.sqlite"), ids=ids, progress=progress,
+        )
+        if report.rejects:
+            first = report.rejects[0]
+            raise RuntimeError(f"{len(report.rejects)} items could not be re-read (first: {first['file']}: "
+                               f"{first['message']}); the live index is unchanged")
+        built.id_high_water = max(built.id_high_water, live.index.id_high_water)
+        folder = built.save(self.root)
+        write_rejects(report.rejects, folder / "rejects.jsonl")
+        self.swap()
+        return {"items": report.items, "version": self.live.version, "seconds": round(report.seconds, 3),
+                "reused_embeddings": report.cached, "index_type": built.factory}
+
+
+def _record(meta: dict[str, Any]) -> LogoRecord:
+    return LogoRecord(str(meta["key"]), Path(meta["file"]), meta.get("text"), tuple(meta.get("vienna_codes") or ()),
+                      meta.get("year"))

@@ -1,0 +1,125 @@
+// Search page: drop or choose a logo, optional name, results grid with per-component score bars.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let chosen = null;
+
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", isError);
+}
+
+function choose(file) {
+  if (!file) return;
+  chosen = file;
+  const preview = $("preview");
+  preview.src = URL.createObjectURL(file);
+  preview.hidden = false;
+  $("drop-hint").textContent = file.name;
+}
+
+function bar(name, value) {
+  const row = document.createElement("div");
+  row.className = "bar " + name;
+  const pct = value === null || value === undefined ? 0 : Math.max(0, Math.min(1, value)) * 100;
+  row.innerHTML = '<span></span><span class="track"><span class="fill"></span></span><span></span>';
+  row.children[0].textContent = name;
+  row.querySelector(".fill").style.width = pct.toFixed(1) + "%";
+  row.children[2].textContent = value === null || value === undefined ? "–" : value.toFixed(2);
+  return row;
+}
+
+function render(data, label) {
+  const grid = $("results");
+  grid.replaceChildren();
+  for (const r of data.results) {
+    const card = document.createElement("article");
+    card.className = "result";
+    card.dataset.id = r.id;
+    card.title = "Search by this mark";
+    const img = document.createElement("img");
+    img.src = r.image_url;
+    img.alt = r.name || r.key;
+    img.loading = "lazy";
+    const title = document.createElement("div");
+    title.className = "title";
+    title.textContent = `#${r.rank} ${r.name || r.key}`;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = `id ${r.id} · score ${r.score.toFixed(3)}` +
+      (r.year ? ` · ${r.year}` : "") + (r.vienna_codes.length ? ` · ${r.vienna_codes.join(", ")}` : "");
+    card.append(img, title, meta);
+    for (const [name, value] of Object.entries(r.components)) {
+      if (value !== null) card.append(bar(name, value));
+    }
+    card.addEventListener("click", () => searchById(r.id, r.name || r.key));
+    grid.append(card);
+  }
+  const total = data.timings_ms.total ? ` in ${data.timings_ms.total.toFixed(0)} ms` : "";
+  setStatus(`${data.results.length} results for ${label}${total} (index ${data.index_version})`);
+}
+
+async function call(url, options, label) {
+  setStatus("Searching…");
+  try {
+    const response = await fetch(url, options);
+    const data = await response.json();
+    if (!response.ok) {
+      const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
+      setStatus(`Error ${response.status}: ${detail}`, true);
+      return;
+    }
+    render(data, label);
+  } catch (err) {
+    setStatus("The service did not answer: " + err, true);
+  }
+}
+
+function filters(params) {
+  params.set("k", $("k").value || "20");
+  if ($("vienna").value.trim()) params.set("vienna", $("vienna").value.trim());
+  params.set("rerank", $("rerank").checked ? "true" : "false");
+  return params;
+}
+
+function search(event) {
+  event.preventDefault();
+  const form = new FormData();
+  const text = $("text").value.trim();
+  if (!chosen && !text) {
+    setStatus("Choose a logo or type a mark name.", true);
+    return;
+  }
+  if (chosen) form.append("image", chosen);
+  if (text) form.append("text", text);
+  for (const [key, value] of filters(new URLSearchParams())) form.append(key, value);
+  call("search", { method: "POST", body: form }, chosen ? chosen.name : `"${text}"`);
+}
+
+function searchById(id, label) {
+  const params = filters(new URLSearchParams());
+  call(`search/by-id/${id}?${params}`, { method: "POST" }, label);
+}
+
+const drop = $("drop");
+drop.addEventListener("click", (e) => { if (e.target.tagName !== "LABEL") $("file").click(); });
+drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("file").click(); });
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  choose(e.dataTransfer.files[0]);
+});
+$("file").addEventListener("change", (e) => choose(e.target.files[0]));
+$("query").addEventListener("submit", search);
+$("clear").addEventListener("click", () => {
+  chosen = null;
+  $("file").value = "";
+  $("preview").hidden = true;
+  $("drop-hint").innerHTML = 'Drop a logo here, or <label for="file" class="link">choose a file</label>';
+  $("results").replaceChildren();
+  setStatus("");
+});
+fetch("stats").then((r) => r.ok ? r.json() : null).then((s) => {
+  if (s) $("stats").textContent = `${s.items} marks · ${s.index_type} · version ${s.index_version}`;
+}).catch(() => {});

@@ -1,0 +1,42 @@
+"""Metadata filters applied to search candidates: Vienna code prefix and year range."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+VIENNA_PREFIX = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}$")
+
+
+def vienna_matches(codes: list[str] | tuple[str, ...], prefix: str) -> bool:
+    """True when any code is ``prefix`` or lies under it on a dot boundary ("27.05" matches "27.05.01", not "27.051")."""
+    return any(code == prefix or code.startswith(prefix + ".") for code in codes)
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    vienna: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.vienna is not None and not VIENNA_PREFIX.match(self.vienna):
+            raise ValueError(f"vienna must be a code prefix like 27 or 27.05 or 27.05.01, got {self.vienna!r}")
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise ValueError(f"year_from {self.year_from} is after year_to {self.year_to}")
+
+    @property
+    def active(self) -> bool:
+        return self.vienna is not None or self.year_from is not None or self.year_to is not None
+
+    def accepts(self, meta: dict[str, Any]) -> bool:
+        """Items without a year never pass a year filter; items without codes never pass a Vienna filter."""
+        if self.vienna is not None and not vienna_matches(meta.get("vienna_codes") or [], self.vienna):
+            return False
+        year = meta.get("year")
+        if self.year_from is not None and (year is None or year < self.year_from):
+            return False
+        if self.year_to is not None and (year is None or year > self.year_to):
+            return False
+        return True
