@@ -110,6 +110,7 @@ _register(commands.search, "search", _show_search)
 _register(commands.evaluate, "eval", _show_eval)
 _register(commands.export, "export", _show_export)
 _register(demo.demo, "demo", _show_demo)
+_register(commands.serve, "serve", lambda _: None)
 
 
 def main(argv: list[str] | None = None) -> None:

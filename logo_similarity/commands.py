@@ -217,3 +217,29 @@ def export(
     settings = _settings(config, pooling)
     extractor = load_checkpoint(checkpoint) if checkpoint else build_pretrained_extractor(settings.model, settings.image)
     return export_onnx(extractor, out)
+
+
+def serve(
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder (default: settings index.dir)")] = None,
+    host: Annotated[Optional[str], typer.Option(help="address to listen on (default: settings api.host)")] = None,
+    port: Annotated[Optional[int], typer.Option(min=0, max=65535, help="port (default: settings api.port)")] = None,
+    model: ModelOpt = None,
+    dev: Annotated[bool, typer.Option("--dev", help="dev mode: allow no or a weak API key (never in production)")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the search API and page (uvicorn). The API key comes from LOGO_SIM__API__API_KEY."""
+    import uvicorn
+
+    from logo_similarity.api import create_app
+    from logo_similarity.retrieval.index import IndexNotFoundError
+    from logo_similarity.retrieval.versions import live_version
+
+    api = {"host": host, "port": port, "dev_mode": dev}
+    settings = _settings(config, api={k: v for k, v in api.items() if v is not None and v is not False})
+    root = index_dir or Path(settings.index.dir)
+    if not (live_version(root) / "manifest.json").is_file():
+        raise IndexNotFoundError(f"no index at {root}; build one with `logo-sim index DATASET --out {root}`")
+    app = create_app(settings, index_dir=root, model=model)
+    logger.info("serving {} on http://{}:{}", root, settings.api.host, settings.api.port)
+    uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level=settings.log_level.lower(),
+                timeout_graceful_shutdown=10)

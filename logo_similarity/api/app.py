@@ -106,7 +106,8 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
 
     @app.exception_handler(ImageLoadError)
     async def image_error(request: Request, exc: ImageLoadError) -> JSONResponse:
-        return _error(415 if exc.reason == "unsupported_format" else 422, exc.reason, str(exc))
+        message = str(exc).replace("<bytes>: ", "the uploaded image: ")
+        return _error(415 if exc.reason == "unsupported_format" else 422, exc.reason, message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,0 +1,101 @@
+"""Index writes through the API: add, delete, rebuild jobs, and the switch to each new version."""
+
+from __future__ import annotations
+
+import time
+
+from tests.api.conftest import KEY, png_bytes
+from tests.conftest import COLOURS, draw_logo
+
+AUTH = {"X-API-Key": KEY}
+
+
+def wait_for_job(client, job_id: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["state"] in ("completed", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_add_search_and_delete_an_item(writable_client):
+    client = writable_client
+    before = client.get("/stats").json()
+    logo = png_bytes(draw_logo("crescent", (0, 0, 0), side=150).rotate(90))
+    r = client.post("/index/items", headers=AUTH, files={"image": ("moon.png", logo, "image/png")},
+                    data={"name": "LUNA", "vienna_codes": "01.07.01, 01.07.06", "year": "2021", "key": "EM-42"})
+    assert r.status_code == 201, r.text
+    added = r.json()
+    assert added["id"] == 12 and added["index_version"] != before["index_version"]
+    item = client.get(f"/items/{added['id']}").json()
+    assert (item["name"], item["key"], item["vienna_codes"], item["year"]) == ("LUNA", "EM-42", ["01.07.01", "01.07.06"], 2021)
+    assert client.get(item["image_url"]).content == logo
+    found = client.post("/search", files={"image": ("q.png", logo, "image/png")}, data={"k": "1"}).json()
+    assert found["results"][0]["id"] == 12
+    assert client.post("/search", data={"text": "LOONA", "k": "1"}).json()["results"][0]["name"] == "LUNA"
+    r = client.delete(f"/index/items/{added['id']}", headers=AUTH)
+    assert r.status_code == 200 and r.json()["deleted"]
+    assert client.get(f"/items/{added['id']}").status_code == 404
+    assert client.get("/stats").json()["items"] == before["items"]
+
+
+def test_rebuild_job_runs_to_completion_and_keeps_ids(writable_client):
+    client = writable_client
+    client.delete("/index/items/5", headers=AUTH)  # a gap in the ids must survive the rebuild
+    version = client.get("/stats").json()["index_version"]
+    r = client.post("/index/rebuild", headers=AUTH)
+    assert r.status_code == 202 and r.headers["location"] == f"/jobs/{r.json()['id']}"
+    assert r.json()["state"] in ("pending", "running", "completed")
+    job = wait_for_job(client, r.json()["id"])
+    assert job["state"] == "completed", job
+    assert job["progress"] == 1.0 and job["done"] == job["total"] == 11 and job["error"] is None
+    assert job["result"]["items"] == 11 and job["result"]["version"] != version
+    stats = client.get("/stats").json()
+    assert stats["index_version"] == job["result"]["version"] and stats["swaps"] >= 2
+    assert client.get("/items/5").status_code == 404 and client.get("/items/11").json()["name"] == "CRESCENT"
+    top = client.post("/search/by-id/11?k=1").json()["results"][0]
+    assert top["id"] == 11
+
+
+def test_failed_rebuild_reports_why_and_keeps_the_live_index(writable_client, service):
+    client = writable_client
+    live = client.app.state.service.live
+    victim = live.index.metadata[0]["file"]
+    from pathlib import Path
+
+    moved = Path(victim).with_suffix(".moved")
+    Path(victim).rename(moved)
+    try:
+        job = wait_for_job(client, client.post("/index/rebuild", headers=AUTH).json()["id"])
+    finally:
+        moved.rename(victim)
+    assert job["state"] == "failed" and "could not be re-read" in job["error"] and job["result"] is None
+    assert client.app.state.service.live.version == live.version
+    assert client.get("/stats").json()["items"] == 12
+
+
+def test_writes_wait_for_no_one_but_a_rebuild_refuses_them(writable_client):
+    client = writable_client
+    svc = client.app.state.service
+    svc.begin_rebuild()  # as the rebuild endpoint does, without starting the job
+    try:
+        r = client.delete("/index/items/1", headers=AUTH)
+        assert r.status_code == 409 and r.json()["reason"] == "rebuild_running" and r.headers["retry-after"]
+        assert client.post("/index/rebuild", headers=AUTH).status_code == 409
+    finally:
+        svc._rebuilding = False
+    assert client.delete("/index/items/1", headers=AUTH).status_code == 200
+
+
+def test_item_image_missing_on_disk_is_404(writable_client, tmp_path):
+    client = writable_client
+    logo = png_bytes(draw_logo("key", COLOURS[2]))
+    item_id = client.post("/index/items", headers=AUTH, files={"image": ("k.png", logo, "image/png")}).json()["id"]
+    path = client.app.state.service.live.index.metadata[item_id]["file"]
+    from pathlib import Path
+
+    Path(path).unlink()
+    r = client.get(f"/items/{item_id}/image")
+    assert r.status_code == 404 and r.json()["reason"] == "image_missing"
