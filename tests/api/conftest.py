@@ -21,6 +21,7 @@ from logo_similarity.datasets import read_dataset
 from logo_similarity.retrieval import build_index
 from tests.conftest import COLOURS, draw_logo
 
+REPO_ARTIFACTS = Path(__file__).resolve().parents[2] / "runs" / "test-artifacts"  # screenshots to look at
 KEY = secrets.token_urlsafe(24)  # made per test run: no key lives in the repository
 
 

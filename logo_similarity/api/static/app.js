@@ -77,6 +77,7 @@ async function call(url, options, label) {
 function filters(params) {
   params.set("k", $("k").value || "20");
   if ($("vienna").value.trim()) params.set("vienna", $("vienna").value.trim());
+  for (const id of ["year_from", "year_to"]) if ($(id).value) params.set(id, $(id).value);
   params.set("rerank", $("rerank").checked ? "true" : "false");
   return params;
 }

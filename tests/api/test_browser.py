@@ -1,0 +1,89 @@
+"""The search page in real headless Chromium (Debian's chromium, driven by Playwright; no browser download)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+
+import pytest
+
+from tests.api.conftest import REPO_ARTIFACTS, png_bytes
+from tests.conftest import COLOURS, draw_logo
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage"]
+
+if CHROMIUM is None and os.environ.get("CI"):
+    pytest.fail("CI must install Debian's chromium for the browser test (.ci/run does)", pytrace=False)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_search_page_end_to_end(browser, live_server, tmp_path):
+    query = tmp_path / "query.png"
+    query.write_bytes(png_bytes(draw_logo("star", COLOURS[3], side=180)))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/")
+    page.wait_for_function("document.getElementById('stats').textContent.includes('12 marks')")
+
+    # choose a file + a name, search: a grid of results with score bars
+    page.set_input_files("#file", str(query))
+    page.fill("#text", "STARR")
+    page.fill("#k", "6")
+    page.click("#search")
+    page.wait_for_selector(".result")
+    cards = page.locator(".result")
+    assert cards.count() == 6
+    assert cards.nth(0).locator(".title").inner_text() == "#1 STAR"
+    # the bar is drawn as wide as the score (rendered width, not just the style attribute)
+    ratio = cards.nth(0).locator(".bar.image .fill").evaluate(
+        "e => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width")
+    score = float(cards.nth(0).locator(".bar.image span").nth(-1).inner_text())
+    assert abs(ratio - score) < 0.02, (ratio, score)
+    assert cards.nth(0).locator(".bar.text").count() == 1
+    assert page.evaluate("[...document.images].filter(i => i.closest('.result')).every(i => i.complete && i.naturalWidth > 0)")
+    REPO_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(REPO_ARTIFACTS / "search_page.png"), full_page=True)
+
+    # click a result: search by that item, which comes first
+    target = cards.nth(2).get_attribute("data-id")
+    cards.nth(2).click()
+    page.wait_for_function(f"document.querySelector('.result')?.dataset.id === '{target}'")
+    assert "results for" in page.inner_text("#status")
+
+    # drag and drop a file onto the drop zone
+    data = base64.b64encode(png_bytes(draw_logo("ring", COLOURS[1], side=160))).decode()
+    page.fill("#text", "")
+    page.evaluate(
+        """async (b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], 'ring.png', {type: 'image/png'}));
+            document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+        }""", data)
+    page.click("#search")
+    page.wait_for_function("document.querySelector('.result .title')?.textContent === '#1 RING'")
+
+    # a bad upload shows the service's reason, not a blank page
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image at all")
+    page.set_input_files("#file", str(bad))
+    page.click("#search")
+    page.wait_for_selector("#status.error")
+    assert "415" in page.inner_text("#status") and "not an image" in page.inner_text("#status")
+    assert errors == []
+    page.close()
