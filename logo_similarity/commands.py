@@ -7,6 +7,7 @@ return. Options are flat keywords (autofaiss style); ``config`` is a YAML file o
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -111,6 +112,9 @@ def index(
     )
     folder = built.save(target)
     write_rejects(report.rejects, folder / "rejects.jsonl")
+    # The build is complete: its chunks must not be "resumed" by a later build of the same file list, whose
+    # images may have changed since (a rebuild reuses unchanged images through the embedding cache instead).
+    shutil.rmtree(work, ignore_errors=True)
     logger.info(
         "indexed {} images ({} rejected, {} embeddings reused) in {:.1f}s, {:.1f} img/s -> {}",
         report.items, len(report.rejects), report.cached, report.seconds, report.images_per_s, folder,

@@ -78,7 +78,8 @@ def bad_requests(api_key: str, upload_limit: int) -> list[BadRequest]:
     search("extreme_shape", "20000x2", (422,), **_upload(_encode(Image.new("RGB", (20000, 2)), "PNG")))
     big = rng.randbytes(upload_limit + 1024)
     search("too_large", "content_length", (413,), **_upload(big))
-    search("too_large", "chunked", (413,), chunks=[big[i:i + 65536] for i in range(0, len(big), 65536)],
+    part = b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
+    search("too_large", "chunked", (413,), chunks=[part] + [big[i:i + 65536] for i in range(0, len(big), 65536)],
            headers={"content-type": "multipart/form-data; boundary=xyz"})
     for k in ("0", "-1", "1001", "abc", "1.5"):
         search("bad_k", k, (422,), **_upload(png, k=k))

@@ -191,7 +191,7 @@ class SearchService:
         name = self.root.name
         built, report = build_index(
             records, self.embedder, s.image, s.model.batch_size, s.index.workers,
-            work=self.root.with_name(f".{name}.work"), chunk_size=s.index.chunk_size,
+            work=None, chunk_size=s.index.chunk_size,  # fresh chunks: unchanged images come from the cache
             memory_bytes=int(s.index.memory_gb * 1024**3), target_recall=s.index.target_recall,
             pca_dim=s.index.pca_dim, pca_min_items=s.index.pca_min_items, decode_processes=s.index.decode_processes,
             cache=self.root.with_name(f".{name}.embeddings.sqlite"), ids=ids, progress=progress,
