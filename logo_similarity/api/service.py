@@ -63,7 +63,9 @@ class SearchService:
         try:
             index = SearchIndex.load(self.root, mmap=self.settings.index.mmap)
             if self.embedder is None:
-                self.embedder = embedder_for_spec(self.model, index.spec, self.settings)
+                # concurrent searches each get few inference threads: more throughput on a loaded server
+                model = self.settings.model.model_copy(update={"threads": self.settings.api.inference_threads})
+                self.embedder = embedder_for_spec(self.model, index.spec, self.settings.model_copy(update={"model": model}))
             self._install(index)
             self.load_error = None
         except Exception as exc:  # reported by /ready and every search until fixed; the process keeps running

@@ -96,6 +96,9 @@ class ApiSettings(_Section):
     max_upload_mb: float = Field(10.0, gt=0, description="largest request body; rejected while streaming")
     max_in_flight: int = Field(64, ge=1, description="searches admitted at once (running + queued); beyond: 503")
     search_threads: int = Field(2, ge=1, description="threads running searches off the event loop")
+    inference_threads: int = Field(
+        1, ge=1, description="onnxruntime threads per search in the server (search_threads x this ~ cores)"
+    )
     retry_after_s: int = Field(1, ge=1, description="Retry-After sent with a 503")
 
 
