@@ -34,8 +34,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 KParam = Annotated[int, Query(ge=1, le=1000, description="number of results")]
-ViennaParam = Annotated[str | None, Query(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")]
-YearParam = Annotated[int | None, Query(ge=0, le=9999)]
+ViennaParam = Annotated[str, Query(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")]
+YearParam = Annotated[int, Query(ge=0, le=9999)]
 
 
 def _filter(vienna: str | None, year_from: int | None, year_to: int | None) -> ItemFilter:
@@ -86,14 +86,15 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
                  tags=["search"])
     async def search(
         request: Request,
-        image: Annotated[UploadFile | None, File(description="query logo (PNG, JPEG, GIF, WebP, TIFF, BMP)")] = None,
-        text: Annotated[str | None, Form(max_length=200, description="the mark's name (sound-alike search)")] = None,
+        image: Annotated[UploadFile, File(description="query logo (PNG, JPEG, GIF, WebP, TIFF, BMP)")] = None,
+        text: Annotated[str, Form(min_length=1, max_length=200, pattern=r"[A-Za-z0-9]",
+                                  description="the mark's name (sound-alike search)")] = None,
         k: Annotated[int, Form(ge=1, le=1000)] = default_k,
-        box: Annotated[str | None, Form(description="crop of the query image: left,top,right,bottom (px)")] = None,
-        vienna: Annotated[str | None, Form(description="Vienna code prefix, e.g. 27.05")] = None,
-        year_from: Annotated[int | None, Form(ge=0, le=9999)] = None,
-        year_to: Annotated[int | None, Form(ge=0, le=9999)] = None,
-        rerank: Annotated[bool | None, Form(description="order by the composite score")] = None,
+        box: Annotated[str, Form(pattern=BOX.pattern, description="crop of the query image: left,top,right,bottom (px)")] = None,
+        vienna: Annotated[str, Form(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")] = None,
+        year_from: Annotated[int, Form(ge=0, le=9999)] = None,
+        year_to: Annotated[int, Form(ge=0, le=9999)] = None,
+        rerank: Annotated[bool, Form(description="order by the composite score")] = None,
     ) -> schemas.SearchOut:
         """Marks that look like the image and/or sound like the name, ranked, with every component score."""
         start = time.perf_counter()
@@ -121,7 +122,8 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
                  dependencies=[Depends(read)], tags=["search"])
     async def search_by_id(
         request: Request, item_id: Annotated[int, Path()], k: KParam = default_k, vienna: ViennaParam = None,
-        year_from: YearParam = None, year_to: YearParam = None, rerank: bool | None = None,
+        year_from: YearParam = None, year_to: YearParam = None,
+        rerank: Annotated[bool, Query(description="order by the composite score")] = None,
     ) -> schemas.SearchOut:
         """Marks like an indexed item (its stored embedding, and its name)."""
         start = time.perf_counter()
@@ -160,10 +162,10 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
                  dependencies=[Depends(write)], tags=["index"])
     async def add_item(
         image: Annotated[UploadFile, File(description="the mark's image")],
-        name: Annotated[str | None, Form(max_length=200)] = None,
-        vienna_codes: Annotated[str | None, Form(description="comma-separated, e.g. 27.05.01,26.01.03")] = None,
-        year: Annotated[int | None, Form(ge=0, le=9999)] = None,
-        key: Annotated[str | None, Form(max_length=200, description="your reference for the mark")] = None,
+        name: Annotated[str, Form(max_length=200)] = None,
+        vienna_codes: Annotated[str, Form(description="comma-separated, e.g. 27.05.01,26.01.03")] = None,
+        year: Annotated[int, Form(ge=0, le=9999)] = None,
+        key: Annotated[str, Form(max_length=200, description="your reference for the mark")] = None,
     ) -> schemas.AddedOut:
         """Add one mark to the index (a new index version; the service switches to it)."""
         codes = [c.strip() for c in (vienna_codes or "").split(",") if c.strip()]

@@ -50,4 +50,4 @@ def test_no_server_errors(fuzz_schema):
     statuses = collections.Counter(status for _, _, status in calls)
     print(f"schemathesis: {len(calls)} calls over {len(operations)} operations, statuses {dict(sorted(statuses.items()))}")
     assert len(calls) >= 12 * 2 * 10 and max(statuses) < 500
-    assert statuses[200] + statuses[201] + statuses[202] >= 50  # valid requests were made too, not only refused
+    assert statuses[200] + statuses[202] >= 20  # accepted requests too, not only refused ones
