@@ -33,7 +33,7 @@ class LogoRecord:
     def to_metadata(self) -> dict[str, Any]:
         return {
             "key": self.key,
-            "file": str(self.path),
+            "file": str(Path(self.path).absolute()),  # the server may run from another working directory
             "text": self.text,
             "vienna_codes": list(self.vienna_codes),
             "year": self.year,

@@ -110,3 +110,20 @@ def test_search_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and 'id="drop"' in page.text
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_not_ready_until_an_index_is_loaded(api_settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from logo_similarity.api import create_app
+
+    with TestClient(create_app(api_settings, index_dir=tmp_path / "missing")) as client:
+        import time
+
+        deadline = time.monotonic() + 30
+        while (ready := client.get("/ready")).json()["error"] is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.status_code == 503 and "no index" in ready.json()["error"] and ready.headers["retry-after"]
+        assert client.get("/health").status_code == 200
+        r = client.post("/search", data={"text": "ACME"})
+        assert r.status_code == 503 and r.json()["reason"] == "index_not_ready"
