@@ -76,7 +76,7 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     api = settings.api
     check_key_config(api)
     service = service or SearchService(settings, index_dir or settings.index.dir, model)
-    jobs = JobManager()
+    jobs = JobManager(nice=api.job_nice)
     metrics = Metrics()
     pool = ThreadPoolExecutor(api.search_threads, thread_name_prefix="logo-sim-search")
     admission = Admission(api.max_in_flight, api.retry_after_s, on_busy=metrics.busy.inc)

@@ -6,6 +6,7 @@ newest ``keep`` jobs are remembered (in memory: a restart forgets finished jobs,
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -36,11 +37,12 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, keep: int = 100) -> None:
+    def __init__(self, keep: int = 100, nice: int = 10) -> None:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._keep = keep
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logo-sim-job")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logo-sim-job",
+                                            initializer=_lower_priority, initargs=(nice,))
 
     def submit(self, kind: str, work: Callable[[Callable[[int, int], None]], dict[str, Any]]) -> Job:
         """Queue ``work(progress)``; its return value becomes the job's result, an exception its error."""
@@ -78,3 +80,18 @@ class JobManager:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _lower_priority(nice: int) -> None:
+    """Give the job thread (and the threads it starts: OpenMP, onnxruntime) a lower CPU priority than searches.
+
+    Linux schedules threads individually and new threads inherit their creator's niceness, so a rebuild uses
+    the cores searches leave idle instead of competing with them. Elsewhere this is a no-op.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError as exc:  # not permitted in some sandboxes: jobs then run at normal priority
+        logger.warning("could not lower the job thread's priority: {}", exc)
