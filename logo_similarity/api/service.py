@@ -23,11 +23,12 @@ from loguru import logger
 from PIL import Image
 
 from logo_similarity.api.errors import BadQuery, NotFound, Unavailable, WriteConflict
+from logo_similarity.api.rebuild import rebuild_in_process
 from logo_similarity.config import Settings
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
-from logo_similarity.retrieval import SearchIndex, build_index, write_rejects
+from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.query import Query, QueryError, QueryOutcome, crop_box, run_query
 from logo_similarity.retrieval.update import add_items, delete_items
@@ -176,7 +177,7 @@ class SearchService:
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Re-embed every live item (same ids), re-choose and re-train the index, save and switch to it.
 
-        Items whose image can no longer be read fail the job and leave the live index as it was: a rebuild
+        The work runs in a separate process (api/rebuild.py). Items whose image can no longer be read fail the job and leave the live index as it was: a rebuild
         never drops marks silently.
         """
         try:
@@ -187,29 +188,10 @@ class SearchService:
 
     def _rebuild(self, progress) -> dict[str, Any]:
         live = self.live
-        ids = sorted(live.index.metadata)
-        records = [_record(live.index.metadata[i]) for i in ids]
-        s = self.settings
-        name = self.root.name
-        built, report = build_index(
-            records, self.embedder, s.image, s.model.batch_size, s.index.workers,
-            work=None, chunk_size=s.index.chunk_size,  # fresh chunks: unchanged images come from the cache
-            memory_bytes=int(s.index.memory_gb * 1024**3), target_recall=s.index.target_recall,
-            pca_dim=s.index.pca_dim, pca_min_items=s.index.pca_min_items, decode_processes=s.index.decode_processes,
-            cache=self.root.with_name(f".{name}.embeddings.sqlite"), ids=ids, progress=progress,
+        items = [(i, dict(live.index.metadata[i])) for i in sorted(live.index.metadata)]
+        result = rebuild_in_process(
+            self.settings.model_dump(mode="json", exclude={"api"}), self.root, live.index.spec.to_dict(), self.model,
+            items, live.index.id_high_water, progress,
         )
-        if report.rejects:
-            first = report.rejects[0]
-            raise RuntimeError(f"{len(report.rejects)} items could not be re-read (first: {first['file']}: "
-                               f"{first['message']}); the live index is unchanged")
-        built.id_high_water = max(built.id_high_water, live.index.id_high_water)
-        folder = built.save(self.root)
-        write_rejects(report.rejects, folder / "rejects.jsonl")
         self.swap()
-        return {"items": report.items, "version": self.live.version, "seconds": round(report.seconds, 3),
-                "reused_embeddings": report.cached, "index_type": built.factory}
-
-
-def _record(meta: dict[str, Any]) -> LogoRecord:
-    return LogoRecord(str(meta["key"]), Path(meta["file"]), meta.get("text"), tuple(meta.get("vienna_codes") or ()),
-                      meta.get("year"))
+        return {**result, "version": self.live.version}

@@ -70,7 +70,7 @@ class OnnxEmbedder:
     def __init__(self, path: Path, threads: int = 2) -> None:
         import onnxruntime as ort
 
-        from logo_similarity.embeddings.onnx_export import SPEC_METADATA_KEY
+        from logo_similarity.embeddings.spec import SPEC_METADATA_KEY
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

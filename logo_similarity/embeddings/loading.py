@@ -28,7 +28,7 @@ class ModelNotFoundError(FileNotFoundError):
 
 def default_onnx_path(settings: Settings) -> Path:
     """Cache location of the default model's ONNX file, keyed by the settings that change its output."""
-    from logo_similarity.embeddings.weights import weights_path
+    from logo_similarity.embeddings.weights_file import weights_path
 
     m = settings.model
     key = "|".join(
@@ -87,11 +87,13 @@ def embedder_for_spec(model: str | Path | None, spec: ModelSpec, settings: Setti
 
 
 def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
-    from logo_similarity.embeddings.model import build_pretrained_extractor, load_checkpoint
-
     threads = settings.model.threads
     if model is None or str(model) == "default":
-        factory = lambda: build_pretrained_extractor(settings.model, settings.image)  # noqa: E731
+        def factory():  # torch is imported only when the model must be built (export, or the torch backend)
+            from logo_similarity.embeddings.model import build_pretrained_extractor
+
+            return build_pretrained_extractor(settings.model, settings.image)
+
         if settings.model.backend == "torch":
             return TorchEmbedder(factory(), threads)
         return OnnxEmbedder(_onnx_for(factory, default_onnx_path(settings)), threads)
@@ -103,6 +105,8 @@ def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
     if path.suffix == ".onnx":
         return OnnxEmbedder(path, threads)
     if path.suffix in (".pt", ".pth"):
+        from logo_similarity.embeddings.model import load_checkpoint
+
         extractor = load_checkpoint(path)
         if settings.model.backend == "torch":
             return TorchEmbedder(extractor, threads)

@@ -11,8 +11,8 @@ import torch
 from loguru import logger
 
 from logo_similarity.embeddings.model import FeatureExtractor
+from logo_similarity.embeddings.spec import SPEC_METADATA_KEY
 
-SPEC_METADATA_KEY = "logo_similarity.spec"
 INPUT_NAME = "images"
 OUTPUT_NAME = "embeddings"
 

@@ -16,6 +16,9 @@ from logo_similarity.config import ImageSettings, ModelSettings
 PREPROCESS_VERSION = 1
 
 
+# key of the ModelSpec JSON in an exported ONNX file's metadata
+SPEC_METADATA_KEY = "logo_similarity.spec"
+
 @dataclass(frozen=True)
 class ModelSpec:
     arch: str

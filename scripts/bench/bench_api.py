@@ -8,8 +8,9 @@
 2. `logo-sim serve` in a subprocess (the real CLI and uvicorn), a random API key in its environment.
 3. Load: for each N in --clients, N concurrent clients post searches for --duration s (fresh modified copies
    of demo logos, not in the gallery; one in four with a mark name); throughput, p50/p99, errors.
-4. Swap: 8 clients for --duration s; a quarter in, POST /index/rebuild (re-embeds every item, retrains the
-   index, switches versions); every failed request counts.
+4. Swap: 8 clients for --duration s (or until 10 s after the switch, when the rebuild takes longer); a quarter
+   in, POST /index/rebuild (re-embeds every item, retrains the index, switches versions); every failed request
+   counts.
 5. Bad inputs: every case of `logo_similarity.api.bad_inputs` against the server; statuses and 5xx count.
 
 Clients and server share this machine's cores; the client side costs CPU too, so throughput is a floor.
@@ -121,26 +122,29 @@ async def drive(url: str, clients: int, duration: float, queries, during=None) -
     """``clients`` concurrent loops of searches for ``duration`` s; ``during(http)`` runs alongside."""
     samples: list[tuple[float, int]] = []
     errors: list[str] = []
+    versions: dict[str, int] = {}
     limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        deadline = time.monotonic() + duration
+        deadline = [time.monotonic() + duration]  # ``during`` may extend it (load goes on past the swap)
 
         async def client(seed: int) -> None:
             rng = random.Random(seed)
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline[0]:
                 image, text = rng.choice(queries)
                 data = {"k": "20", **({"text": text} if text else {})}
                 start = time.perf_counter()
                 try:
                     r = await http.post("/search", files={"image": ("q.png", image, "image/png")}, data=data)
                     samples.append((time.perf_counter() - start, r.status_code))
-                    if r.status_code != 200:
+                    if r.status_code == 200:
+                        versions[r.json()["index_version"]] = versions.get(r.json()["index_version"], 0) + 1
+                    else:
                         errors.append(f"{r.status_code} {r.text[:120]}")
                 except httpx.HTTPError as exc:
                     samples.append((time.perf_counter() - start, 0))
                     errors.append(f"{type(exc).__name__}: {exc}")
 
-        tasks = [client(i) for i in range(clients)] + ([during(http)] if during else [])
+        tasks = [client(i) for i in range(clients)] + ([during(http, deadline)] if during else [])
         started = time.perf_counter()
         extra = await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
@@ -148,11 +152,11 @@ async def drive(url: str, clients: int, duration: float, queries, during=None) -
     lat = percentiles_ms(ok)
     return {"clients": clients, "requests": len(samples), "rps": round(len(ok) / elapsed, 2),
             "p50_ms": round(lat["p50"], 1), "p99_ms": round(lat["p99"], 1), "errors": len(errors),
-            "error_examples": errors[:5], "during": extra[-1] if during else None}
+            "error_examples": errors[:5], "versions": versions, "during": extra[-1] if during else None}
 
 
 def rebuild_midway(key: str, delay: float):
-    async def during(http: httpx.AsyncClient) -> dict:
+    async def during(http: httpx.AsyncClient, deadline: list[float]) -> dict:
         await asyncio.sleep(delay)
         before = (await http.get("/stats")).json()["index_version"]
         started = time.perf_counter()
@@ -161,6 +165,7 @@ def rebuild_midway(key: str, delay: float):
             await asyncio.sleep(0.2)
             job = (await http.get(f"/jobs/{job['id']}")).json()
         after = (await http.get("/stats")).json()["index_version"]
+        deadline[0] = max(deadline[0], time.monotonic() + 10)  # keep the load on for 10 s after the switch
         return {"job": job["state"], "error": job["error"], "seconds": round(time.perf_counter() - started, 1),
                 "version_before": before, "version_after": after, "switched": before != after}
     return during
@@ -211,13 +216,15 @@ def main() -> None:
         for clients in args.clients:
             row = asyncio.run(drive(url, clients, args.duration, queries))
             row.pop("during")
+            row.pop("versions")
             load.append(row)
             print(f"load {clients} clients: {row['rps']} req/s, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
                   f"errors {row['errors']}", flush=True)
         swap_run = asyncio.run(drive(url, 8, args.duration, queries, rebuild_midway(key, args.duration / 4)))
         swap = {"requests": swap_run["requests"], "failed": swap_run["errors"], "clients": 8,
                 "rps": swap_run["rps"], "p50_ms": swap_run["p50_ms"], "p99_ms": swap_run["p99_ms"],
-                "rebuild": swap_run["during"], "error_examples": swap_run["error_examples"]}
+                "rebuild": swap_run["during"], "error_examples": swap_run["error_examples"],
+                "answered_by_version": swap_run["versions"]}
         print(f"swap: {swap['requests']} requests, {swap['failed']} failed, rebuild {swap['rebuild']}", flush=True)
         bad = try_bad_inputs(url, key)
         print(f"bad inputs: {bad['tried']} tried, {bad['http_5xx']} answered 5xx, "

@@ -35,7 +35,10 @@ def test_no_server_errors(fuzz_schema):
     assert len(operations) >= 12
     calls = []
     for operation, mode in itertools.product(operations, (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
-        @hypothesis_settings(max_examples=30, deadline=None, derandomize=True, database=None,
+        # a rebuild is a whole process (seconds): a few suffice, the endpoint has no parameters to vary
+        examples = 3 if operation.path == "/index/rebuild" else 30
+
+        @hypothesis_settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(generation_mode=mode))
         def check(case):
@@ -49,5 +52,5 @@ def test_no_server_errors(fuzz_schema):
             assert mode is GenerationMode.NEGATIVE
     statuses = collections.Counter(status for _, _, status in calls)
     print(f"schemathesis: {len(calls)} calls over {len(operations)} operations, statuses {dict(sorted(statuses.items()))}")
-    assert len(calls) >= 12 * 2 * 10 and max(statuses) < 500
-    assert statuses[200] + statuses[202] >= 20  # accepted requests too, not only refused ones
+    assert len(calls) >= 11 * 2 * 10 and max(statuses) < 500
+    assert statuses[200] + statuses[202] >= 10  # accepted requests too, not only refused ones
