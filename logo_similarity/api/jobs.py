@@ -37,7 +37,7 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, keep: int = 100, nice: int = 10) -> None:
+    def __init__(self, keep: int = 100, nice: int = 5) -> None:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._keep = keep

@@ -1,9 +1,9 @@
 """Index rebuilds in a separate process, so they never compete with searches for the interpreter lock.
 
 Measured on the 10k-item benchmark index under 8 saturating clients: run on a thread of the server, a rebuild
-stalled searches for up to 1.2 s at a time (p99 774 ms while it ran, 131 ms before), since its Python parts
-hold the GIL. In a spawned process with a lower CPU priority the slowest search took 224 ms; the rebuild
-itself then gets only the CPU that searches leave (about 100 s instead of 20 s under that load). The process reports progress and its outcome on a queue; the service switches to
+stalled searches for up to 1.2 s at a time (p99 944 ms over the run), since its Python parts hold the GIL.
+In a spawned process the p99 was 258 ms at niceness +5 (rebuild 110 s under that load, 20 s idle) and
+220 ms at +10 (rebuild 230 s); +5 is the default (``api.job_nice``). The process reports progress and its outcome on a queue; the service switches to
 the new version when it reports success.
 """
 

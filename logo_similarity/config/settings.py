@@ -100,7 +100,7 @@ class ApiSettings(_Section):
         1, ge=1, description="onnxruntime threads per search in the server (search_threads x this ~ cores)"
     )
     retry_after_s: int = Field(1, ge=1, description="Retry-After sent with a 503")
-    job_nice: int = Field(10, ge=0, le=19, description="CPU niceness added to background jobs (rebuilds)")
+    job_nice: int = Field(5, ge=0, le=19, description="CPU niceness added to background jobs (rebuilds)")
 
 
 class EvalSettings(_Section):
