@@ -177,8 +177,8 @@ class SearchService:
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Re-embed every live item (same ids), re-choose and re-train the index, save and switch to it.
 
-        The work runs in a separate process (api/rebuild.py). Items whose image can no longer be read fail the job and leave the live index as it was: a rebuild
-        never drops marks silently.
+        The work runs in a separate process (api/rebuild.py). Items whose image can no longer be read fail the
+        job and leave the live index as it was: a rebuild never drops marks silently.
         """
         try:
             with self._write_lock:
