@@ -10,6 +10,8 @@ the new version when it reports success.
 from __future__ import annotations
 
 import multiprocessing
+import pickle
+import tempfile
 import queue as queue_module
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +29,7 @@ def record_of(meta: dict[str, Any]) -> LogoRecord:
                       meta.get("year"))
 
 
-def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items: list[tuple[int, dict]],
+def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items_file: str,
             id_high_water: int, out) -> None:
     """Child process: embed (cache first), build, save and switch ``root/current``; report on ``out``.
 
@@ -40,6 +42,8 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items
         from logo_similarity.retrieval import build_index, write_rejects
         from logo_similarity.utils.logging import configure_logging
 
+        with open(items_file, "rb") as fh:
+            items: list[tuple[int, dict]] = pickle.load(fh)
         settings = Settings.model_validate(settings_json)
         configure_logging(settings.log_level)
         embedder = embedder_for_spec(model, ModelSpec.from_dict(spec), settings)
@@ -73,18 +77,27 @@ def rebuild_in_process(settings_json: dict, root: Path, spec: dict, model: str |
     """Run the rebuild in a spawned process; returns its result or raises RebuildError with its message."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(settings_json, str(root), spec, model, items, id_high_water, out),
+    # The items go through a file, not the process arguments: spawn writes the arguments into a pipe whose read
+    # end the parent keeps open, so a child dying at start-up would block that write (and the job) forever.
+    with tempfile.NamedTemporaryFile("wb", prefix=".rebuild-items-", suffix=".pkl", dir=root.parent,
+                                     delete=False) as fh:
+        pickle.dump(items, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    items_file = Path(fh.name)
+    proc = ctx.Process(target=_worker, args=(settings_json, str(root), spec, model, str(items_file), id_high_water, out),
                        name="logo-sim-rebuild")
-    proc.start()
     try:
+        proc.start()
         while True:
             try:
                 message = out.get(timeout=1.0)
             except queue_module.Empty:
-                if not proc.is_alive():
+                if proc.is_alive():
+                    continue
+                try:  # what it sent just before exiting may still be on its way
+                    message = out.get(timeout=2.0)
+                except queue_module.Empty:
                     raise RebuildError(f"the rebuild process exited (code {proc.exitcode}) without a result; "
                                        "the live index is unchanged") from None
-                continue
             if message[0] == "progress" and progress is not None:
                 progress(message[1], message[2])
             elif message[0] == "done":
@@ -92,7 +105,9 @@ def rebuild_in_process(settings_json: dict, root: Path, spec: dict, model: str |
             elif message[0] == "error":
                 raise RebuildError(message[1])
     finally:
-        proc.join(timeout=30)
-        if proc.is_alive():
-            proc.kill()
+        if proc.pid is not None:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
         out.close()
+        items_file.unlink(missing_ok=True)

@@ -99,3 +99,24 @@ def test_item_image_missing_on_disk_is_404(writable_client, tmp_path):
     Path(path).unlink()
     r = client.get(f"/items/{item_id}/image")
     assert r.status_code == 404 and r.json()["reason"] == "image_missing"
+
+
+def test_a_rebuild_process_that_dies_at_start_fails_the_job_instead_of_hanging(built_index, tmp_path, api_settings):
+    """From `python -` a spawned child cannot import __main__ and dies at once: the parent must notice."""
+    import subprocess
+    import sys
+
+    script = f"""
+from pathlib import Path
+from logo_similarity.api.rebuild import RebuildError, rebuild_in_process
+from logo_similarity.retrieval import SearchIndex
+index = SearchIndex.load({str(built_index)!r})
+items = [(i, dict(m)) for i, m in sorted(index.metadata.items())] * 2000  # a payload far over a pipe buffer
+try:
+    rebuild_in_process({{}}, Path({str(tmp_path / "index")!r}), index.spec.to_dict(), None, items, 11)
+except RebuildError as exc:
+    print("FAILED CLEANLY:", exc)
+"""
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert "FAILED CLEANLY: the rebuild process exited" in done.stdout, done.stderr[-2000:]
+    assert not list(tmp_path.glob(".rebuild-items-*"))  # the item file is cleaned up
