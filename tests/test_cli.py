@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -27,11 +28,14 @@ def logo_sim(args: list[str], env: dict[str, str], cwd: Path | None = None) -> s
 
 @pytest.fixture(scope="module")
 def built_index(tiny_gallery, cli_env, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("cli") / "index"
-    (tiny_gallery / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
-    meta = (tiny_gallery / "metadata.jsonl").read_text()
-    (tiny_gallery / "with_broken.jsonl").write_text(meta + json.dumps({"file": "images/broken.png"}) + "\n")
-    result = logo_sim(["index", tiny_gallery / "with_broken.jsonl", "--out", out], cli_env)
+    work = tmp_path_factory.mktemp("cli")
+    out, gallery = work / "index", work / "gallery"
+    # a private copy: the broken image must not leak into the session's shared gallery (other tests list it)
+    shutil.copytree(tiny_gallery, gallery)
+    (gallery / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    meta = (gallery / "metadata.jsonl").read_text()
+    (gallery / "with_broken.jsonl").write_text(meta + json.dumps({"file": "images/broken.png"}) + "\n")
+    result = logo_sim(["index", gallery / "with_broken.jsonl", "--out", out], cli_env)
     assert result.returncode == 0, result.stderr
     assert "indexed 12 images, 1 rejected" in result.stdout
     return out
