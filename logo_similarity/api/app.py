@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from logo_similarity import __version__
 from logo_similarity.api import schemas
-from logo_similarity.api.errors import ServiceError
+from logo_similarity.api.errors import ServiceError, error_response
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard
 from logo_similarity.api.metrics import Metrics
@@ -37,10 +37,6 @@ from logo_similarity.preprocessing import ImageLoadError
 STATIC = Path(str(resources.files("logo_similarity.api") / "static"))
 REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
            415: "unsupported_media_type", 422: "invalid_parameter"}
-
-
-def _error(status: int, reason: str, detail, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail, "reason": reason}, status_code=status, headers=headers)
 
 
 class _Measured:
@@ -102,27 +98,27 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"Retry-After": str(api.retry_after_s)} if exc.status in (409, 503) else None
-        return _error(exc.status, exc.reason, str(exc), headers)
+        return error_response(exc.status, exc.reason, str(exc), headers)
 
     @app.exception_handler(ImageLoadError)
     async def image_error(request: Request, exc: ImageLoadError) -> JSONResponse:
         message = str(exc).replace("<bytes>: ", "the uploaded image: ")
-        return _error(415 if exc.reason == "unsupported_format" else 422, exc.reason, message)
+        return error_response(415 if exc.reason == "unsupported_format" else 422, exc.reason, message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # the submitted values are left out: they can be bytes of an upload, and echoing them helps no one
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
-        return _error(422, "invalid_parameter", errors)
+        return error_response(422, "invalid_parameter", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, REASONS.get(exc.status_code, "http_error"), exc.detail, exc.headers)
+        return error_response(exc.status_code, REASONS.get(exc.status_code, "http_error"), exc.detail, exc.headers)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         logger.opt(exception=exc).error("unhandled error on {} {}", request.method, request.url.path)
-        return _error(500, "internal", "internal error; it has been logged")
+        return error_response(500, "internal", "internal error; it has been logged")
 
     @app.get("/health", response_model=schemas.HealthOut, tags=["service"])
     def health() -> schemas.HealthOut:

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+
+def error_response(status: int, reason: str, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one shape of every error answer: ``{"detail": ..., "reason": ...}``."""
+    return JSONResponse({"detail": detail, "reason": reason}, status_code=status, headers=headers)
+
 
 class ServiceError(Exception):
     status = 400

@@ -6,21 +6,14 @@ an upload over the limit is refused after at most ``limit`` bytes, whether it an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from logo_similarity.api.errors import error_response
+
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-
-
-async def send_error(send: Send, status: int, reason: str, detail: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"detail": detail, "reason": reason}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
 
 
 class Admission:
@@ -60,23 +53,23 @@ class RequestGuard:
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
-                await send_error(send, 400, "bad_content_length", "Content-Length must be a number")
+                await error_response(400, "bad_content_length", "Content-Length must be a number")(scope, receive, send)
                 return
             if int(length) > self.max_body:
-                await send_error(send, 413, "too_large", self._too_large())
+                await error_response(413, "too_large", self._too_large())(scope, receive, send)
                 return
         if self.form_routes(method, path):
             kind = headers.get("content-type", "").split(";")[0].strip().lower()
             if kind not in FORM_TYPES:
-                await send_error(send, 415, "unsupported_media_type",
-                                 f"send the request as multipart/form-data (got {kind or 'no content type'!r})")
+                detail = f"send the request as multipart/form-data (got {kind or 'no content type'!r})"
+                await error_response(415, "unsupported_media_type", detail)(scope, receive, send)
                 return
         gated = self.admitted(method, path)
         gate = self.admission
         if gated and gate.in_flight >= gate.limit:
             gate.on_busy()
-            await send_error(send, 503, "busy", f"{gate.in_flight} searches in flight; retry shortly",
-                             {"Retry-After": str(gate.retry_after_s)})
+            await error_response(503, "busy", f"{gate.in_flight} searches in flight; retry shortly",
+                                 {"Retry-After": str(gate.retry_after_s)})(scope, receive, send)
             return
         received = 0
 
@@ -103,7 +96,7 @@ class RequestGuard:
         except HTTPException as exc:  # the limit tripped where no handler turned it into a response
             if started or exc.status_code != 413:
                 raise
-            await send_error(send, 413, "too_large", self._too_large())
+            await error_response(413, "too_large", self._too_large())(scope, receive, send)
         finally:
             if gated:
                 gate.in_flight -= 1

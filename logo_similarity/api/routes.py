@@ -6,9 +6,10 @@ import asyncio
 import re
 import time
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
 from logo_similarity.api import schemas
@@ -121,7 +122,7 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
     @router.post("/search/by-id/{item_id}", response_model=schemas.SearchOut, responses=ERRORS,
                  dependencies=[Depends(read)], tags=["search"])
     async def search_by_id(
-        request: Request, item_id: Annotated[int, Path()], k: KParam = default_k, vienna: ViennaParam = None,
+        request: Request, item_id: int, k: KParam = default_k, vienna: ViennaParam = None,
         year_from: YearParam = None, year_to: YearParam = None,
         rerank: Annotated[bool, Query(description="order by the composite score")] = None,
     ) -> schemas.SearchOut:
@@ -150,9 +151,7 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
     @router.get("/items/{item_id}/image", response_class=FileResponse, responses=ERRORS,
                 dependencies=[Depends(read)], tags=["items"])
     def get_item_image(item_id: int) -> FileResponse:
-        from pathlib import Path as FsPath
-
-        path = FsPath(service.item(service.live, item_id)["file"])
+        path = Path(service.item(service.live, item_id)["file"])
         if not path.is_file():
             raise NotFound(f"the image file of item {item_id} is not available on this server", reason="image_missing")
         return FileResponse(path, media_type=MEDIA.get(path.suffix.lower(), "application/octet-stream"),

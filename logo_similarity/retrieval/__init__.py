@@ -5,7 +5,8 @@ from logo_similarity.retrieval.index import (
     IndexNotFoundError,
     SearchIndex,
 )
-from logo_similarity.retrieval.search import SearchResult, embed_query, search_image, search_names
+from logo_similarity.retrieval.query import search_image
+from logo_similarity.retrieval.search import SearchResult, embed_query, search_names
 
 __all__ = [
     "BuildReport",

@@ -11,7 +11,7 @@ are ordered by the image score (or the name score for a name-only query); with i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -133,3 +133,19 @@ def run_query(
         results.append(SearchResult.from_hit(rank, float(score[r]), index.metadata[kept[r]], **parts))
     clock.lap("rank")
     return QueryOutcome(results, clock.timings, candidates=len(order), reranked=reranked)
+
+
+def search_image(
+    index: SearchIndex, embedder: Embedder, image: Image.Image, k: int, text: str | None = None,
+    phonetic_weight: float = 0.6,
+) -> list[SearchResult]:
+    """Nearest logos by shape; with ``text`` (the mark's name) each result also gets its name similarity.
+
+    The CLI's and the demo's query: ``run_query`` without filters or re-ranking. A name without letters gives
+    no name scores (None) rather than an error, as a side remark to an image query.
+    """
+    index.check_compatible(embedder.spec)
+    name = text if text and phonetic_letters(text) else None
+    outcome = run_query(index, embedder, Query(image=image, text=name, k=k), phonetic_weight=phonetic_weight)
+    return [replace(r, components={"image": r.components["image"], "text": r.components.get("text")})
+            for r in outcome.results]
