@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from logo_similarity import commands, demo
+from logo_similarity import commands, commands_train, demo
 from logo_similarity.config.settings import ConfigError
 from logo_similarity.datasets import DatasetError
 from logo_similarity.embeddings.loading import ModelNotFoundError
@@ -93,6 +93,18 @@ def _show_demo(report) -> None:
     )
 
 
+def _show_train_data(summary) -> None:
+    console.print(f"rendered {summary['images']} training logos ({summary['invisible']} invisible, "
+                  f"{summary['near_copies_dropped']} near-copies of the benchmark dropped)")
+
+
+def _show_train(report) -> None:
+    best = f"best step {report.best_step}" + (f", validation mean mAP@100 {report.best_score:.4f}"
+                                               if report.best_score is not None else "")
+    console.print(f"trained {report.steps} steps in {report.seconds:.0f}s ({report.images_per_s:.1f} img/s), "
+                  f"{best}{', stopped early' if report.stopped_early else ''} -> {report.out / 'best.pt'}")
+
+
 def _register(fn: Callable, name: str, render: Callable[[Any], None]) -> None:
     @functools.wraps(fn)
     def command(*args, **kwargs):
@@ -111,6 +123,8 @@ _register(commands.evaluate, "eval", _show_eval)
 _register(commands.export, "export", _show_export)
 _register(demo.demo, "demo", _show_demo)
 _register(commands.serve, "serve", lambda _: None)
+_register(commands_train.train_data, "train-data", _show_train_data)
+_register(commands_train.train, "train", _show_train)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -109,6 +109,35 @@ class EvalSettings(_Section):
     map_at: int = 100
 
 
+class TrainSettings(_Section):
+    """MoCo v3 fine-tuning (``logo-sim train``). Defaults are the CPU recipe; the GPU recipe is in the model card."""
+
+    batch_size: int = Field(64, ge=2)
+    queue_size: int = Field(65536, ge=0, description="momentum keys kept as extra negatives (0 = in-batch only)")
+    momentum: float = Field(0.99, gt=0, lt=1, description="start of the cosine momentum schedule (ends at 1)")
+    temperature: float = Field(0.2, gt=0)
+    lr: float = Field(1e-4, gt=0, description="AdamW peak learning rate")
+    weight_decay: float = Field(0.05, ge=0)
+    warmup_steps: int = Field(100, ge=0)
+    steps: int = Field(3000, ge=1, description="optimiser steps in all (an epoch = images // batch_size)")
+    frozen_stages: int = Field(5, ge=0, le=6, description="EfficientNet block stages kept frozen (stem included)")
+    bn_train: bool = Field(False, description="update BatchNorm statistics of the trunk (off: pretrained ones)")
+    proj_hidden: int = Field(2048, ge=16)
+    proj_dim: int = Field(256, ge=8)
+    views: int = Field(4, ge=0, description="precomputed views per image (view 0 clean); 0 = augment on the fly")
+    max_images: int | None = Field(None, ge=1, description="train on a seeded sample of this many images")
+    weak: Literal["none", "brand", "vienna"] = Field("none", description="extra positives: same brand / codes")
+    weak_prob: float = Field(0.5, ge=0, le=1, description="share of pairs taken across a weak group")
+    amp: Literal["auto", "bf16", "fp16", "off"] = Field("auto", description="auto: bf16 (or fp16) on CUDA, fp32 on CPU")
+    val_bench: str | None = Field("../shared/logobench", description="LogoBench-format split for validation")
+    val_every: int = Field(250, ge=1)
+    val_queries_per_task: int | None = Field(600, ge=1)
+    patience: int = Field(4, ge=1, description="validations without improvement before stopping early")
+    checkpoint_every: int = Field(100, ge=1)
+    cache_dir: str = Field("runs/train-cache", description="precomputed views and validation features (reused)")
+    seed: int = 0
+
+
 class Settings(_Section):
     image: ImageSettings = ImageSettings()
     model: ModelSettings = ModelSettings()
@@ -117,6 +146,7 @@ class Settings(_Section):
     search: SearchSettings = SearchSettings()
     api: ApiSettings = ApiSettings()
     eval: EvalSettings = EvalSettings()
+    train: TrainSettings = TrainSettings()
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 

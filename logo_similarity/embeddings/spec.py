@@ -33,6 +33,7 @@ class ModelSpec:
     color_mode: str = "rgb"
     text_mask: str = "off"
     preprocess_version: int = PREPROCESS_VERSION
+    recipe: str = ""  # how the weights were trained (compact JSON), empty for the ImageNet weights
 
     @classmethod
     def from_settings(cls, model: ModelSettings, image: ImageSettings, weights: str, dim: int) -> ModelSpec:
