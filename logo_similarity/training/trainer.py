@@ -64,11 +64,17 @@ def _initial_extractor(settings: Settings, init: Path | None) -> FeatureExtracto
 
 
 def train(settings: Settings, data: Path, out: Path, resume: bool = False, init: Path | None = None,
-          max_seconds: float | None = None) -> TrainReport:
-    """Fine-tune the embedder on ``data`` (folder or L3D metadata); see ``TrainSettings`` for the recipe."""
+          max_seconds: float | None = None, until: int | None = None) -> TrainReport:
+    """Fine-tune the embedder on ``data`` (folder or L3D metadata); see ``TrainSettings`` for the recipe.
+
+    ``max_seconds`` / ``until`` (a step) end this run early with a checkpoint, for sessions of limited length:
+    the next ``resume=True`` run goes on exactly where it stopped.
+    """
     ts = settings.train
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        torch.set_num_threads(settings.model.threads)
     torch.manual_seed(ts.seed)
     extractor = _initial_extractor(settings, init)
     extractor.spec = replace(extractor.spec, text_mask=text_mask_descriptor(settings.text))
@@ -178,7 +184,7 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
                 state["bad"] += 1
                 stopped = state["bad"] >= ts.patience
         state["history"].append(row)
-        over_time = max_seconds is not None and time.perf_counter() - start > max_seconds
+        over_time = (max_seconds is not None and time.perf_counter() - start > max_seconds) or step + 1 == until
         if (step + 1) % ts.checkpoint_every == 0 or stopped or over_time or step + 1 == ts.steps:
             checkpoint()
         if stopped:
@@ -229,7 +235,8 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
         ax2.plot([r["step"] for r in vals], [r["val"][task]["map@100"] for r in vals], marker="o", label=task)
     if vals:
         ax2.plot([r["step"] for r in vals], [r["val"]["mean"]["map@100"] for r in vals], "k--", label="mean")
-    ax2.set_xlabel("step"), ax2.set_title("validation mAP@100"), ax2.legend()
+        ax2.legend()
+    ax2.set_xlabel("step"), ax2.set_title("validation mAP@100")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
