@@ -81,7 +81,8 @@ def _show_eval(report: dict[str, Any]) -> None:
 
 
 def _show_export(path) -> None:
-    console.print(f"wrote {path} (+ {path.name}.data)")
+    extra = [p.name for p in (path.with_name(path.name + ".data"), path.with_name(path.stem + ".fp16.onnx")) if p.exists()]
+    console.print(f"wrote {path}" + (f" (+ {', '.join(extra)})" if extra else ""))
 
 
 def _show_demo(report) -> None:

@@ -211,16 +211,18 @@ def evaluate(
 def export(
     out: Annotated[Path, typer.Option(help="ONNX file to write (its .onnx.data is written beside it)")],
     checkpoint: Annotated[Optional[Path], typer.Option(help=".pt checkpoint (default: ImageNet weights)")] = None,
+    fp16: Annotated[bool, typer.Option("--fp16", help="also write OUT with .fp16.onnx: FP16 weights for GPU serving")] = False,
+    single_file: Annotated[bool, typer.Option("--single-file", help="weights inside the .onnx (no .data file)")] = False,
     pooling: PoolingOpt = None,
     config: ConfigOpt = None,
 ) -> Path:
-    """Export the feature extractor to ONNX, with its model spec in the file's metadata."""
+    """Export the feature extractor to ONNX, with its model spec in the file's metadata; parity-checked."""
     from logo_similarity.embeddings.model import build_pretrained_extractor, load_checkpoint
-    from logo_similarity.embeddings.onnx_export import export_onnx
+    from logo_similarity.embeddings.onnx_export import export_with_parity
 
     settings = _settings(config, pooling)
     extractor = load_checkpoint(checkpoint) if checkpoint else build_pretrained_extractor(settings.model, settings.image)
-    return export_onnx(extractor, out)
+    return export_with_parity(extractor, out, fp16=fp16, single_file=single_file)
 
 
 def serve(

@@ -102,7 +102,7 @@ def settings(model_cache: Path) -> Settings:
 def onnx_embedder(settings):
     from logo_similarity.embeddings import load_embedder
 
-    return load_embedder(None, settings)
+    return load_embedder("imagenet", settings)
 
 
 @pytest.fixture(scope="session")

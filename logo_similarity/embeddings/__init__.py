@@ -7,7 +7,7 @@ from logo_similarity.embeddings.embedder import (
     TorchEmbedder,
     embed_images,
 )
-from logo_similarity.embeddings.loading import default_onnx_path, load_embedder
+from logo_similarity.embeddings.loading import imagenet_onnx_path, load_embedder
 from logo_similarity.embeddings.spec import ModelSpec
 
 __all__ = [
@@ -16,7 +16,7 @@ __all__ = [
     "OnnxEmbedder",
     "ThumbnailEmbedder",
     "TorchEmbedder",
-    "default_onnx_path",
+    "imagenet_onnx_path",
     "embed_images",
     "load_embedder",
 ]

@@ -1,6 +1,8 @@
 """Resolve ``--model`` into an embedder.
 
-``None``        the package default: ImageNet EfficientNet-Lite0, exported once to ONNX in the cache
+``None``        the package default: EfficientNet-Lite0 fine-tuned for logos (MoCo v3), shipped as ONNX in
+                ``logo_similarity/models/`` with its model card.
+``imagenet``    ImageNet EfficientNet-Lite0 (the previous default), exported once to ONNX in the cache
                 (``settings.model.backend == "torch"`` runs it eagerly instead).
 ``thumbnail``   the 16x16 grayscale baseline.
 ``*.onnx``      an exported model; its spec is read from the file.
@@ -26,8 +28,8 @@ class ModelNotFoundError(FileNotFoundError):
     pass
 
 
-def default_onnx_path(settings: Settings) -> Path:
-    """Cache location of the default model's ONNX file, keyed by the settings that change its output."""
+def imagenet_onnx_path(settings: Settings) -> Path:
+    """Cache location of the ImageNet model's ONNX file, keyed by the settings that change its output."""
     from logo_similarity.embeddings.weights_file import weights_path
 
     m = settings.model
@@ -69,7 +71,7 @@ def embedder_for_spec(model: str | Path | None, spec: ModelSpec, settings: Setti
 
     if model is None and spec.arch == ThumbnailEmbedder().spec.arch:
         model = "thumbnail"
-    elif model is None and spec.arch == settings.model.arch:
+    elif str(model) == "imagenet" and spec.arch == settings.model.arch:
         model_settings = settings.model.model_copy(
             update={
                 "input_size": spec.input_size,
@@ -89,6 +91,10 @@ def embedder_for_spec(model: str | Path | None, spec: ModelSpec, settings: Setti
 def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
     threads = settings.model.threads
     if model is None or str(model) == "default":
+        from logo_similarity.embeddings.weights_file import packaged_model_path
+
+        return OnnxEmbedder(packaged_model_path(), threads)
+    if str(model) == "imagenet":
         def factory():  # torch is imported only when the model must be built (export, or the torch backend)
             from logo_similarity.embeddings.model import build_pretrained_extractor
 
@@ -96,7 +102,7 @@ def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
 
         if settings.model.backend == "torch":
             return TorchEmbedder(factory(), threads)
-        return OnnxEmbedder(_onnx_for(factory, default_onnx_path(settings)), threads)
+        return OnnxEmbedder(_onnx_for(factory, imagenet_onnx_path(settings)), threads)
     if str(model) == "thumbnail":
         return ThumbnailEmbedder(background=tuple(settings.image.background))
     path = Path(model)
@@ -115,4 +121,6 @@ def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
         if stale:
             onnx_path.unlink()
         return OnnxEmbedder(_onnx_for(lambda: extractor, onnx_path), threads)
-    raise ModelNotFoundError(f"unknown model kind {path.suffix!r}: give an .onnx file, a .pt checkpoint or 'thumbnail'")
+    raise ModelNotFoundError(
+        f"unknown model kind {path.suffix!r}: give an .onnx file, a .pt checkpoint, 'imagenet' or 'thumbnail'"
+    )

