@@ -31,6 +31,7 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="continue from OUT/last.pt")] = False,
     init: Annotated[Optional[Path], typer.Option(help="start from this .pt checkpoint (default: ImageNet weights)")] = None,
     max_minutes: Annotated[Optional[float], typer.Option(help="stop (with a checkpoint) after this long")] = None,
+    stop_at: Annotated[Optional[int], typer.Option(min=1, help="stop (with a checkpoint) after this step")] = None,
     batch_size: Annotated[Optional[int], typer.Option(min=2)] = None,
     queue_size: Annotated[Optional[int], typer.Option(min=0, help="0 = in-batch negatives only")] = None,
     momentum: Annotated[Optional[float], typer.Option(help="base momentum of the key encoder")] = None,
@@ -68,4 +69,4 @@ def train(
     model = {"input_size": image_size} if image_size else {}
     settings = _settings(config, text_mask=text_mask, train=section, model=model)
     return run_training(settings, data, out, resume=resume, init=init,
-                        max_seconds=max_minutes * 60 if max_minutes else None)
+                        max_seconds=max_minutes * 60 if max_minutes else None, until=stop_at)
