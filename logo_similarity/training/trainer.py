@@ -184,6 +184,8 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
                 state["bad"] += 1
                 stopped = state["bad"] >= ts.patience
         state["history"].append(row)
+        if "val" in row:
+            write_metrics(out, state["history"])
         over_time = (max_seconds is not None and time.perf_counter() - start > max_seconds) or step + 1 == until
         if (step + 1) % ts.checkpoint_every == 0 or stopped or over_time or step + 1 == ts.steps:
             checkpoint()
