@@ -67,3 +67,28 @@ def test_kill_9_and_resume_gives_the_same_next_step_loss(train_data, tmp_path):
     assert reference.steps == killed_at + 1
     loss = {name: json.loads((tmp_path / name / "metrics.json").read_text())[-1]["loss"] for name in ("killed", "straight")}
     assert np.isclose(loss["killed"], loss["straight"], rtol=0, atol=1e-6), loss
+
+
+def test_on_the_fly_views_train_the_whole_trunk(train_data, tmp_path):
+    """The GPU recipe's path (augment on the fly, nothing frozen) runs on the CPU too, in fp32."""
+    settings = tiny_settings(tmp_path, None, views=0, frozen_stages=0, steps=2, queue_size=0)
+    from logo_similarity.embeddings.model import build_pretrained_extractor
+
+    before = build_pretrained_extractor(settings.model, settings.image).trunk.conv_stem.weight.detach().clone()
+    report = train(settings, train_data, tmp_path / "fly")
+    assert report.steps == 2
+    history = json.loads((tmp_path / "fly" / "metrics.json").read_text())
+    assert all(np.isfinite(row["loss"]) for row in history)
+    after = load_checkpoint(tmp_path / "fly" / "best.pt").trunk.conv_stem.weight
+    assert not np.allclose(before.numpy(), after.detach().numpy())  # the stem was trained too
+
+
+def test_amp_is_off_on_the_cpu_and_picked_on_cuda():
+    import torch
+
+    from logo_similarity.training.trainer import autocast_dtype
+
+    assert autocast_dtype("auto", torch.device("cpu")) is None
+    assert autocast_dtype("bf16", torch.device("cpu")) is None
+    assert autocast_dtype("off", torch.device("cuda")) is None
+    assert autocast_dtype("fp16", torch.device("cuda")) is torch.float16
