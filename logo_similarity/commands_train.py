@@ -40,6 +40,7 @@ def train(
     weight_decay: Annotated[Optional[float], typer.Option()] = None,
     warmup_steps: Annotated[Optional[int], typer.Option(min=0)] = None,
     steps: Annotated[Optional[int], typer.Option(min=1)] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="instead of --steps: passes over the training set")] = None,
     frozen_stages: Annotated[Optional[int], typer.Option(min=0, max=6)] = None,
     views: Annotated[Optional[int], typer.Option(min=0, help="precomputed views per image; 0 = on the fly")] = None,
     max_images: Annotated[Optional[int], typer.Option(min=1)] = None,
@@ -59,7 +60,7 @@ def train(
     from logo_similarity.training.trainer import train as run_training
 
     values = {"batch_size": batch_size, "queue_size": queue_size, "momentum": momentum, "temperature": temperature,
-              "lr": lr, "weight_decay": weight_decay, "warmup_steps": warmup_steps, "steps": steps,
+              "lr": lr, "weight_decay": weight_decay, "warmup_steps": warmup_steps, "steps": steps, "epochs": epochs,
               "frozen_stages": frozen_stages, "views": views, "max_images": max_images, "weak": weak,
               "weak_prob": weak_prob, "amp": amp, "val_every": val_every, "patience": patience,
               "checkpoint_every": checkpoint_every, "seed": seed}

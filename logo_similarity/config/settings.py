@@ -120,6 +120,7 @@ class TrainSettings(_Section):
     weight_decay: float = Field(0.05, ge=0)
     warmup_steps: int = Field(100, ge=0)
     steps: int = Field(1500, ge=1, description="optimiser steps in all (an epoch = images // batch_size)")
+    epochs: float | None = Field(None, gt=0, description="when set, steps = epochs x (images // batch_size)")
     frozen_stages: int = Field(5, ge=0, le=6, description="EfficientNet block stages kept frozen (stem included)")
     bn_train: bool = Field(False, description="update BatchNorm statistics of the trunk (off: pretrained ones)")
     proj_hidden: int = Field(2048, ge=16)

@@ -85,6 +85,8 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
         fast_stem = OnnxStem(stem, extractor.spec.input_size, out, settings.model.threads)
     train_set = load_train_set(data, ts.weak, ts.max_images, ts.seed)
     plan = BatchPlan(train_set, ts.batch_size, ts.seed, ts.weak_prob if ts.weak != "none" else 0.0)
+    if ts.epochs is not None:
+        ts = ts.model_copy(update={"steps": max(1, round(ts.epochs * plan.steps_per_epoch))})
     bank = loader = None
     if ts.views:
         if ts.views < 2:

@@ -92,3 +92,8 @@ def test_amp_is_off_on_the_cpu_and_picked_on_cuda():
     assert autocast_dtype("bf16", torch.device("cpu")) is None
     assert autocast_dtype("off", torch.device("cuda")) is None
     assert autocast_dtype("fp16", torch.device("cuda")) is torch.float16
+
+
+def test_epochs_set_the_number_of_steps(train_data, tmp_path):
+    settings = tiny_settings(tmp_path, None, epochs=0.25)  # 72 images / batch 8 = 9 steps an epoch
+    assert train(settings, train_data, tmp_path / "epochs").steps == 2
