@@ -100,9 +100,18 @@ def settings(model_cache: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def onnx_embedder(settings):
+    """The ImageNet model on onnxruntime (compared with its torch twin in the embedding tests)."""
     from logo_similarity.embeddings import load_embedder
 
     return load_embedder("imagenet", settings)
+
+
+@pytest.fixture(scope="session")
+def default_embedder(settings):
+    """The packaged default model: what the service and the CLI load when no model is named."""
+    from logo_similarity.embeddings import load_embedder
+
+    return load_embedder(None, settings)
 
 
 @pytest.fixture(scope="session")

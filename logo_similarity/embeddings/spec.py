@@ -74,4 +74,9 @@ class ModelSpec:
     def mismatch(self, other: ModelSpec) -> list[str]:
         """Human-readable differences, empty when the two specs produce comparable embeddings."""
         mine, theirs = self.to_dict(), other.to_dict()
-        return [f"{k}: {mine[k]!r} != {theirs[k]!r}" for k in mine if mine[k] != theirs[k]]
+        return [f"{k}: {_short(mine[k])} != {_short(theirs[k])}" for k in mine if mine[k] != theirs[k]]
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "...'"

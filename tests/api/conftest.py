@@ -37,9 +37,9 @@ def api_settings(model_cache):
 
 
 @pytest.fixture(scope="session")
-def built_index(tiny_gallery, onnx_embedder, settings, tmp_path_factory) -> Path:
+def built_index(tiny_gallery, default_embedder, settings, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("api-index") / "index"
-    index, report = build_index(read_dataset(tiny_gallery / "metadata.jsonl"), onnx_embedder, settings.image)
+    index, report = build_index(read_dataset(tiny_gallery / "metadata.jsonl"), default_embedder, settings.image)
     assert report.items == 12
     index.save(root)
     return root

@@ -20,11 +20,6 @@ def card() -> dict:
     return json.loads(PACKAGED_MODEL.with_suffix(".json").read_text())
 
 
-@pytest.fixture(scope="module")
-def default_embedder(settings):
-    return load_embedder(None, settings)
-
-
 def test_the_default_model_is_the_packaged_file_of_the_model_card(default_embedder, card):
     assert isinstance(default_embedder, OnnxEmbedder) and default_embedder.path == PACKAGED_MODEL
     assert hashlib.sha256(PACKAGED_MODEL.read_bytes()).hexdigest() == card["sha256"]
