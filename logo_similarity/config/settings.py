@@ -136,6 +136,7 @@ class TrainSettings(_Section):
     patience: int = Field(4, ge=1, description="validations without improvement before stopping early")
     checkpoint_every: int = Field(100, ge=1)
     cache_dir: str = Field("runs/train-cache", description="precomputed views and validation features (reused)")
+    loader_workers: int = Field(4, ge=0, description="processes rendering on-the-fly views (views = 0)")
     seed: int = 0
 
 

@@ -119,6 +119,22 @@ class ImagePairs(torch.utils.data.Dataset):
         return torch.from_numpy(views[0]), torch.from_numpy(views[1])
 
 
+class StepBatches(torch.utils.data.Sampler):
+    """The items of steps ``start..end-1`` for ``ImagePairs``: loader workers render them in parallel, and
+    since a step's batch depends on (seed, step) alone, a resumed run gets the same batches."""
+
+    def __init__(self, plan: BatchPlan, start: int, end: int) -> None:
+        self.plan, self.start, self.end = plan, start, end
+
+    def __len__(self) -> int:
+        return max(0, self.end - self.start)
+
+    def __iter__(self):
+        for step in range(self.start, self.end):
+            first, second = self.plan.images(step)
+            yield [(step, pos, int(a), int(b)) for pos, (a, b) in enumerate(zip(first, second))]
+
+
 class ViewBank:
     """Frozen-stem features of ``views`` views per image, float16, memory-mapped: (N, V, C, H, W)."""
 

@@ -26,7 +26,14 @@ from logo_similarity.embeddings.model import FeatureExtractor, build_pretrained_
 from logo_similarity.preprocessing.pipeline import Preprocessor, text_mask_descriptor
 from logo_similarity.training.backbone import Encoder, OnnxStem, split_extractor
 from logo_similarity.training.checkpoint import load_state, restore_rng, rng_states, save_extractor, save_state, trunk_hash
-from logo_similarity.training.data import BatchPlan, ImagePairs, bank_key, build_view_bank, load_train_set
+from logo_similarity.training.data import (
+    BatchPlan,
+    ImagePairs,
+    StepBatches,
+    bank_key,
+    build_view_bank,
+    load_train_set,
+)
 from logo_similarity.training.moco import MoCoV3, momentum_at
 from logo_similarity.training.validation import load_validation_split
 
@@ -114,7 +121,7 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
     optimizer = torch.optim.AdamW(params, lr=ts.lr, weight_decay=ts.weight_decay)
     dtype = autocast_dtype(ts.amp, device)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
-    recipe = {"method": "moco-v3", **ts.model_dump(exclude={"val_bench", "workers", "checkpoint_every"}),
+    recipe = {"method": "moco-v3", **ts.model_dump(exclude={"val_bench", "loader_workers", "cache_dir", "checkpoint_every"}),
               "input_size": extractor.spec.input_size, "data": str(data), "train_images": len(train_set.records)}
     state: dict[str, Any] = {"step": 0, "best_score": None, "best_step": None, "best_metrics": None, "bad": 0,
                              "history": []}
@@ -152,13 +159,15 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
     model.train()
     start, seen, stopped = time.perf_counter(), 0, False
     bar = tqdm(range(state["step"], ts.steps), initial=state["step"], total=ts.steps, desc="train", mininterval=2)
+    batches = iter(torch.utils.data.DataLoader(
+        loader, batch_sampler=StepBatches(plan, state["step"], ts.steps), num_workers=ts.loader_workers,
+        pin_memory=device.type == "cuda")) if loader is not None else None
     for step in bar:
         first, second = plan.images(step)
         if bank is not None:
             x1, x2 = bank.pair(first, second, step, ts.seed)
         else:
-            pairs = [loader[(step, pos, int(a), int(b))] for pos, (a, b) in enumerate(zip(first, second))]
-            x1, x2 = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+            x1, x2 = next(batches)
         groups = torch.from_numpy(plan.groups[first]).to(device)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, ts.steps, ts.lr, ts.warmup_steps)

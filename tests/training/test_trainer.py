@@ -71,7 +71,7 @@ def test_kill_9_and_resume_gives_the_same_next_step_loss(train_data, tmp_path):
 
 def test_on_the_fly_views_train_the_whole_trunk(train_data, tmp_path):
     """The GPU recipe's path (augment on the fly, nothing frozen) runs on the CPU too, in fp32."""
-    settings = tiny_settings(tmp_path, None, views=0, frozen_stages=0, steps=2, queue_size=0)
+    settings = tiny_settings(tmp_path, None, views=0, frozen_stages=0, steps=2, queue_size=0, loader_workers=2)
     from logo_similarity.embeddings.model import build_pretrained_extractor
 
     before = build_pretrained_extractor(settings.model, settings.image).trunk.conv_stem.weight.detach().clone()
