@@ -121,7 +121,8 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
     optimizer = torch.optim.AdamW(params, lr=ts.lr, weight_decay=ts.weight_decay)
     dtype = autocast_dtype(ts.amp, device)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
-    recipe = {"method": "moco-v3", **ts.model_dump(exclude={"val_bench", "loader_workers", "cache_dir", "checkpoint_every"}),
+    not_recipe = {"val_bench", "loader_workers", "cache_dir", "checkpoint_every"}  # where, not how
+    recipe = {"method": "moco-v3", **ts.model_dump(exclude=not_recipe),
               "input_size": extractor.spec.input_size, "data": str(data), "train_images": len(train_set.records)}
     state: dict[str, Any] = {"step": 0, "best_score": None, "best_step": None, "best_metrics": None, "bad": 0,
                              "history": []}
