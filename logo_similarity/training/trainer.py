@@ -35,7 +35,7 @@ from logo_similarity.training.data import (
     load_train_set,
 )
 from logo_similarity.training.moco import MoCoV3, momentum_at
-from logo_similarity.training.validation import load_validation_split
+from logo_similarity.training.validation import load_validation_split, validation_key
 
 
 @dataclass
@@ -107,10 +107,11 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
         loader = ImagePairs(train_set, preprocess, settings.image, ts.seed)
     validation = None
     if ts.val_bench and Path(ts.val_bench).is_dir():
-        val_key = bank_key(load_train_set(Path(ts.val_bench) / "gallery.jsonl"), extractor.spec.to_json(),
-                           ts.frozen_stages, ts.val_queries_per_task or 0, ts.seed)
+        val_key = validation_key(Path(ts.val_bench), extractor.spec.to_json(), ts.frozen_stages,
+                                 ts.val_queries_per_task, ts.seed)
         validation = load_validation_split(Path(ts.val_bench), preprocess, fast_stem, settings.image,
-                                           ts.val_queries_per_task, ts.seed, cache=Path(ts.cache_dir) / f"val-{val_key}.npz")
+                                           ts.val_queries_per_task, ts.seed,
+                                           cache=Path(ts.cache_dir) / f"val-{val_key}.npz")
     elif ts.val_bench:
         logger.warning("validation benchmark {} not found: no validation, the last step is kept", ts.val_bench)
     model = MoCoV3(backbone, extractor.trunk.num_features, ts.proj_hidden, ts.proj_dim, ts.temperature,

@@ -7,6 +7,8 @@ the mean mAP@100 over the tasks, never the training loss.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,15 @@ def _encode_all(encode, inputs: np.ndarray, batch_size: int) -> np.ndarray:
     out = [F.normalize(encode(torch.from_numpy(inputs[s:s + batch_size].astype(np.float32))), dim=1).cpu().numpy()
            for s in range(0, len(inputs), batch_size)]
     return np.concatenate(out)
+
+
+def validation_key(bench: Path, spec_json: str, frozen_stages: int, max_queries_per_task: int | None, seed: int) -> str:
+    """Cache key of a prepared split: the benchmark's listings and everything that changes the prepared inputs."""
+    digest = hashlib.sha256()
+    for name in ("gallery.jsonl", "queries.jsonl"):
+        digest.update((Path(bench) / name).read_bytes())
+    digest.update(json.dumps([spec_json, frozen_stages, max_queries_per_task, seed]).encode())
+    return digest.hexdigest()[:16]
 
 
 def load_validation_split(bench: Path, preprocess, stem, image_settings: ImageSettings,
