@@ -157,6 +157,7 @@ def train(settings: Settings, data: Path, out: Path, resume: bool = False, init:
         base = validate()
         state["history"].append({"step": 0, "val": base})
         state["best_score"], state["best_step"], state["best_metrics"] = base["mean"]["map@100"], 0, base
+        keep(base)  # best.pt always exists; it stays the starting point if training never beats it
         logger.info("step 0 (pretrained): validation mean mAP@100 {:.4f}", base["mean"]["map@100"])
     model.train()
     start, seen, stopped = time.perf_counter(), 0, False

@@ -31,10 +31,10 @@ def test_training_validates_keeps_the_best_and_writes_curves(train_data, tiny_be
     assert report.best_score == max(scores)
     assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
     assert (tmp_path / "run" / "metrics.csv").read_text().startswith("step,loss")
-    if report.best_step:  # a trained checkpoint: the embedder's format, with its recipe and hash in the spec
-        extractor = load_checkpoint(tmp_path / "run" / "best.pt")
-        assert extractor.spec.weights.startswith("logo-sim-moco:")
-        assert json.loads(extractor.spec.recipe)["method"] == "moco-v3"
+    extractor = load_checkpoint(tmp_path / "run" / "best.pt")  # the embedder's format, recipe and hash in the spec
+    assert extractor.spec.weights.startswith("logo-sim-moco:")
+    recipe = json.loads(extractor.spec.recipe)
+    assert recipe["method"] == "moco-v3" and recipe["step"] == report.best_step
 
 
 def test_kill_9_and_resume_gives_the_same_next_step_loss(train_data, tmp_path):
