@@ -51,10 +51,6 @@ def scale(image: Image.Image, rng: random.Random) -> Image.Image:
     return canvas
 
 
-def crop_side(image: Image.Image, rng: random.Random) -> Image.Image:
-    return crop(image, rng)
-
-
 def background_shape(image: Image.Image, rng: random.Random) -> Image.Image:
     """A coloured ellipse, rounded rectangle or rectangle behind the (shrunk) logo."""
     w, h = image.size
@@ -173,7 +169,7 @@ def _perspective_coeffs(dst, src) -> list[float]:
 
 
 TRANSFORMS: dict[str, Transform] = {
-    "recolour": recolour, "mirror": mirror, "rotate": rotate, "scale": scale, "crop": crop_side,
+    "recolour": recolour, "mirror": mirror, "rotate": rotate, "scale": scale, "crop": crop,
     "bgshape": background_shape, "stroke": stroke, "add_words": add_words, "remove_words": remove_words,
     "occlude": occlude, "jpeg": jpeg, "perspective": perspective, "elastic": elastic,
 }
