@@ -23,6 +23,14 @@ def check_frozen(trunk: nn.Module, frozen_stages: int) -> None:
         raise ValueError(f"frozen_stages must be in 0..{len(trunk.blocks) - 1}, got {frozen_stages}")
 
 
+def run_stem(trunk: nn.Module, frozen_stages: int, x: torch.Tensor) -> torch.Tensor:
+    """conv_stem + bn1 + the first ``frozen_stages`` block stages: the graph Stem runs and OnnxStem exports."""
+    x = trunk.bn1(trunk.conv_stem(x))
+    for stage in trunk.blocks[:frozen_stages]:
+        x = stage(x)
+    return x
+
+
 class Stem(nn.Module):
     """conv_stem + bn1 + the first ``frozen_stages`` block stages (no gradients, BN in eval mode)."""
 
@@ -40,13 +48,11 @@ class Stem(nn.Module):
         trunk = self.trunk[0]
         if self.frozen_stages == 0:
             return x
-        was_training = trunk.training
-        trunk.eval()
-        x = trunk.bn1(trunk.conv_stem(x))
-        for stage in trunk.blocks[: self.frozen_stages]:
-            x = stage(x)
-        trunk.train(was_training)
-        return x
+        # only the frozen modules go to eval mode: switching the whole trunk back to train() afterwards would
+        # also put the tail's BatchNorms in training mode, which Tail keeps in eval unless bn_train
+        for module in (trunk.conv_stem, trunk.bn1, *trunk.blocks[: self.frozen_stages]):
+            module.eval()
+        return run_stem(trunk, self.frozen_stages, x)
 
 
 class Tail(nn.Module):
@@ -103,10 +109,7 @@ class _StemGraph(nn.Module):
         self.trunk, self.frozen_stages = stem.trunk[0], stem.frozen_stages
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.trunk.bn1(self.trunk.conv_stem(x))
-        for stage in self.trunk.blocks[: self.frozen_stages]:
-            x = stage(x)
-        return x
+        return run_stem(self.trunk, self.frozen_stages, x)
 
 
 class OnnxStem:
