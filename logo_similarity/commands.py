@@ -26,11 +26,12 @@ from logo_similarity.retrieval import (
     SearchIndex,
     SearchResult,
     build_index,
-    search_image,
-    search_names,
     write_rejects,
 )
+from logo_similarity.retrieval.build import stage2_options
+from logo_similarity.search import Query, QueryError, run_query, search_image
 from logo_similarity.retrieval.update import UpdateReport, add_items, delete_items
+from logo_similarity.text.read_name import name_reader
 from logo_similarity.utils.logging import configure_logging
 
 ModelOpt = Annotated[
@@ -108,7 +109,7 @@ def index(
         work=work, chunk_size=chunk_size or settings.index.chunk_size,
         memory_bytes=int(settings.index.memory_gb * 1024**3), target_recall=settings.index.target_recall,
         pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items,
-        decode_processes=settings.index.decode_processes, cache=cache,
+        decode_processes=settings.index.decode_processes, cache=cache, **stage2_options(embedder, settings),
     )
     folder = built.save(target)
     write_rejects(report.rejects, folder / "rejects.jsonl")
@@ -133,7 +134,8 @@ def add(
     root = index_dir or Path(settings.index.dir)
     embedder = embedder_for_spec(None, SearchIndex.load(root).spec, settings)
     records = read_dataset(dataset, images_dir)
-    return add_items(root, records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
+    return add_items(root, records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
+                     read_names=name_reader(settings))
 
 
 def delete(
@@ -164,11 +166,14 @@ def search(
     loaded = SearchIndex.load(folder, mmap=settings.index.mmap)
     k = k or settings.search.k
     if image is None:
-        results = search_names(loaded, text, k, settings.text.name_candidates, settings.text.phonetic_weight)
+        try:
+            results = run_query(loaded, None, Query(text=text, k=k), settings).results
+        except QueryError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     else:
         embedder = embedder_for_spec(model, loaded.spec, settings)
         query = load_image(image, settings.image)
-        results = search_image(loaded, embedder, query, k, text, settings.text.phonetic_weight)
+        results = search_image(loaded, embedder, query, k, settings, text)
         if sheet:
             from logo_similarity.reporting import QueryReport, write_html_sheet
 

@@ -16,7 +16,8 @@ from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reporting import QueryReport, write_html_sheet, write_png_sheet
-from logo_similarity.retrieval import SearchIndex, build_index, search_image
+from logo_similarity.retrieval import SearchIndex, build_index
+from logo_similarity.search import search_image
 
 
 @dataclass
@@ -59,7 +60,7 @@ def demo(
         query, steps = modified_copy(load_image(record.path, settings.image), seed=f"{seed}:{record.key}")
         query_path = out / "queries" / f"{Path(record.key).stem}-modified.png"
         query.save(query_path)
-        results = search_image(index, embedder, load_image(query_path, settings.image), k)
+        results = search_image(index, embedder, load_image(query_path, settings.image), k, settings)
         title = f"{record.text or record.key}: {' + '.join(steps)}"
         reports.append(QueryReport(title, query, results, expected_key=record.key))
     html = write_html_sheet(reports, out / "results.html", title="logo-similarity demo")

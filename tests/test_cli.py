@@ -109,7 +109,7 @@ def test_name_search_from_the_cli(built_index, cli_env, tmp_path):
     result = logo_sim(["search", "--text", "STARR", "--index", built_index, "--k", 3, "--json", out], cli_env)
     assert result.returncode == 0, result.stderr
     hits = json.loads(out.read_text())
-    assert hits[0]["text"] == "STAR" and hits[0]["components"]["phonetic"] > 0.8
+    assert hits[0]["text"] == "STAR" and hits[0]["components"]["text"] > 0.8
     result = logo_sim(["search", "--index", built_index], cli_env)
     assert result.returncode == 2 and "IMAGE, --text NAME, or both" in result.stderr
 

@@ -18,7 +18,7 @@ from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
-from logo_similarity.retrieval.query import QueryOutcome
+from logo_similarity.search import QueryOutcome
 from logo_similarity.retrieval.search import SearchResult
 
 BOX = re.compile(r"^\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*$")
@@ -58,6 +58,14 @@ def _text(text: str | None) -> str | None:
     return text.strip() or None if text is not None else None
 
 
+def _codes(codes: str | None) -> tuple[str, ...]:
+    parts = tuple(c.strip() for c in (codes or "").split(",") if c.strip())
+    bad = [c for c in parts if not VIENNA_CODE.match(c)]
+    if bad:
+        raise BadQuery(f"Vienna codes must look like 27.05.01, got {bad[:3]}", reason="invalid_codes")
+    return parts
+
+
 def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, pool: Executor, read, write,
                  default_k: int, default_rerank: bool) -> APIRouter:
     router = APIRouter()
@@ -70,7 +78,8 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
 
     def result_out(request: Request, r: SearchResult) -> schemas.ResultOut:
         return schemas.ResultOut(
-            rank=r.rank, id=r.id, score=r.score, components=schemas.ComponentScores(**r.components), name=r.text,
+            rank=r.rank, id=r.id, score=r.score, components=schemas.ComponentScores(**r.components),
+            explanation=schemas.Explanation(**r.explanation), name=r.text,
             key=r.key, vienna_codes=r.vienna_codes, year=r.year, image_url=image_url(request, r.id),
         )
 
@@ -79,7 +88,8 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
             metrics.stage.labels(stage).observe(ms / 1000.0)
         return schemas.SearchOut(
             results=[result_out(request, r) for r in outcome.results], k=k, reranked=outcome.reranked,
-            candidates=outcome.candidates, index_version=live.version,
+            candidates=outcome.candidates, index_version=live.version, query_text=outcome.query_text,
+            query_text_source=outcome.query_text_source,
             timings_ms={s: round(ms, 3) for s, ms in outcome.timings_ms.items()},
         )
 
@@ -96,6 +106,8 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
         year_from: Annotated[int, Form(ge=0, le=9999)] = None,
         year_to: Annotated[int, Form(ge=0, le=9999)] = None,
         rerank: Annotated[bool, Form(description="order by the composite score")] = None,
+        codes: Annotated[str, Form(max_length=400, description="the query mark's Vienna codes, comma-separated "
+                                   "(e.g. 27.05.01,26.01.03): a re-ranking component")] = None,
     ) -> schemas.SearchOut:
         """Marks that look like the image and/or sound like the name, ranked, with every component score."""
         start = time.perf_counter()
@@ -104,6 +116,7 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
             data = None  # an empty file input of a browser form: no image given
         read_ms = (time.perf_counter() - start) * 1000.0
         text, crop, item_filter = _text(text), _box(box), _filter(vienna, year_from, year_to)
+        query_codes = _codes(codes)
         do_rerank = default_rerank if rerank is None else rerank
 
         def work() -> tuple[LiveIndex, QueryOutcome]:
@@ -111,7 +124,7 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
             t0 = time.perf_counter()
             query = service.decode(data, crop) if data is not None else None
             decode_ms = (time.perf_counter() - t0) * 1000.0
-            outcome = service.search(live, query, text, k, item_filter, do_rerank)
+            outcome = service.search(live, query, text, k, item_filter, do_rerank, vienna_codes=query_codes)
             outcome.timings_ms = {"read": read_ms, "decode": decode_ms, **outcome.timings_ms}
             return live, outcome
 

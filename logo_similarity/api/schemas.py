@@ -14,8 +14,25 @@ class ErrorOut(BaseModel):
 
 class ComponentScores(BaseModel):
     image: float | None = Field(None, description="cosine similarity of the shapes (embedding)")
+    spatial: float | None = Field(None, description="verified local-feature match (share of the query's cells)")
     text: float | None = Field(None, description="name similarity: ALINE phonetic + orthographic")
+    vienna: float | None = Field(None, description="Vienna code agreement: 1 section, 2/3 division, 1/3 category")
     composite: float | None = Field(None, description="re-ranking score (weighted mean of the components present)")
+
+
+class TextSource(BaseModel):
+    query: Literal["given", "ocr"] | None = Field(description="the query's name was typed (given) or read by OCR")
+    candidate: Literal["name", "ocr"] | None = Field(description="the mark's registered name, or text read from it")
+    query_text: str | None
+    candidate_text: str | None
+
+
+class Explanation(BaseModel):
+    text_source: TextSource | None = None
+    spatial_pairs: list[list[float]] | None = Field(
+        None, description="matched points [query x, query y, result x, result y], fractions of each image's "
+        "padded square (the image centred in a square of its longer side)",
+    )
 
 
 class ResultOut(BaseModel):
@@ -23,6 +40,7 @@ class ResultOut(BaseModel):
     id: int
     score: float
     components: ComponentScores
+    explanation: Explanation = Explanation()
     name: str | None
     key: str
     vienna_codes: list[str]
@@ -35,6 +53,8 @@ class SearchOut(BaseModel):
     k: int
     reranked: bool
     candidates: int = Field(description="first-stage candidates considered")
+    query_text: str | None = Field(None, description="the name the results were compared with")
+    query_text_source: Literal["given", "ocr"] | None = Field(None, description="typed, or read from the query image")
     index_version: str
     timings_ms: dict[str, float] = Field(description="per stage: read, decode, preprocess, embed, search, text, ...")
 

@@ -30,9 +30,10 @@ from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
 from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.filters import ItemFilter
-from logo_similarity.retrieval.query import Query, QueryError, QueryOutcome, crop_box, run_query
+from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
 from logo_similarity.retrieval.update import add_items, delete_items
 from logo_similarity.retrieval.versions import live_version
+from logo_similarity.text.read_name import name_reader
 from logo_similarity.utils.fs import atomic_write
 
 _SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
@@ -109,18 +110,20 @@ class SearchService:
         return image
 
     def search(self, live: LiveIndex, image: Image.Image | None, text: str | None, k: int, item_filter: ItemFilter,
-               rerank: bool, item_id: int | None = None) -> QueryOutcome:
-        vector = None
+               rerank: bool, item_id: int | None = None, vienna_codes: tuple[str, ...] = ()) -> QueryOutcome:
+        vector = cells = ink = None
+        codes = tuple(vienna_codes)
         if item_id is not None:
             meta = self.item(live, item_id)
             vector = live.index.vectors([item_id])[0]
             text = text or meta.get("text")
-        s = self.settings
+            codes = tuple(meta.get("vienna_codes") or ())
+            if live.index.local is not None and item_id in live.index.local:
+                _, stored, stored_ink = live.index.local.take([item_id])
+                cells, ink = stored[0], stored_ink[0]
         try:
-            return run_query(
-                live.index, self.embedder, Query(image, vector, text, k, item_filter, rerank), s.search.candidates,
-                s.search.image_weight, s.text.name_candidates, s.text.phonetic_weight,
-            )
+            query = Query(image, vector, text, k, item_filter, rerank, codes, cells, ink)
+            return run_query(live.index, self.embedder, query, self.settings)
         except QueryError as exc:
             raise BadQuery(str(exc)) from exc
 
@@ -154,7 +157,8 @@ class SearchService:
                 atomic_write(path, data)
             record = LogoRecord(key or f"upload-{digest[:16]}", path, name, tuple(vienna_codes), year)
             s = self.settings
-            report = add_items(self.root, [record], self.embedder, s.image, s.model.batch_size, s.index.workers)
+            report = add_items(self.root, [record], self.embedder, s.image, s.model.batch_size, s.index.workers,
+                               read_names=name_reader(s))
             if report.rejects:
                 raise BadQuery(report.rejects[0]["message"], reason=report.rejects[0]["reason"])
             self.swap()

@@ -83,8 +83,33 @@ class IndexSettings(_Section):
 class SearchSettings(_Section):
     k: int = Field(20, ge=1, le=1000)
     candidates: int = Field(1000, ge=1, le=100_000, description="ANN candidates fetched when filtering or re-ranking")
-    rerank: bool = Field(False, description="re-rank candidates by the composite score by default")
-    image_weight: float = Field(0.6, ge=0, le=1, description="image share of the composite score (rest: name)")
+    rerank: bool = Field(True, description="stage 2: re-rank candidates by the fused score (settings: rerank)")
+
+
+class RerankSettings(_Section):
+    """Stage 2: component scores over the stage-1 candidates and their fusion (``reranking/``).
+
+    The weights are fitted on a validation benchmark by ``scripts/06b_fit_rerank.py``, which writes them here.
+    """
+
+    local_features: bool = Field(True, description="store local (patch) features at index time for spatial matching")
+    local_dim: int = Field(32, ge=4, le=256, description="PCA dims per grid cell (196 cells x dims x 2 bytes)")
+    spatial: Literal["verified", "patch_max", "off"] = Field(
+        "verified", description="verified: mutual NN + RANSAC affine; patch_max: mean of best cell cosines"
+    )
+    spatial_top: int = Field(200, ge=0, description="candidates (best by image score) given a spatial score")
+    min_cell_similarity: float = Field(0.5, ge=-1, le=1, description="cosine below which cells never match")
+    ocr_query: bool = Field(True, description="read the name from the query logo when none is given")
+    ocr_index: bool = Field(True, description="read the text of unnamed marks at index time (searchable as a name)")
+    min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="OCR words below this confidence are ignored")
+    min_ocr_letters: int = Field(3, ge=1, description="OCR words with fewer letters are ignored (stray glyphs)")
+    qe_top: int = Field(0, ge=0, description="alpha query expansion over the top n candidates (0 = off)")
+    qe_alpha: float = Field(3.0, ge=0, description="similarity exponent of alpha-QE and DBA weights")
+    dba_top: int = Field(0, ge=0, description="database-side augmentation with n nearest candidates (0 = off)")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"image": 1.0, "spatial": 0.25, "text": 0.5, "ocr_text": 0.3, "vienna": 0.2},
+        description="fusion weight per component (a missing component counts for nothing, not zero)",
+    )
 
 
 class ApiSettings(_Section):
@@ -146,6 +171,7 @@ class Settings(_Section):
     text: TextSettings = TextSettings()
     index: IndexSettings = IndexSettings()
     search: SearchSettings = SearchSettings()
+    rerank: RerankSettings = RerankSettings()
     api: ApiSettings = ApiSettings()
     eval: EvalSettings = EvalSettings()
     train: TrainSettings = TrainSettings()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from PIL import Image
 
+from logo_similarity.embeddings.local import LOCAL_OUTPUT, LOCAL_STRIDE, LocalFeaturesUnavailable
 from logo_similarity.embeddings.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -76,20 +77,46 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        self.path = Path(path)
         self.session = ort.InferenceSession(
-            str(path), sess_options=options, providers=select_providers(ort.get_available_providers())
+            self._graph(), sess_options=options, providers=select_providers(ort.get_available_providers())
         )
         meta = self.session.get_modelmeta().custom_metadata_map
         if SPEC_METADATA_KEY not in meta:
             raise ValueError(f"{path} has no logo-similarity spec in its metadata; export it with `logo-sim export`")
         self.spec = ModelSpec.from_dict(json.loads(meta[SPEC_METADATA_KEY]))
         self.input_name = self.session.get_inputs()[0].name
-        self.path = Path(path)
+        self.output_name = self.session.get_outputs()[0].name
+        self.has_local = LOCAL_OUTPUT in {o.name for o in self.session.get_outputs()}
         self.preprocess = _plain(self.spec)
 
+    def _graph(self) -> bytes | str:
+        """The model, with its stride-16 feature map exposed as a second output when the graph has one."""
+        import onnx
+
+        from logo_similarity.embeddings.local import expose_feature_map
+        from logo_similarity.embeddings.spec import SPEC_METADATA_KEY
+
+        model = onnx.load(str(self.path))
+        meta = {p.key: p.value for p in model.metadata_props}
+        size = json.loads(meta.get(SPEC_METADATA_KEY, "{}")).get("input_size")
+        try:
+            return expose_feature_map(model, LOCAL_STRIDE, size).SerializeToString() if size else str(self.path)
+        except LocalFeaturesUnavailable:
+            return str(self.path)
+
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
-        (out,) = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        (out,) = self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
         return out.astype(np.float32, copy=False)
+
+    def embed_local(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings and feature maps (N, C, g, g) of one batch, from one forward pass."""
+        if not self.has_local:
+            raise LocalFeaturesUnavailable(f"{self.path.name} has no feature map at stride {LOCAL_STRIDE}")
+        out, maps = self.session.run(
+            [self.output_name, LOCAL_OUTPUT], {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)}
+        )
+        return out.astype(np.float32, copy=False), maps
 
 
 class TorchEmbedder:

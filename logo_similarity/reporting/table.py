@@ -11,7 +11,7 @@ from logo_similarity.retrieval import SearchResult
 
 def results_table(results: list[SearchResult], title: str = "results") -> Table:
     table = Table(title=title, title_justify="left")
-    parts = [c for c in ("image", "text", "phonetic", "orthographic") if any(r.components.get(c) is not None for r in results)]
+    parts = [c for c in ("image", "spatial", "text", "vienna", "composite") if any(r.components.get(c) is not None for r in results)]
     for column, justify in (("rank", "right"), ("score", "right"), *((p, "right") for p in parts), ("name", "left"), ("file", "left")):
         table.add_column(column, justify=justify)
     for r in results:

@@ -5,8 +5,7 @@ from logo_similarity.retrieval.index import (
     IndexNotFoundError,
     SearchIndex,
 )
-from logo_similarity.retrieval.query import search_image
-from logo_similarity.retrieval.search import SearchResult, embed_query, search_names
+from logo_similarity.retrieval.search import SearchResult, embed_query
 
 __all__ = [
     "BuildReport",
@@ -18,7 +17,5 @@ __all__ = [
     "build_index",
     "embed_query",
     "embed_records",
-    "search_image",
-    "search_names",
     "write_rejects",
 ]

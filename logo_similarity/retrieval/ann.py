@@ -64,20 +64,28 @@ def _knob(index: faiss.Index) -> tuple[str, tuple[int, ...]] | None:
     return "nprobe", NPROBE
 
 
-def search_parameters(params: dict[str, int], k: int) -> faiss.SearchParameters | None:
-    """Per-call FAISS parameters for recorded ``params`` and ``k`` results."""
+def search_parameters(params: dict[str, int], k: int, selector: faiss.IDSelector | None = None):
+    """Per-call FAISS parameters for recorded ``params`` and ``k`` results, restricted by ``selector``.
+
+    The caller keeps ``selector`` alive until the search returns (the parameters only point to it).
+    """
+    selector = {} if selector is None else {"sel": selector}
     if "efSearch" in params:
-        return faiss.SearchParametersHNSW(efSearch=max(int(params["efSearch"]), k))
+        return faiss.SearchParametersHNSW(efSearch=max(int(params["efSearch"]), k), **selector)
     if "nprobe" in params:
-        return faiss.SearchParametersIVF(nprobe=int(params["nprobe"]))
+        return faiss.SearchParametersIVF(nprobe=int(params["nprobe"]), **selector)
     if params:
         raise ValueError(f"unknown search parameters {params}")
-    return None
+    return faiss.SearchParameters(**selector) if selector else None
 
 
-def search_with(index: faiss.Index, queries: np.ndarray, k: int, params: dict[str, int]):
-    extra = search_parameters(params, k)
-    return index.search(queries, k) if extra is None else index.search(queries, k, params=extra)
+def search_with(index: faiss.Index, queries: np.ndarray, k: int, params: dict[str, int],
+                allowed: np.ndarray | None = None):
+    selector = None if allowed is None else faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
+    extra = search_parameters(params, k, selector)
+    found = index.search(queries, k) if extra is None else index.search(queries, k, params=extra)
+    del selector  # only now: the parameters referenced it during the search
+    return found
 
 
 def recall_at(found: np.ndarray, truth: np.ndarray) -> float:

@@ -23,11 +23,13 @@ from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.preprocessing.decode import prepare_plain
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
-from logo_similarity.retrieval.embedding_cache import EmbeddingCache
+from logo_similarity.retrieval.embedding_cache import CachedItem, EmbeddingCache
 from logo_similarity.retrieval.index import SearchIndex
+from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.projection import fit_projection
 
-__all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "extra_metadata", "write_rejects"]
+__all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "extra_metadata", "stage2_options",
+           "write_rejects"]
 
 
 @dataclass
@@ -48,13 +50,32 @@ class EmbeddedBatch:
     vectors: np.ndarray
     rejects: list[dict]
     ocr: list = field(default_factory=list)  # OcrResult per position when text masking ran
+    cells: np.ndarray | None = None  # (n, P, D) float16 local features, when asked for
+    ink: np.ndarray | None = None  # (n, P) float32 ink share per cell
+    names: list = field(default_factory=list)  # ReadName | None per position: text read from unnamed marks
 
 
-def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettings):
+def stage2_options(embedder: Embedder, settings) -> dict:
+    """What an index build stores for re-ranking under these settings: local features, names read by OCR."""
+    from logo_similarity.embeddings.local import local_projection_for
+    from logo_similarity.text.read_name import name_reader
+
+    rerank = settings.rerank
+    local = None
+    if rerank.local_features and getattr(embedder, "has_local", False):
+        local = local_projection_for(embedder, rerank.local_dim, settings.model.cache_dir)
+    elif rerank.local_features:
+        logger.warning("{} gives no local features: the index will have no spatial re-ranking", embedder.spec.arch)
+    return {"local": local, "read_names": name_reader(settings)}
+
+
+def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettings, read_names=None):
     try:
-        return embedder.preprocess(load_image(record.path, image_settings)), None
+        image = load_image(record.path, image_settings)
+        name = read_names(image) if read_names is not None and not record.text else None
+        return embedder.preprocess(image), None, name
     except ImageLoadError as exc:
-        return None, reject_entry(record, exc)
+        return None, reject_entry(record, exc), None
 
 
 @contextmanager
@@ -83,29 +104,37 @@ def embed_records(
     desc: str = "embedding",
     progress: bool = True,
     pool: Executor | None = None,
+    local=None,
+    read_names=None,
 ) -> Iterator[EmbeddedBatch]:
     """Embed records batch by batch; positions index into ``records``; unreadable ones come back as rejects.
 
     Decoding runs in ``pool`` (see ``decode_pool``), overlapping with inference; one is made when not given.
+    With ``local`` (a ``LocalProjection``) each batch also carries local features; with ``read_names`` (a
+    ``NameReader``) the text of records without a name is read by OCR.
     """
     with ExitStack() as stack:
         if pool is None:
             pool = stack.enter_context(decode_pool(embedder, workers))
-        yield from _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress)
+        yield from _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress, local,
+                                  read_names)
 
 
-def _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress) -> Iterator[EmbeddedBatch]:
-    in_processes = isinstance(pool, ProcessPoolExecutor)
+def _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress, local=None,
+                   read_names=None) -> Iterator[EmbeddedBatch]:
+    from logo_similarity.embeddings.local import ink_grid
+
+    in_processes = isinstance(pool, ProcessPoolExecutor) and read_names is None
     with tqdm(total=len(records), desc=desc, unit="img", disable=None if progress else True) as bar:
         for offset in range(0, len(records), batch_size):
             chunk = records[offset : offset + batch_size]
             if in_processes:
                 n = len(chunk)
-                prepared = list(pool.map(prepare_plain, chunk, [embedder.spec] * n, [image_settings] * n))
+                prepared = [(*p, None) for p in pool.map(prepare_plain, chunk, [embedder.spec] * n, [image_settings] * n)]
             else:
-                prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings), chunk))
-            arrays, positions, rejects, ocr = [], [], [], []
-            for position, (logo, reject) in enumerate(prepared, start=offset):
+                prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings, read_names), chunk))
+            arrays, positions, rejects, ocr, names = [], [], [], [], []
+            for position, (logo, reject, name) in enumerate(prepared, start=offset):
                 if reject is not None:
                     rejects.append(reject)
                     logger.warning("rejected {}: {}", reject["file"], reject["message"])
@@ -113,9 +142,18 @@ def _embed_batches(records, embedder, image_settings, batch_size, pool, desc, pr
                     arrays.append(logo.array)
                     positions.append(position)
                     ocr.append(logo.ocr)
-            vectors = embedder.embed_batch(np.stack(arrays)) if arrays else np.zeros((0, embedder.spec.dim), "f4")
+                    names.append(name)
+            cells = ink = None
+            if not arrays:
+                vectors = np.zeros((0, embedder.spec.dim), "f4")
+            elif local is not None:
+                batch = np.stack(arrays)
+                vectors, maps = embedder.embed_local(batch)
+                cells, ink = local(maps).astype(np.float16), ink_grid(batch, maps.shape[-1])
+            else:
+                vectors = embedder.embed_batch(np.stack(arrays))
             bar.update(len(chunk))
-            yield EmbeddedBatch(positions, vectors, rejects, ocr)
+            yield EmbeddedBatch(positions, vectors, rejects, ocr, cells, ink, names)
 
 
 def build_index(
@@ -135,6 +173,8 @@ def build_index(
     cache: Path | None = None,
     ids: Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    local=None,
+    read_names=None,
 ) -> tuple[SearchIndex, BuildReport]:
     """Embed every readable record into a new index; ids are positions in ``records``, or ``ids[position]``.
 
@@ -144,27 +184,32 @@ def build_index(
     Embeddings go through a chunk store in ``work`` (a temporary folder when None): rerunning an interrupted
     build with the same ``work`` folder skips finished chunks and redoes any half-written one. With ``cache``
     (an embedding cache file), a build of a changed dataset starts over in ``work`` but re-embeds only the
-    images whose content or model changed.
+    images whose content or model changed. ``local`` / ``read_names``: see ``embed_records`` and
+    ``stage2_options``.
     """
     start = time.perf_counter()
     cached = 0
     with ExitStack() as stack:
         folder = work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="logo-sim-build-")))
-        fingerprint = dataset_fingerprint([f"{r.key}\t{r.path}" for r in records], embedder.spec.to_json())
+        stage2 = f"local={local.fingerprint() if local else None};names={read_names is not None}"
+        fingerprint = dataset_fingerprint([f"{r.key}\t{r.path}" for r in records], embedder.spec.to_json() + stage2)
         store = ChunkStore(folder, fingerprint, len(records), chunk_size, restart=cache is not None)
         embeddings = None
         if cache is not None:
-            embeddings = EmbeddingCache(cache, embedder.spec.fingerprint())
+            shape = None if local is None else (_cells(embedder, local), local.dim)
+            embeddings = EmbeddingCache(cache, embedder.spec.fingerprint() + ("+names" if read_names else ""),
+                                        local.fingerprint() if local else None, shape)
             stack.callback(embeddings.close)
         pending = store.pending()
         done_items = len(records) - sum(len(store.rows(i)) for i in pending)
         if done_items:
             logger.info("resuming: {} of {} images already embedded in {}", done_items, len(records), folder)
         with tqdm(total=len(records), initial=done_items, desc="indexing", unit="img", disable=None) as bar, \
-                decode_pool(embedder, workers, decode_processes) as pool:
+                decode_pool(embedder, workers, decode_processes and read_names is None) as pool:
             for number in pending:
                 rows = store.rows(number)
-                chunk, hits = _embed_chunk(records, rows, embedder, image_settings, batch_size, pool, embeddings)
+                chunk, hits = _embed_chunk(records, rows, embedder, image_settings, batch_size, pool, embeddings,
+                                           local, read_names)
                 store.write(number, chunk)
                 cached += hits
                 bar.update(len(rows))
@@ -179,48 +224,65 @@ def build_index(
             id_map = np.asarray(ids, dtype=np.int64)
             if id_map.shape != (len(records),) or len(np.unique(id_map)) != len(id_map):
                 raise ValueError("ids must hold one distinct id per record")
-        index, report = _assemble(records, store, embedder, memory_bytes, target_recall, use_pca, factory, id_map)
+        index, report = _assemble(records, store, embedder, memory_bytes, target_recall, use_pca, factory, id_map,
+                                  local)
     report.seconds = time.perf_counter() - start
     report.cached = cached
     return index, report
 
 
-def _embed_chunk(
-    records, rows: range, embedder, image_settings, batch_size: int, pool: Executor, cache: EmbeddingCache | None
-) -> tuple[Chunk, int]:
+def _cells(embedder, local) -> int:
+    side = embedder.spec.input_size // local.stride
+    return side * side
+
+
+def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int, pool: Executor,
+                 cache: EmbeddingCache | None, local=None, read_names=None) -> tuple[Chunk, int]:
     """Embeddings of one chunk's rows (cache hits reused, the rest computed); returns the chunk and the hits."""
     digests = {r: _sha256(records[r].path) for r in rows}
     hits = cache.get([d for d in digests.values() if d]) if cache else {}
-    found: dict[int, tuple[np.ndarray, dict]] = {r: hits[d] for r, d in digests.items() if d in hits}
+    found: dict[int, CachedItem] = {r: hits[d] for r, d in digests.items() if d in hits}
     todo = [r for r in rows if r not in found]
     rejects, fresh = [], []
     for batch in embed_records([records[r] for r in todo], embedder, image_settings, batch_size, progress=False,
-                               pool=pool):
+                               pool=pool, local=local, read_names=read_names):
         rejects += batch.rejects
-        for p, vector, ocr in zip(batch.positions, batch.vectors, batch.ocr):
+        for n, (p, vector, ocr, name) in enumerate(zip(batch.positions, batch.vectors, batch.ocr, batch.names)):
             row = todo[p]
             extra = {**extra_metadata(ocr), "source_sha256": digests[row]}
-            found[row] = (vector, extra)
-            fresh.append((digests[row], vector, extra))
+            if name is not None:
+                extra["ocr_text"] = name.text
+            item = CachedItem(vector, extra)
+            if local is not None:
+                item.cells, item.ink = batch.cells[n], batch.ink[n]
+            found[row] = item
+            fresh.append((digests[row], item))
     if cache and fresh:
-        cache.put([item for item in fresh if item[0]])
+        cache.put([entry for entry in fresh if entry[0]])
     ordered = sorted(found)
-    vectors = np.stack([found[r][0] for r in ordered]) if ordered else np.zeros((0, embedder.spec.dim), np.float32)
-    chunk = Chunk(np.asarray(ordered, dtype=np.int64), vectors, rejects, [found[r][1] for r in ordered])
+    vectors = np.stack([found[r].vector for r in ordered]) if ordered else np.zeros((0, embedder.spec.dim), np.float32)
+    chunk = Chunk(np.asarray(ordered, dtype=np.int64), vectors, rejects, [found[r].extra for r in ordered])
+    if local is not None:
+        shape = (_cells(embedder, local), local.dim)
+        chunk.cells = np.stack([found[r].cells for r in ordered]) if ordered else np.zeros((0, *shape), np.float16)
+        chunk.ink = np.stack([found[r].ink for r in ordered]) if ordered else np.zeros((0, shape[0]), np.float32)
     return chunk, len(rows) - len(todo)
 
 
 def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float, pca_dim: int,
-              factory: str | None, id_map: np.ndarray | None = None):
+              factory: str | None, id_map: np.ndarray | None = None, local=None):
     """Read every chunk back (in order) and build the index type the chooser picks for this size."""
     report = BuildReport()
-    ids, vectors, metas = [], [], []
+    ids, vectors, metas, cells, ink = [], [], [], [], []
     for number in range(store.n_chunks):
         chunk = store.read(number)
         report.rejects.extend(chunk.rejects)
         ids.append(chunk.positions if id_map is None else id_map[chunk.positions])
         vectors.append(chunk.vectors)
         metas += [{**records[p].to_metadata(), **extra} for p, extra in zip(chunk.positions.tolist(), chunk.extras)]
+        if local is not None:
+            cells.append(chunk.cells)
+            ink.append(chunk.ink)
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     vectors_all = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
     projection = None
@@ -230,6 +292,11 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
     factory = factory or choose_index(len(ids_all), dim, memory_bytes)[0].factory
     index = SearchIndex.from_vectors(embedder.spec, ids_all, vectors_all, metas, factory, target_recall,
                                      projection=projection)
+    if local is not None:
+        grid = embedder.spec.input_size // local.stride
+        index.local = LocalFeatures(local, grid)
+        if cells:
+            index.local.add(ids_all, np.concatenate(cells), np.concatenate(ink))
     report.items = len(index)
     return index, report
 

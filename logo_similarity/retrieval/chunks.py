@@ -36,6 +36,8 @@ class Chunk:
     vectors: np.ndarray
     rejects: list[dict]
     extras: list[dict]  # per position: metadata found while embedding (e.g. text boxes)
+    cells: np.ndarray | None = None  # (n, P, D) float16 local features, when the build stores them
+    ink: np.ndarray | None = None  # (n, P) float32
 
 
 def dataset_fingerprint(keys: list[str], spec_json: str) -> str:
@@ -100,9 +102,12 @@ class ChunkStore:
 
     def write(self, index: int, chunk: Chunk) -> None:
         buf = io.BytesIO()
+        local = {} if chunk.cells is None else {"cells": np.asarray(chunk.cells, np.float16),
+                                                "ink": np.asarray(chunk.ink, np.float32)}
         np.savez(buf, positions=np.asarray(chunk.positions, dtype=np.int64),
                  vectors=np.asarray(chunk.vectors, dtype=np.float32),
-                 notes=np.frombuffer(json.dumps({"rejects": chunk.rejects, "extras": chunk.extras}).encode(), np.uint8))
+                 notes=np.frombuffer(json.dumps({"rejects": chunk.rejects, "extras": chunk.extras}).encode(), np.uint8),
+                 **local)
         data = buf.getvalue()
         data_path, done_path = self._paths(index)
         atomic_write(data_path, data)
@@ -113,4 +118,5 @@ class ChunkStore:
         data_path, _ = self._paths(index)
         with np.load(data_path) as npz:
             notes = json.loads(npz["notes"].tobytes().decode())
-            return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"])
+            local = (npz["cells"], npz["ink"]) if "cells" in npz.files else (None, None)
+            return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"], *local)

@@ -1,44 +1,78 @@
 """Embeddings already computed, by (model spec, image content): a rebuild re-embeds only what changed.
 
 SQLite beside the index's work folder; keys are the spec fingerprint and the sha256 of the source file, so
-a renamed or moved file is still a hit and a changed one is a miss. Writes are one transaction per chunk.
+a renamed or moved file is still a hit and a changed one is a miss. Local features (when the build stores
+them) live in a second table keyed also by the local projection; an item without them there is a miss.
+Writes are one transaction per chunk.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 
+@dataclass
+class CachedItem:
+    vector: np.ndarray
+    extra: dict
+    cells: np.ndarray | None = None  # (P, D) float16
+    ink: np.ndarray | None = None  # (P,) float32
+
+
 class EmbeddingCache:
-    def __init__(self, path: Path, spec_fingerprint: str) -> None:
+    def __init__(self, path: Path, spec_fingerprint: str, local_key: str | None = None,
+                 cells_shape: tuple[int, int] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
         self.db.execute("CREATE TABLE IF NOT EXISTS embeddings (spec TEXT, sha256 TEXT, vector BLOB, extra TEXT, "
                         "PRIMARY KEY (spec, sha256))")
+        self.db.execute("CREATE TABLE IF NOT EXISTS local (spec TEXT, sha256 TEXT, cells BLOB, ink BLOB, "
+                        "PRIMARY KEY (spec, sha256))")
         self.spec = spec_fingerprint
+        self.local_key = None if local_key is None else f"{spec_fingerprint}:{local_key}"
+        self.cells_shape = cells_shape
 
-    def get(self, digests: list[str]) -> dict[str, tuple[np.ndarray, dict]]:
-        found: dict[str, tuple[np.ndarray, dict]] = {}
+    def _select(self, table: str, columns: str, key: str, digests: list[str]):
         for start in range(0, len(digests), 500):
             part = digests[start : start + 500]
             marks = ",".join("?" * len(part))
-            rows = self.db.execute(
-                f"SELECT sha256, vector, extra FROM embeddings WHERE spec = ? AND sha256 IN ({marks})", [self.spec, *part]
+            yield from self.db.execute(
+                f"SELECT sha256, {columns} FROM {table} WHERE spec = ? AND sha256 IN ({marks})", [key, *part]
             )
-            for sha, blob, extra in rows:
-                found[sha] = (np.frombuffer(blob, dtype=np.float32).copy(), json.loads(extra))
-        return found
 
-    def put(self, items: list[tuple[str, np.ndarray, dict]]) -> None:
+    def get(self, digests: list[str]) -> dict[str, CachedItem]:
+        found = {
+            sha: CachedItem(np.frombuffer(blob, dtype=np.float32).copy(), json.loads(extra))
+            for sha, blob, extra in self._select("embeddings", "vector, extra", self.spec, digests)
+        }
+        if self.local_key is None:
+            return found
+        with_local: dict[str, CachedItem] = {}
+        for sha, cells, ink in self._select("local", "cells, ink", self.local_key, list(found)):
+            item = found[sha]
+            item.cells = np.frombuffer(cells, dtype=np.float16).reshape(self.cells_shape).copy()
+            item.ink = np.frombuffer(ink, dtype=np.float32).copy()
+            with_local[sha] = item
+        return with_local
+
+    def put(self, items: list[tuple[str, CachedItem]]) -> None:
         with self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)",
-                [(self.spec, sha, np.asarray(v, np.float32).tobytes(), json.dumps(extra)) for sha, v, extra in items],
+                [(self.spec, sha, np.asarray(it.vector, np.float32).tobytes(), json.dumps(it.extra))
+                 for sha, it in items],
             )
+            if self.local_key is not None:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO local VALUES (?, ?, ?, ?)",
+                    [(self.local_key, sha, np.asarray(it.cells, np.float16).tobytes(),
+                      np.asarray(it.ink, np.float32).tobytes()) for sha, it in items],
+                )
 
     def close(self) -> None:
         self.db.close()

@@ -6,6 +6,7 @@ On disk, an index root holds immutable versions and a pointer to the live one::
     ROOT/versions/<id>/manifest.json                   format version, model spec, count, index type, time
     ROOT/versions/<id>/index.faiss                     faiss IndexIDMap2 over IndexFlatIP; ids are int64
     ROOT/versions/<id>/metadata.sqlite                 items: id, key, file, text, vienna_codes, year, OCR, checksum
+    ROOT/versions/<id>/local_*.npy, local_pca.npz       local features for spatial re-ranking (retrieval/local_store.py)
 
 A version is written completely (under a temporary name, fsynced, renamed) before ``current`` is switched
 to it, so a reader sees either the old index or the new one, never half of one or none. The newest
@@ -30,12 +31,14 @@ from loguru import logger
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import new_index, search_with, train_index, tune_search
+from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
 from logo_similarity.utils.fs import fsync_dir
 
 FORMAT_VERSION = 1
+EXACT_FILTER_MAX = 2048  # a filter leaving at most this many items is scored exactly, not through the ANN
 
 
 class SearchIndexError(RuntimeError):
@@ -48,6 +51,15 @@ class IndexNotFoundError(SearchIndexError, FileNotFoundError):
 
 class IndexMismatchError(SearchIndexError):
     """The index was built with another model or preprocessing than the one asked to query it."""
+
+
+def searchable_name(meta: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(name, source) an item is searched and scored by: its registered name, else the text read from its logo."""
+    if meta.get("text"):
+        return meta["text"], "name"
+    if meta.get("ocr_text"):
+        return meta["ocr_text"], "ocr"
+    return None, None
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class SearchIndex:
         self.id_high_water = -1  # highest id ever added; deleted ids are never reused
         self.read_only = False  # True when memory-mapped: FAISS must not write to the mapping
         self.metadata: dict[int, dict[str, Any]] = {}
+        self.local = None  # LocalFeatures when the index stores local features (spatial re-ranking)
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     @classmethod
@@ -105,12 +118,15 @@ class SearchIndex:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]]) -> None:
-        """Add raw embeddings (projected here when the index has a PCA projection)."""
+    def add(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]], cells=None, ink=None) -> None:
+        """Add raw embeddings (projected here when the index has a PCA projection), with their local features
+        (made with ``self.local.projection``) when the index stores them."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.spec.dim:
             raise ValueError(f"vectors must be (n, {self.spec.dim}), got {vectors.shape}")
         self._add_projected(ids, self.projection(vectors) if self.projection else vectors, metadata)
+        if self.local is not None and cells is not None:
+            self.local.add(ids, cells, ink)
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -133,8 +149,13 @@ class SearchIndex:
         if len(ids):
             self.id_high_water = max(self.id_high_water, int(ids.max()))
 
-    def search(self, queries: np.ndarray, k: int, projected: bool = False) -> Hits:
-        """Top k for raw embeddings, or for vectors already in index space (``projected``, e.g. stored ones)."""
+    def search(self, queries: np.ndarray, k: int, projected: bool = False, allowed: np.ndarray | None = None) -> Hits:
+        """Top k for raw embeddings, or for vectors already in index space (``projected``, e.g. stored ones).
+
+        ``allowed`` (ids) restricts the search inside FAISS (an id selector), so a selective filter still
+        yields k results when k exist; a small allowed set is scored exactly instead (graph indexes such as
+        HNSW can miss items when most of the graph is filtered out).
+        """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         expected = self.dim if projected else self.spec.dim
         if queries.shape[1] != expected:
@@ -142,7 +163,19 @@ class SearchIndex:
         if self.projection is not None and not projected:
             queries = self.projection(queries)
         k = max(1, min(int(k), max(len(self), 1)))
-        scores, ids = search_with(self.index, queries, k, self.search_params)
+        if allowed is not None and len(allowed) <= max(4 * k, EXACT_FILTER_MAX):
+            return self._search_among(queries, k, np.asarray(allowed, dtype=np.int64))
+        scores, ids = search_with(self.index, queries, k, self.search_params, allowed)
+        return Hits(scores=scores, ids=ids)
+
+    def _search_among(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> Hits:
+        allowed = np.array([i for i in allowed.tolist() if i in self.metadata], dtype=np.int64)
+        sims = queries @ self.vectors(allowed).astype(np.float32).T if len(allowed) else np.zeros((len(queries), 0))
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        for q in range(len(queries)):
+            best = np.lexsort((allowed, -sims[q]))[:k]
+            scores[q, : len(best)], ids[q, : len(best)] = sims[q, best], allowed[best]
         return Hits(scores=scores, ids=ids)
 
     def next_id(self) -> int:
@@ -165,6 +198,8 @@ class SearchIndex:
             removed = len(present)
         for item in present:
             del self.metadata[item]
+        if self.local is not None:
+            self.local.remove(present)
         self._names = None
         if removed != len(present):
             raise SearchIndexError(f"index removed {removed} vectors for {len(present)} ids; rebuild the index")
@@ -176,8 +211,9 @@ class SearchIndex:
 
         key = (len(self), phonetic_weight)
         if getattr(self, "_names", None) is None or self._names[0] != key:
-            ids = sorted(i for i, m in self.metadata.items() if m.get("text"))
-            self._names = (key, NameIndex(ids, [self.metadata[i]["text"] for i in ids], phonetic_weight))
+            named = {i: searchable_name(m)[0] for i, m in self.metadata.items()}
+            ids = sorted(i for i, name in named.items() if name)
+            self._names = (key, NameIndex(ids, [named[i] for i in ids], phonetic_weight))
         return self._names[1]
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
@@ -204,6 +240,11 @@ class SearchIndex:
             "tuned_recall@100": self.tuned_recall,
             "id_high_water": self.id_high_water,
             "pca": {"dim": self.projection.dim} if self.projection else None,
+            "local": None if self.local is None else {
+                "grid": self.local.grid, "dim": self.local.projection.dim, "stride": self.local.projection.stride,
+                "projection": self.local.projection.fingerprint(), "items": len(self.local),
+                "bytes_per_item": self.local.bytes_per_item,
+            },
             "metric": "inner_product",
             "spec": self.spec.to_dict(),
             "spec_fingerprint": self.spec.fingerprint(),
@@ -233,6 +274,8 @@ class SearchIndex:
         if self.projection is not None:
             self.projection.save(staging / "pca.npz")
         write_metadata(staging / "metadata.sqlite", self.metadata)
+        if self.local is not None:
+            self.local.save(staging)
         (staging / "manifest.json").write_text(json.dumps(self.manifest(), indent=2))
         for path in staging.iterdir():
             with open(path, "rb") as fh:
@@ -268,6 +311,7 @@ class SearchIndex:
         index.id_high_water = int(manifest.get("id_high_water", -1))
         index.read_only = mmap
         index.metadata = read_metadata(folder / "metadata.sqlite")
+        index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
         if len(index.metadata) != len(index) or manifest["count"] != len(index):
             raise IndexMismatchError(
                 f"{folder}: index holds {len(index)} vectors, metadata {len(index.metadata)}, "

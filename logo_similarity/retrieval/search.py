@@ -1,4 +1,4 @@
-"""Search results, query embedding, and name search over an index (image queries: retrieval/query.py)."""
+"""Search results, query embedding, and name search over an index (the query path: search/query.py)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ class SearchResult:
     vienna_codes: list[str] = field(default_factory=list)
     year: int | None = None
     components: dict[str, float | None] = field(default_factory=dict)
+    explanation: dict[str, Any] = field(default_factory=dict)  # where the text came from, spatial matches
 
     @classmethod
-    def from_hit(cls, rank: int, score: float, meta: dict[str, Any], **components: float | None) -> SearchResult:
+    def from_hit(cls, rank: int, score: float, meta: dict[str, Any], explanation: dict[str, Any] | None = None,
+                 **components: float | None) -> SearchResult:
         return cls(
             rank=rank,
             id=int(meta["id"]),
@@ -36,18 +38,9 @@ class SearchResult:
             vienna_codes=list(meta.get("vienna_codes") or []),
             year=meta.get("year"),
             components=components,
+            explanation=dict(explanation or {}),
         )
 
 
 def embed_query(embedder: Embedder, image: Image.Image) -> np.ndarray:
     return embedder.embed_batch(embedder.preprocess(image).array[None])
-
-
-def search_names(index: SearchIndex, text: str, k: int, candidates: int = 4000, phonetic_weight: float = 0.6):
-    """Marks whose names sound or look like ``text`` (over the index's name metadata)."""
-    names = index.name_index(phonetic_weight)
-    return [
-        SearchResult.from_hit(rank, hit.score, index.metadata[hit.id], text=hit.score, phonetic=hit.phonetic,
-                              orthographic=hit.orthographic)
-        for rank, hit in enumerate(names.search(text, k, candidates), start=1)
-    ]

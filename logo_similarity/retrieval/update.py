@@ -29,16 +29,20 @@ class UpdateReport:
 
 
 def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: ImageSettings,
-              batch_size: int = 32, workers: int = 2) -> UpdateReport:
+              batch_size: int = 32, workers: int = 2, read_names=None) -> UpdateReport:
+    """Embed and add ``records``; local features with the index's own projection when it stores them."""
     index = SearchIndex.load(root, expected_spec=embedder.spec)
     report = UpdateReport()
     first = index.next_id()
-    for batch in embed_records(records, embedder, image, batch_size, workers, desc="adding"):
+    local = index.local.projection if index.local is not None else None
+    for batch in embed_records(records, embedder, image, batch_size, workers, desc="adding", local=local,
+                               read_names=read_names):
         report.rejects += batch.rejects
         if batch.positions:
             ids = np.asarray([first + p for p in batch.positions], dtype=np.int64)
-            metas = [{**records[p].to_metadata(), **extra_metadata(o)} for p, o in zip(batch.positions, batch.ocr)]
-            index.add(ids, batch.vectors, metas)
+            metas = [{**records[p].to_metadata(), **extra_metadata(o), **({"ocr_text": n.text} if n else {})}
+                     for p, o, n in zip(batch.positions, batch.ocr, batch.names or [None] * len(batch.positions))]
+            index.add(ids, batch.vectors, metas, batch.cells, batch.ink)
             report.added += ids.tolist()
     report.version = index.save(root)
     return report

@@ -18,13 +18,12 @@ import numpy as np
 
 from logo_similarity.text.aline import PAD, encode, self_scores, similarity_from_codes
 from logo_similarity.text.normalize import phonetic_letters
-from logo_similarity.text.similarity import combine, orthographic_from_codes
+from logo_similarity.text.similarity import MAX_LETTERS, encode_names, score_encoded
 
 _SOUND_CLASS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyz", "_PKTEPKHEJKLNNOPKRSTUPWKYS"
 )  # vowels (a e i o u) and h w y are dropped after mapping
 _DROPPED = set("AEIOUHWY_")
-MAX_LETTERS = 32
 
 
 def sound_key(name: str) -> str:
@@ -73,9 +72,7 @@ class NameIndex:
         self.ids = np.asarray(ids, dtype=np.int64)
         self.names = list(names)
         self.phonetic_weight = phonetic_weight
-        self.codes, self.lengths = encode(self.names, width=MAX_LETTERS)
-        width = max(1, int(self.lengths.max(initial=0)))
-        self.codes = np.ascontiguousarray(self.codes[:, :width])
+        self.codes, self.lengths = encode_names(self.names)
         self.self_scores = self_scores(self.codes, self.lengths)
         buckets: dict[str, list[int]] = defaultdict(list)
         postings: dict[str, list[int]] = defaultdict(list)
@@ -116,13 +113,8 @@ class NameIndex:
         return np.unique(np.concatenate(parts).astype(np.int64))
 
     def score_rows(self, query: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(combined, phonetic, orthographic) similarity of ``query`` to the given rows."""
-        q_codes, q_len = encode([query], width=MAX_LETTERS)
-        q_len0 = int(q_len[0])
-        codes, lens = self.codes[rows], self.lengths[rows]
-        phon = similarity_from_codes(q_codes[:, : max(1, q_len0)], q_len0, codes, lens, self.self_scores[rows])
-        orth = orthographic_from_codes(q_codes, q_len0, codes, lens)
-        return combine(phon, orth, self.phonetic_weight), phon, orth
+        """(combined, phonetic, orthographic) similarity of ``query`` to the given rows (``score_encoded``)."""
+        return score_encoded(query, self.codes[rows], self.lengths[rows], self.self_scores[rows], self.phonetic_weight)
 
     def search(self, query: str, k: int = 20, budget: int = 4000) -> list[NameHit]:
         rows = self.preselect(query, budget)

@@ -1,5 +1,9 @@
 """How alike two mark names are, in [0, 1]: ALINE (sound) blended with normalised edit distance (spelling).
 
+One rule for every caller (the name index and direct scoring alike): names are compared on their first
+``MAX_LETTERS`` phonetic letters, so a candidate's text score does not depend on how it was found. ALINE is
+quadratic in length, and past 32 letters a "name" is a slogan whose head carries what is pronounced first.
+
 Missing or empty names are not "0 % similar": the result is None (one pair) or NaN (batches), so a caller
 can leave the text component out of a composite score instead of counting it as a mismatch.
 """
@@ -9,6 +13,24 @@ from __future__ import annotations
 import numpy as np
 
 from logo_similarity.text.aline import PAD, encode, self_scores, similarity_from_codes
+
+MAX_LETTERS = 32
+
+
+def encode_names(names: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Names as ALINE codes under the one length rule (first ``MAX_LETTERS`` letters)."""
+    codes, lengths = encode([n or "" for n in names], width=MAX_LETTERS)
+    width = max(1, int(lengths.max(initial=0)))
+    return np.ascontiguousarray(codes[:, :width]), lengths
+
+
+def score_encoded(query: str, codes: np.ndarray, lengths: np.ndarray, selfs: np.ndarray, phonetic_weight: float):
+    """(combined, phonetic, orthographic) similarity of ``query`` to encoded names (all with letters)."""
+    q_codes, q_len = encode_names([query])
+    q_len0 = int(q_len[0])
+    phon = similarity_from_codes(q_codes[:, : max(1, q_len0)], q_len0, codes, lengths, selfs)
+    orth = orthographic_from_codes(q_codes, q_len0, codes, lengths)
+    return combine(phon, orth, phonetic_weight), phon, orth
 
 
 def levenshtein_batch(q_codes: np.ndarray, q_len: int, c_codes: np.ndarray, c_len: np.ndarray) -> np.ndarray:
@@ -42,17 +64,14 @@ def text_similarity_many(
     query: str | None, candidates: list[str | None], phonetic_weight: float = 0.6
 ) -> np.ndarray:
     """Similarity of ``query`` to each candidate; NaN where either side has no letters."""
-    q_codes, q_len = encode([query or ""])
-    c_codes, c_len = encode([c or "" for c in candidates])
     out = np.full(len(candidates), np.nan)
-    if q_len[0] == 0 or not len(candidates):
+    if not len(candidates) or not encode_names([query])[1][0]:
         return out
+    c_codes, c_len = encode_names(candidates)
     present = c_len > 0
     if present.any():
         codes, lens = c_codes[present], c_len[present]
-        phon = similarity_from_codes(q_codes[:, : q_len[0]], int(q_len[0]), codes, lens, self_scores(codes, lens))
-        orth = orthographic_from_codes(q_codes, int(q_len[0]), codes, lens)
-        out[present] = combine(phon, orth, phonetic_weight)
+        out[present] = score_encoded(query, codes, lens, self_scores(codes, lens), phonetic_weight)[0]
     return out
 
 
@@ -62,4 +81,4 @@ def text_similarity(a: str | None, b: str | None, phonetic_weight: float = 0.6) 
     return None if np.isnan(value) else float(value)
 
 
-__all__ = ["PAD", "combine", "levenshtein_batch", "orthographic_from_codes", "text_similarity", "text_similarity_many"]
+__all__ = ["MAX_LETTERS", "PAD", "combine", "encode_names", "score_encoded", "levenshtein_batch", "orthographic_from_codes", "text_similarity", "text_similarity_many"]

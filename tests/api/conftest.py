@@ -19,6 +19,7 @@ from logo_similarity.api.service import SearchService
 from logo_similarity.config import load_settings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.retrieval import build_index
+from logo_similarity.retrieval.build import stage2_options
 from tests.conftest import COLOURS, draw_logo
 
 REPO_ARTIFACTS = Path(__file__).resolve().parents[2] / "runs" / "test-artifacts"  # screenshots to look at
@@ -39,7 +40,8 @@ def api_settings(model_cache):
 @pytest.fixture(scope="session")
 def built_index(tiny_gallery, default_embedder, settings, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("api-index") / "index"
-    index, report = build_index(read_dataset(tiny_gallery / "metadata.jsonl"), default_embedder, settings.image)
+    index, report = build_index(read_dataset(tiny_gallery / "metadata.jsonl"), default_embedder, settings.image,
+                                **stage2_options(default_embedder, settings))
     assert report.items == 12
     index.save(root)
     return root

@@ -34,18 +34,24 @@ def test_name_only_search_finds_sound_alikes(client):
     assert top["name"] == "CROSS" and top["components"]["image"] is None and top["score"] == top["components"]["text"]
 
 
-def test_rerank_combines_look_and_sound(client, query_png):
+def test_rerank_combines_look_and_sound(client, query_png, api_settings):
     """A query that looks like the star but is named like the cross: re-ranking brings CROSS up."""
     files = {"image": ("q.png", query_png, "image/png")}
-    plain = client.post("/search", files=files, data={"text": "CROSS", "k": "12"}).json()
-    mixed = client.post("/search", files=files, data={"text": "CROSS", "k": "12", "rerank": "true"}).json()
-    assert mixed["reranked"] and not plain["reranked"]
+    plain = client.post("/search", files=files, data={"text": "CROSS", "k": "12", "rerank": "false"}).json()
+    mixed = client.post("/search", files=files, data={"text": "CROSS", "k": "12"}).json()
+    assert mixed["reranked"] and not plain["reranked"]  # re-ranking is on by default
     rank = {x["name"]: x["rank"] for x in plain["results"]}
     rank_mixed = {x["name"]: x["rank"] for x in mixed["results"]}
     assert rank_mixed["CROSS"] < rank["CROSS"]
+    weights = api_settings.rerank.weights
     for x in mixed["results"]:
         c = x["components"]
-        assert abs(c["composite"] - (0.6 * c["image"] + 0.4 * c["text"])) < 1e-6 and x["score"] == c["composite"]
+        present = {n: v for n, v in c.items() if v is not None and n != "composite"}
+        expected = sum(weights[n] * v for n, v in present.items()) / sum(weights[n] for n in present)
+        assert abs(c["composite"] - expected) < 1e-6 and x["score"] == c["composite"]
+        assert x["explanation"]["text_source"]["query"] == "given"
+    assert mixed["query_text"] == "CROSS" and mixed["query_text_source"] == "given"
+    assert any(x["components"]["spatial"] is not None and x["explanation"]["spatial_pairs"] for x in mixed["results"])
 
 
 def test_filters_by_vienna_prefix_and_year(client, query_png):

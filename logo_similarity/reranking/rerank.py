@@ -1,0 +1,159 @@
+"""Stage 2: every component score over the stage-1 candidates, one fused score, and why each result ranks.
+
+Components (each in [0, 1] or [-1, 1], NaN where it does not apply to a candidate, which then counts for
+nothing rather than zero):
+
+- ``image``: cosine of the global embeddings (after alpha-QE / DBA when configured);
+- ``spatial``: verified local-feature match (``spatial.py``) for the best ``spatial_top`` by image score;
+- ``text``: the query's name (given, or read from the query logo by OCR) against each mark's name (or the text
+  read from its logo at index time), one scoring rule (``text/similarity.py``);
+- ``vienna``: hierarchical agreement of Vienna codes (``vienna.py``).
+
+The fusion is a weighted mean of the components present (``composite.py``); the weights come from settings
+(``rerank.weights``), fitted by ``scripts/06b_fit_rerank.py``. A name read by OCR has its own weight
+(``ocr_text``): it is noisier than a name the user typed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from logo_similarity.config import Settings
+from logo_similarity.reranking.composite import composite_scores
+from logo_similarity.reranking.expansion import alpha_query_expansion, database_augmentation
+from logo_similarity.reranking.spatial import cell_similarities, patch_max_similarity, verified_matches
+from logo_similarity.reranking.vienna import vienna_scores
+from logo_similarity.retrieval.index import SearchIndex, searchable_name
+from logo_similarity.text.similarity import text_similarity_many
+
+
+@dataclass
+class QueryFeatures:
+    vector: np.ndarray | None = None  # index space (after PCA)
+    cells: np.ndarray | None = None  # (P, D) local features
+    ink: np.ndarray | None = None  # (P,)
+    name: str | None = None
+    name_source: str | None = None  # "given" | "ocr"
+    vienna_codes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RankedRow:
+    id: int
+    score: float
+    components: dict[str, float | None]
+    explanation: dict[str, Any]
+
+
+@dataclass
+class Ranked:
+    rows: list[RankedRow]
+    fused: bool
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _lap(timings: dict[str, float], stage: str, start: float) -> float:
+    now = time.perf_counter()
+    timings[stage] = (now - start) * 1000.0
+    return now
+
+
+def image_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, found: dict[int, float],
+                    settings: Settings, fuse: bool) -> np.ndarray:
+    known = np.array([found.get(int(i), np.nan) for i in ids])
+    r = settings.rerank
+    expand = fuse and (r.qe_top > 0 or r.dba_top > 0) and len(ids) > 1
+    if not expand and not np.isnan(known).any():
+        return known
+    missing = np.isnan(known) if not expand else np.ones(len(ids), bool)
+    vectors = index.vectors(ids[missing]).astype(np.float32)
+    if not expand:
+        known[missing] = vectors @ features.vector
+        return known
+    vectors = database_augmentation(vectors, r.dba_top, r.qe_alpha)
+    scores = vectors @ features.vector
+    query = alpha_query_expansion(features.vector, vectors, scores, r.qe_top, r.qe_alpha)
+    return vectors @ query
+
+
+def spatial_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, image: np.ndarray,
+                      settings: Settings) -> tuple[np.ndarray, dict[int, list]]:
+    """Spatial scores (NaN where not computed) and, per candidate row, the matched cell pairs."""
+    r = settings.rerank
+    out = np.full(len(ids), np.nan)
+    pairs: dict[int, list] = {}
+    if r.spatial == "off" or index.local is None or features.cells is None or r.spatial_top == 0:
+        return out, pairs
+    top = np.argsort(-np.nan_to_num(image, nan=-np.inf), kind="stable")[: r.spatial_top]
+    present, cells, ink = index.local.take(ids[top])
+    rows = top[present]
+    if not len(rows):
+        return out, pairs
+    sims = cell_similarities(features.cells, cells)
+    if r.spatial == "patch_max":
+        out[rows] = patch_max_similarity(features.cells, features.ink, cells, ink, sims)
+        return out, pairs
+    matches = verified_matches(features.cells, features.ink, cells, ink, index.local.grid, sims,
+                               min_similarity=r.min_cell_similarity)
+    for row, match in zip(rows, matches):
+        out[row] = match.score
+        pairs[int(row)] = match.pairs
+    return out, pairs
+
+
+def _cell_xy(cell: int, grid: int) -> tuple[float, float]:
+    """Centre of a grid cell in the padded-square frame, as fractions of its side."""
+    y, x = divmod(cell, grid)
+    return round((x + 0.5) / grid, 4), round((y + 0.5) / grid, 4)
+
+
+def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, image_found: dict[int, float],
+                      settings: Settings, fuse: bool, k: int) -> Ranked:
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    visual = features.vector is not None
+    components: dict[str, np.ndarray] = {}
+    pairs: dict[int, list] = {}
+    if visual and len(ids):
+        components["image"] = image_component(index, features, ids, image_found, settings, fuse)
+        start = _lap(timings, "image", start)
+        if fuse:
+            components["spatial"], pairs = spatial_component(index, features, ids, components["image"], settings)
+            start = _lap(timings, "spatial", start)
+    names = [searchable_name(index.metadata[int(i)]) for i in ids]
+    if features.name and len(ids):
+        components["text"] = text_similarity_many(features.name, [n for n, _ in names], settings.text.phonetic_weight)
+        start = _lap(timings, "text", start)
+    if fuse and features.vienna_codes and len(ids):
+        components["vienna"] = vienna_scores(features.vienna_codes, [index.metadata[int(i)].get("vienna_codes")
+                                                                     for i in ids])
+    fused = bool(fuse and len(components) > 1)
+    if fused:
+        w = dict(settings.rerank.weights)
+        if features.name_source == "ocr":
+            w["text"] = w.get("ocr_text", w.get("text", 0.0))
+        score = composite_scores(components, {name: w.get(name, 0.0) for name in components})
+    elif visual:
+        score = components.get("image", np.zeros(0))
+    else:
+        score = components.get("text", np.zeros(0))
+    order = [r for r in np.lexsort((ids, -np.nan_to_num(score, nan=-np.inf))) if not np.isnan(score[r])][:k]
+    rows = []
+    grid = index.local.grid if index.local is not None else 0
+    for r in order:
+        parts = {name: (None if np.isnan(v[r]) else float(v[r])) for name, v in components.items()}
+        if fused:
+            parts["composite"] = float(score[r])
+        explanation: dict[str, Any] = {}
+        if "text" in components:
+            explanation["text_source"] = {"query": features.name_source, "candidate": names[r][1],
+                                          "query_text": features.name, "candidate_text": names[r][0]}
+        if int(r) in pairs:
+            explanation["spatial_pairs"] = [[*_cell_xy(q, grid), *_cell_xy(c, grid)] for q, c in pairs[int(r)]]
+        rows.append(RankedRow(int(ids[r]), float(score[r]), parts, explanation))
+    _lap(timings, "fuse", start)
+    return Ranked(rows, fused, timings)

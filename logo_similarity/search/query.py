@@ -1,0 +1,167 @@
+"""The one query path, used by the API, the CLI, the demo and ``logo-sim eval``: stages in order.
+
+1. Query features: the image's embedding (and its local features when the index stores them); the name given,
+   or, when none is and re-ranking is on, the name read from the image by OCR (marked as such).
+2. Stage 1 (``retrieval``): the image's nearest neighbours, filters applied inside the FAISS search so a
+   selective Vienna/year filter still yields k results; with a name, the sound-alike names as well.
+3. Stage 2 (``reranking``): every component score over the candidates, then one fused score.
+4. Results carry each component, where the text came from, and the spatial match's cell pairs.
+
+Without re-ranking, results are ordered by the image score (or the name score for a name-only query).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from logo_similarity.config import Settings
+from logo_similarity.embeddings import Embedder
+from logo_similarity.reranking.rerank import QueryFeatures, rerank_candidates
+from logo_similarity.retrieval.filters import ItemFilter
+from logo_similarity.retrieval.index import SearchIndex
+from logo_similarity.retrieval.search import SearchResult
+from logo_similarity.text.normalize import phonetic_letters
+
+
+class QueryError(ValueError):
+    """The query's values cannot be searched with (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    image: Image.Image | None = None
+    vector: np.ndarray | None = None  # a stored (index-space) vector instead of an image: search by id
+    text: str | None = None
+    k: int = 20
+    filter: ItemFilter = ItemFilter()
+    rerank: bool | None = None  # None: settings.search.rerank
+    vienna_codes: tuple[str, ...] = ()  # the query mark's own codes (a component when re-ranking)
+    cells: np.ndarray | None = None  # stored local features with ``vector`` (search by id)
+    ink: np.ndarray | None = None
+
+
+@dataclass
+class QueryOutcome:
+    results: list[SearchResult]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    candidates: int = 0
+    reranked: bool = False
+    query_text: str | None = None
+    query_text_source: str | None = None  # "given" or "ocr"
+
+
+def crop_box(image: Image.Image, box: tuple[int, int, int, int], min_side: int) -> Image.Image:
+    """The region (left, top, right, bottom) of ``image``, in pixels; QueryError when it is not inside it."""
+    left, top, right, bottom = box
+    if min(box) < 0 or right > image.width or bottom > image.height:
+        raise QueryError(f"box {box} is outside the {image.width}x{image.height} image")
+    if right - left < min_side or bottom - top < min_side:
+        raise QueryError(f"box {box} must be at least {min_side} px wide and high (right > left, bottom > top)")
+    return image.crop(box)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + (now - self._last) * 1000.0
+        self._last = now
+
+
+def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings, rerank: bool,
+                   clock: _Clock) -> QueryFeatures:
+    features = QueryFeatures(vienna_codes=list(query.vienna_codes))
+    if query.text:
+        features.name, features.name_source = query.text, "given"
+    if query.vector is not None:
+        features.vector = np.asarray(query.vector, dtype=np.float32)
+        features.cells, features.ink = query.cells, query.ink
+    elif query.image is not None:
+        array = embedder.preprocess(query.image).array[None]
+        clock.lap("preprocess")
+        local = index.local if rerank and settings.rerank.spatial != "off" else None
+        if local is not None and getattr(embedder, "has_local", False):
+            from logo_similarity.embeddings.local import ink_grid
+
+            raw, maps = embedder.embed_local(array)
+            features.cells, features.ink = local.projection(maps)[0], ink_grid(array, maps.shape[-1])[0]
+        else:
+            raw = embedder.embed_batch(array)
+        clock.lap("embed")
+        features.vector = (index.projection(raw) if index.projection is not None else raw)[0]
+        if rerank and not query.text and settings.rerank.ocr_query:
+            from logo_similarity.text.read_name import name_reader
+
+            read = name_reader(settings, enabled=True)(query.image)
+            if read is not None:
+                features.name, features.name_source = read.text, "ocr"
+            clock.lap("ocr")
+    return features
+
+
+def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, fetch: int, settings: Settings,
+                     clock: _Clock) -> tuple[list[int], dict[int, float]]:
+    """Stage 1: candidate ids in order of discovery, and the image score of those found by image."""
+    allowed = None
+    if query.filter.active:
+        allowed = np.array(sorted(i for i, m in index.metadata.items() if query.filter.accepts(m)), dtype=np.int64)
+    image_scores: dict[int, float] = {}
+    if features.vector is not None and (allowed is None or len(allowed)):
+        hits = index.search(features.vector[None], fetch, projected=True, allowed=allowed)
+        image_scores = {int(i): float(s) for s, i in zip(hits.scores[0], hits.ids[0]) if i >= 0}
+        clock.lap("search")
+    order = list(image_scores)
+    if features.name and (features.vector is None or query.rerank is not False):
+        names = index.name_index(settings.text.phonetic_weight)
+        seen = set(order)
+        for hit in names.search(features.name, fetch, settings.text.name_candidates):
+            if hit.id not in seen and (allowed is None or query.filter.accepts(index.metadata[hit.id])):
+                order.append(hit.id)
+                seen.add(hit.id)
+        clock.lap("names")
+    return order, image_scores
+
+
+def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings) -> QueryOutcome:
+    if query.image is None and query.vector is None and not query.text:
+        raise QueryError("give an image, a name (text), or both")
+    if query.text is not None and not phonetic_letters(query.text):
+        raise QueryError(f"the name {query.text!r} has no letters or digits to compare")
+    clock = _Clock()
+    rerank = settings.search.rerank if query.rerank is None else query.rerank
+    features = query_features(index, embedder, query, settings, rerank, clock)
+    visual = features.vector is not None
+    fetch = max(query.k, settings.search.candidates) if (query.filter.active or rerank or not visual) else query.k
+    order, image_scores = fetch_candidates(index, features, replace_rerank(query, rerank), fetch, settings, clock)
+    ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
+                               fuse=rerank, k=query.k)
+    clock.lap("rerank")
+    results = [
+        SearchResult.from_hit(rank, row.score, index.metadata[row.id], explanation=row.explanation, **row.components)
+        for rank, row in enumerate(ranked.rows, start=1)
+    ]
+    timings = {**clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
+    return QueryOutcome(results, timings, candidates=len(order), reranked=ranked.fused,
+                        query_text=features.name, query_text_source=features.name_source)
+
+
+def replace_rerank(query: Query, rerank: bool) -> Query:
+    from dataclasses import replace
+
+    return replace(query, rerank=rerank)
+
+
+def search_image(index: SearchIndex, embedder: Embedder, image: Image.Image, k: int, settings: Settings,
+                 text: str | None = None) -> list[SearchResult]:
+    """The CLI's and the demo's image query: ``run_query`` with the settings' re-ranking. A name without
+    letters is ignored (no name score) rather than an error, as a side remark to an image query."""
+    index.check_compatible(embedder.spec)
+    name = text if text and phonetic_letters(text) else None
+    return run_query(index, embedder, Query(image=image, text=name, k=k), settings).results
