@@ -191,6 +191,7 @@ def evaluate(
     task: Annotated[Optional[list[str]], typer.Option(help="only these tasks (repeatable)")] = None,
     text_mask: TextMaskOpt = None,
     max_queries: Annotated[int, typer.Option(help="queries sampled for --vienna")] = 1000,
+    rerank: Annotated[Optional[bool], typer.Option("--rerank/--no-rerank", help="stage-2 re-ranking (default: config)")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="write the report as JSON here")] = None,
     config: ConfigOpt = None,
 ) -> dict[str, Any]:
@@ -202,7 +203,7 @@ def evaluate(
     if bench is not None:
         from logo_similarity.evaluation import evaluate_logobench
 
-        report = evaluate_logobench(bench, embedder, settings, tasks=task)
+        report = evaluate_logobench(bench, embedder, settings, tasks=task, rerank=rerank)
     else:
         from logo_similarity.evaluation import evaluate_vienna
 

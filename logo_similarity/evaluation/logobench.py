@@ -21,6 +21,7 @@ from logo_similarity.embeddings import Embedder
 from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
 from logo_similarity.preprocessing import load_image
 from logo_similarity.retrieval import build_index, embed_query, embed_records
+from logo_similarity.retrieval.build import stage2_options
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.utils.timing import percentiles_ms
 
@@ -40,30 +41,51 @@ def load_benchmark(bench: Path) -> tuple[list[LogoRecord], list[dict[str, Any]]]
     return gallery, _read_jsonl(bench / "queries.jsonl")
 
 
-def measure_latency(index: SearchIndex, embedder: Embedder, paths: list[Path], k: int, settings: Settings):
-    """End-to-end single-query latency: decode + normalise + embed + search, one query at a time."""
+def measure_latency(index: SearchIndex, embedder: Embedder, paths: list[Path], k: int, settings: Settings,
+                    rerank: bool = False):
+    """End-to-end single-query latency, one query at a time: decode + normalise + embed + search, and with
+    ``rerank`` the whole query path (OCR of the query, stage 2)."""
+    from logo_similarity.search.query import Query, run_query
+
     samples = []
     for path in paths:
         start = time.perf_counter()
-        index.search(embed_query(embedder, load_image(path, settings.image)), k)
+        if rerank:
+            run_query(index, embedder, Query(image=load_image(path, settings.image), k=k, rerank=True), settings)
+        else:
+            index.search(embed_query(embedder, load_image(path, settings.image)), k)
         samples.append(time.perf_counter() - start)
     return percentiles_ms(samples)
 
 
-def evaluate_logobench(
-    bench: str | Path, embedder: Embedder, settings: Settings, tasks: list[str] | None = None
-) -> dict[str, Any]:
-    bench = Path(bench)
-    gallery, query_rows = load_benchmark(bench)
-    if tasks:
-        query_rows = [q for q in query_rows if q["task"] in tasks]
+def build_gallery(bench: Path, embedder: Embedder, settings: Settings, rerank: bool) -> SearchIndex:
+    """The benchmark's gallery indexed as ``logo-sim index`` would (with stage-2 data when re-ranking)."""
+    gallery, _ = load_benchmark(bench)
     index, report = build_index(
         gallery, embedder, settings.image, settings.model.batch_size, settings.index.workers,
         pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items, factory="Flat",  # exact search: measure the embedder, not the ANN
+        **(stage2_options(embedder, settings) if rerank else {}),
     )
     if report.rejects:
         raise DatasetError(f"{len(report.rejects)} gallery images could not be read, e.g. {report.rejects[0]}")
+    index.build_report = report
+    return index
+
+
+def evaluate_logobench(
+    bench: str | Path, embedder: Embedder, settings: Settings, tasks: list[str] | None = None,
+    rerank: bool | None = None,
+) -> dict[str, Any]:
+    bench = Path(bench)
+    rerank = settings.search.rerank if rerank is None else rerank
+    _, query_rows = load_benchmark(bench)
+    if tasks:
+        query_rows = [q for q in query_rows if q["task"] in tasks]
+    index = build_gallery(bench, embedder, settings, rerank)
+    report = index.build_report
     key_to_id = {meta["key"]: item_id for item_id, meta in index.metadata.items()}
+    if rerank:
+        return _evaluate_reranked(index, embedder, settings, bench, query_rows, key_to_id)
 
     # Queries share image files (cross_design reuses cross_set images): embed each file once.
     files = sorted({q["file"] for q in query_rows})
@@ -104,4 +126,28 @@ def evaluate_logobench(
             "queries": len(files) / query_embed_s if query_embed_s else None,
         },
         "batch_search_ms_per_query": 1000 * search_s / max(1, len(query_rows)),
+        "reranked": False,
+    }
+
+
+def _evaluate_reranked(index, embedder, settings: Settings, bench: Path, query_rows, key_to_id) -> dict[str, Any]:
+    from logo_similarity.evaluation.rerank_eval import collect, rankings, task_report
+
+    collected = collect(index, embedder, settings, bench, query_rows, key_to_id)
+    depth = max(max(settings.eval.ks), settings.eval.map_at)
+    results = task_report(collected, rankings(collected, depth), settings.eval.ks, settings.eval.map_at)
+    files = sorted({q["file"] for q in query_rows})
+    sample = random.Random(0).sample(files, min(settings.eval.latency_queries, len(files)))
+    latency = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings, rerank=True)
+    return {
+        "tasks": results,
+        "reranked": True,
+        "rerank": settings.rerank.model_dump(mode="json"),
+        "rerank_ms": percentiles_ms([q.rerank_ms / 1000.0 for q in collected.queries]),
+        "query_names_read_by_ocr": {"files": collected.files, "with_name": collected.ocr_named},
+        "latency_ms": latency,
+        "model": embedder.spec.to_dict(),
+        "gallery": len(index),
+        "local_bytes_per_item": index.local.bytes_per_item if index.local is not None else None,
+        "throughput_img_per_s": {"gallery": index.build_report.images_per_s},
     }

@@ -218,7 +218,23 @@ class SearchIndex:
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """Stored (projected, when PCA is on) vectors of the given ids."""
-        return np.stack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim))
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self._ensure_direct_map()
+        return np.stack([self.index.reconstruct(int(i)) for i in ids])
+
+    def _ensure_direct_map(self) -> None:
+        """IVF indexes can only look vectors up by id with a direct map; a hash table one also allows deletes."""
+        if getattr(self, "_direct_map_ready", False):
+            return
+        inner = faiss.downcast_index(self.index.index if isinstance(self.index, faiss.IndexIDMap2) else self.index)
+        try:
+            ivf = faiss.extract_index_ivf(inner)
+        except RuntimeError:
+            ivf = None
+        if ivf is not None and ivf.direct_map.type == faiss.DirectMap.NoMap:
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        self._direct_map_ready = True
 
     def check_compatible(self, spec: ModelSpec) -> None:
         diff = self.spec.mismatch(spec)

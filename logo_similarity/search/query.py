@@ -42,6 +42,7 @@ class Query:
     vienna_codes: tuple[str, ...] = ()  # the query mark's own codes (a component when re-ranking)
     cells: np.ndarray | None = None  # stored local features with ``vector`` (search by id)
     ink: np.ndarray | None = None
+    ocr_text: str | None = None  # a name already read from this query's image (e.g. by an earlier query_features)
 
 
 @dataclass
@@ -76,13 +77,17 @@ class _Clock:
 
 
 def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings, rerank: bool,
-                   clock: _Clock) -> QueryFeatures:
+                   clock: _Clock | None = None) -> QueryFeatures:
+    """What the query brings: its vector (index space), local features, name (given or read), Vienna codes."""
+    clock = clock or _Clock()
     features = QueryFeatures(vienna_codes=list(query.vienna_codes))
     if query.text:
         features.name, features.name_source = query.text, "given"
     if query.vector is not None:
         features.vector = np.asarray(query.vector, dtype=np.float32)
         features.cells, features.ink = query.cells, query.ink
+        if not query.text and query.ocr_text and rerank:
+            features.name, features.name_source = query.ocr_text, "ocr"
     elif query.image is not None:
         array = embedder.preprocess(query.image).array[None]
         clock.lap("preprocess")

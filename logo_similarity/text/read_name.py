@@ -27,7 +27,7 @@ def name_from_ocr(result: OcrResult, min_confidence: float, min_letters: int) ->
     """The words of an OCR result worth comparing as a name; None when there are none."""
     kept = [
         (text.strip(), conf) for text, conf in zip(result.texts, result.confidences)
-        if conf >= min_confidence and len(phonetic_letters(text)) >= min_letters
+        if conf >= min_confidence and sum(ch.isalnum() for ch in text) >= min_letters and phonetic_letters(text)
     ]
     if not kept:
         return None

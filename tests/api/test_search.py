@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.conftest import png_bytes
 from tests.conftest import COLOURS, draw_logo
 
@@ -13,7 +15,8 @@ def test_search_by_image_finds_the_same_shape(client, query_png):
     assert len(body["results"]) == 5 and body["k"] == 5
     top = body["results"][0]
     assert top["name"] == "STAR" and top["rank"] == 1
-    assert top["components"]["image"] == top["score"] and top["components"]["text"] is None
+    assert top["components"]["composite"] == top["score"] and top["components"]["text"] is None  # no words in it
+    assert body["reranked"] and top["components"]["spatial"] is not None
     assert top["image_url"] == f"/items/{top['id']}/image"
     assert {"read", "decode", "preprocess", "embed", "search", "total"} <= set(body["timings_ms"])
     scores = [x["score"] for x in body["results"]]
@@ -133,3 +136,50 @@ def test_not_ready_until_an_index_is_loaded(api_settings, tmp_path):
         assert client.get("/health").status_code == 200
         r = client.post("/search", data={"text": "ACME"})
         assert r.status_code == 503 and r.json()["reason"] == "index_not_ready"
+
+
+def test_api_and_cli_run_the_same_query_path(client, built_index, query_png, model_cache, tmp_path):
+    """The same image and name through the CLI and the API: the same marks, ranks, components and scores."""
+    import json
+    import os
+
+    from tests.test_cli import logo_sim
+
+    (tmp_path / "q.png").write_bytes(query_png)
+    env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": str(model_cache), "LOGO_SIM__LOG_LEVEL": "WARNING"}
+    out = tmp_path / "cli.json"
+    done = logo_sim(["search", tmp_path / "q.png", "--text", "CROSS", "--index", built_index, "--k", 8, "--json", out], env)
+    assert done.returncode == 0, done.stderr
+    cli = json.loads(out.read_text())
+    api = client.post("/search", files={"image": ("q.png", query_png, "image/png")},
+                      data={"text": "CROSS", "k": "8"}).json()["results"]
+    assert [r["id"] for r in cli] == [r["id"] for r in api]
+    for c, a in zip(cli, api):
+        assert c["score"] == pytest.approx(a["score"], abs=1e-6)
+        assert {n: v for n, v in c["components"].items() if v is not None} == pytest.approx(
+            {n: v for n, v in a["components"].items() if v is not None}, abs=1e-6)
+
+
+def test_name_read_from_the_query_logo_is_marked_as_ocr(client):
+    """No name given: the words in the query logo are read and compared with the marks' names."""
+    from logo_similarity.datasets.synthetic import render_text_logo
+
+    logo = render_text_logo("STAR", seed=3, shape=False, size=48)
+    r = client.post("/search", files={"image": ("w.png", png_bytes(logo), "image/png")}, data={"k": "12"}).json()
+    assert r["query_text_source"] == "ocr" and r["query_text"].upper() == "STAR"
+    star = next(x for x in r["results"] if x["name"] == "STAR")
+    assert star["components"]["text"] > 0.9
+    assert star["explanation"]["text_source"] == {"query": "ocr", "candidate": "name", "query_text": r["query_text"],
+                                                  "candidate_text": "STAR"}
+    plain = client.post("/search", files={"image": ("w.png", png_bytes(logo), "image/png")},
+                        data={"k": "12", "rerank": "false"}).json()
+    assert plain["query_text"] is None and all(x["components"]["text"] is None for x in plain["results"])
+
+
+def test_vienna_codes_of_the_query_are_a_component(client, query_png):
+    files = {"image": ("q.png", query_png, "image/png")}
+    r = client.post("/search", files=files, data={"k": "12", "codes": "26.01.03"}).json()
+    by_code = {x["vienna_codes"][0]: x["components"]["vienna"] for x in r["results"]}
+    assert by_code["26.01.03"] == 1.0 and by_code["26.03.01"] == pytest.approx(1 / 3) and by_code["01.01.01"] == 0.0
+    bad = client.post("/search", files=files, data={"codes": "27.5"})
+    assert bad.status_code == 422 and bad.json()["reason"] == "invalid_codes"

@@ -41,6 +41,15 @@ def test_report_shape_and_ignore(bench, onnx_embedder, settings):
     # the identical gallery image is removed, so recall@1 can only come from the real relevant item
     assert cs["recall@100"] == 1.0 and cs["map@100"] <= 1.0
     assert report["latency_ms"]["p50"] > 0 and report["latency_ms"]["p99"] >= report["latency_ms"]["p50"]
+    assert report["reranked"] and 0 < report["rerank_ms"]["p50"] <= report["rerank_ms"]["p99"]
+    # a query carries only its image: shapes without words give no name, whatever the gallery calls them
+    assert report["query_names_read_by_ocr"] == {"files": 7, "with_name": 0}
+
+
+def test_stage_one_alone(bench, onnx_embedder, settings):
+    report = evaluate_logobench(bench, onnx_embedder, settings, rerank=False)
+    assert not report["reranked"] and "rerank_ms" not in report
+    assert report["tasks"]["modified_copy"]["recall@1"] >= 5 / 6
 
 
 def test_thumbnail_baseline_runs(bench, settings):

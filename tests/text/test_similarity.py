@@ -54,3 +54,18 @@ def test_levenshtein_table(a, b, d):
     if not b:
         cl = np.array([0])
     assert levenshtein_batch(q, int(ql[0]), c, cl)[0] == d
+
+
+def test_one_length_rule_for_long_names_whichever_way_a_mark_is_found():
+    """The name index and direct scoring give a long name the same score (both compare the first 32 letters)."""
+    import numpy as np
+
+    from logo_similarity.text.name_index import NameIndex
+    from logo_similarity.text.similarity import MAX_LETTERS, text_similarity_many
+
+    names = ["KODAK", "THE ORIGINAL AMERICAN COFFEE ROASTING COMPANY OF SEATTLE", "A" * 40 + "B", "x" * 50]
+    query = "THE ORIGINAL AMERICAN COFFEE ROASTERS"
+    direct = text_similarity_many(query, names)
+    indexed = NameIndex(list(range(len(names))), names).score_rows(query, np.arange(len(names)))[0]
+    np.testing.assert_allclose(direct, indexed)
+    assert text_similarity_many("A" * 45, ["A" * MAX_LETTERS + "ZZZZ"])[0] == 1.0  # letters past 32 are not compared
