@@ -103,6 +103,7 @@ class RerankSettings(_Section):
     ocr_index: bool = Field(True, description="read the text of unnamed marks at index time (searchable as a name)")
     min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="OCR words below this confidence are ignored")
     min_ocr_letters: int = Field(3, ge=1, description="OCR words with fewer letters are ignored (stray glyphs)")
+    ocr_name_fetch: int = Field(100, ge=0, description="sound-alike candidates fetched for a name read by OCR")
     qe_top: int = Field(0, ge=0, description="alpha query expansion over the top n candidates (0 = off)")
     qe_alpha: float = Field(3.0, ge=0, description="similarity exponent of alpha-QE and DBA weights")
     dba_top: int = Field(0, ge=0, description="database-side augmentation with n nearest candidates (0 = off)")

@@ -34,6 +34,25 @@ def _data_uri(image: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _components(r: SearchResult) -> str:
+    return " · ".join(f"{name} {value:.2f}" for name, value in r.components.items() if value is not None)
+
+
+def _match_svg(query_uri: str, result_uri: str, pairs: list[list[float]], side: int = THUMB) -> str:
+    """Query and result side by side (padded squares, as the model saw them) with a line per verified match."""
+    gap = 10
+    lines = "".join(
+        f"<line x1='{qx * side:.1f}' y1='{qy * side:.1f}' x2='{side + gap + cx * side:.1f}' y2='{cy * side:.1f}'/>"
+        for qx, qy, cx, cy in pairs
+    )
+    return (
+        f"<svg class='match' width='{2 * side + gap}' height='{side}' viewBox='0 0 {2 * side + gap} {side}'>"
+        f"<image href='{query_uri}' x='0' y='0' width='{side}' height='{side}'/>"
+        f"<image href='{result_uri}' x='{side + gap}' y='0' width='{side}' height='{side}'/>"
+        f"<g stroke='#e07b00' stroke-width='1' opacity='.75'>{lines}</g></svg>"
+    )
+
+
 def write_html_sheet(reports: list[QueryReport], path: Path, title: str = "logo-similarity results") -> Path:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>",
@@ -41,18 +60,28 @@ def write_html_sheet(reports: list[QueryReport], path: Path, title: str = "logo-
         "</title><style>body{font-family:sans-serif;margin:24px}figure{display:inline-block;margin:4px;"
         "text-align:center;width:140px;vertical-align:top}img{border:1px solid #ccc;background:#fff}"
         "figcaption{font-size:12px;word-break:break-all}.query img{border:2px solid #333}"
+        "figure.why{width:auto}.why figcaption{max-width:280px}"
         ".hit img{border:3px solid #2a2}section{margin-bottom:24px}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
     for report in reports:
         parts.append(f"<section><h2>{html.escape(report.title)}</h2>")
-        parts.append(f"<figure class='query'><img src='{_data_uri(report.query)}'><figcaption>query</figcaption></figure>")
+        query_uri = _data_uri(report.query)
+        parts.append(f"<figure class='query'><img src='{query_uri}'><figcaption>query</figcaption></figure>")
         for r in report.results:
             css = "hit" if report.expected_key and r.key == report.expected_key else ""
             name = html.escape(r.text or r.key)
+            uri = _data_uri(load_image(r.file))
+            pairs = r.explanation.get("spatial_pairs")
+            picture = _match_svg(query_uri, uri, pairs) if pairs else f"<img src='{uri}'>"
+            source = r.explanation.get("text_source") or {}
+            said = (f"<br>name: “{html.escape(str(source.get('query_text')))}” ({source.get('query')}) ~ "
+                    f"“{html.escape(str(source.get('candidate_text')))}” ({source.get('candidate')})"
+                    if source.get("candidate_text") else "")
             parts.append(
-                f"<figure class='{css}'><img src='{_data_uri(load_image(r.file))}'>"
-                f"<figcaption>#{r.rank} {name}<br>score {r.score:.3f}</figcaption></figure>"
+                f"<figure class='{css} {'why' if pairs else ''}'>{picture}"
+                f"<figcaption>#{r.rank} {name}<br>score {r.score:.3f}<br>{html.escape(_components(r))}{said}"
+                f"</figcaption></figure>"
             )
         parts.append("</section>")
     parts.append("</body></html>")
@@ -74,10 +103,14 @@ def write_png_sheet(reports: list[QueryReport], path: Path, columns: int = 6) ->
             hit = report.expected_key is not None and r.key == report.expected_key
             label = f"#{r.rank} {r.score:.3f} {(r.text or '')[:10]}"
             tiles.append((load_image(r.file), label, (30, 160, 30) if hit else (200, 200, 200)))
+        pairs = [[]] + [r.explanation.get("spatial_pairs") or [] for r in report.results[: columns - 1]]
         for col, (image, label, colour) in enumerate(tiles):
             x = col * cell
             draw.rectangle((x + 1, y + 1, x + cell - 2, y + cell - 2), outline=colour, width=3)
             sheet.paste(_thumb(image), (x + 4, y + 4))
+            for _, _, px, py in pairs[col]:  # where the query's shape was verified in this result
+                cx, cy = x + 4 + px * THUMB, y + 4 + py * THUMB
+                draw.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=(224, 123, 0))
             draw.text((x + 4, y + cell + 2), label, fill=(0, 0, 0), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)

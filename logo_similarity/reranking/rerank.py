@@ -112,7 +112,9 @@ def _cell_xy(cell: int, grid: int) -> tuple[float, float]:
 
 
 def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, image_found: dict[int, float],
-                      settings: Settings, fuse: bool, k: int) -> Ranked:
+                      settings: Settings, fuse: bool, k: int, text_found: dict[int, float] | None = None) -> Ranked:
+    """Components, fusion and explanations for ``ids``; ``image_found`` / ``text_found`` are scores stage 1
+    already computed (by the same functions), reused rather than recomputed."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
     visual = features.vector is not None
@@ -126,7 +128,11 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
             start = _lap(timings, "spatial", start)
     names = [searchable_name(index.metadata[int(i)]) for i in ids]
     if features.name and len(ids):
-        components["text"] = text_similarity_many(features.name, [n for n, _ in names], settings.text.phonetic_weight)
+        text_found = text_found or {}
+        text = np.array([text_found.get(int(i), np.nan) for i in ids])
+        todo = np.flatnonzero(np.isnan(text))
+        text[todo] = text_similarity_many(features.name, [names[r][0] for r in todo], settings.text.phonetic_weight)
+        components["text"] = text
         start = _lap(timings, "text", start)
     if fuse and features.vienna_codes and len(ids):
         components["vienna"] = vienna_scores(features.vienna_codes, [index.metadata[int(i)].get("vienna_codes")

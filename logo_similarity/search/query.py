@@ -112,8 +112,9 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
 
 
 def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, fetch: int, settings: Settings,
-                     clock: _Clock) -> tuple[list[int], dict[int, float]]:
-    """Stage 1: candidate ids in order of discovery, and the image score of those found by image."""
+                     clock: _Clock) -> tuple[list[int], dict[int, float], dict[int, float]]:
+    """Stage 1: candidate ids in order of discovery, the image score of those found by image and the name
+    score of those found by name (a name read by OCR fetches fewer: it is a hint, not the examiner's word)."""
     allowed = None
     if query.filter.active:
         allowed = np.array(sorted(i for i, m in index.metadata.items() if query.filter.accepts(m)), dtype=np.int64)
@@ -123,15 +124,22 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
         image_scores = {int(i): float(s) for s, i in zip(hits.scores[0], hits.ids[0]) if i >= 0}
         clock.lap("search")
     order = list(image_scores)
+    text_scores: dict[int, float] = {}
     if features.name and (features.vector is None or query.rerank is not False):
         names = index.name_index(settings.text.phonetic_weight)
         seen = set(order)
-        for hit in names.search(features.name, fetch, settings.text.name_candidates):
-            if hit.id not in seen and (allowed is None or query.filter.accepts(index.metadata[hit.id])):
+        ocr = features.name_source == "ocr"
+        count = min(fetch, settings.rerank.ocr_name_fetch) if ocr else fetch
+        budget = min(settings.text.name_candidates, 4 * count) if ocr else settings.text.name_candidates
+        for hit in names.search(features.name, count, budget):
+            if allowed is not None and not query.filter.accepts(index.metadata[hit.id]):
+                continue
+            text_scores[hit.id] = hit.score
+            if hit.id not in seen:
                 order.append(hit.id)
                 seen.add(hit.id)
         clock.lap("names")
-    return order, image_scores
+    return order, image_scores, text_scores
 
 
 def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings) -> QueryOutcome:
@@ -144,9 +152,10 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
     features = query_features(index, embedder, query, settings, rerank, clock)
     visual = features.vector is not None
     fetch = max(query.k, settings.search.candidates) if (query.filter.active or rerank or not visual) else query.k
-    order, image_scores = fetch_candidates(index, features, replace_rerank(query, rerank), fetch, settings, clock)
+    order, image_scores, text_scores = fetch_candidates(index, features, replace_rerank(query, rerank), fetch,
+                                                        settings, clock)
     ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
-                               fuse=rerank, k=query.k)
+                               fuse=rerank, k=query.k, text_found=text_scores)
     clock.lap("rerank")
     results = [
         SearchResult.from_hit(rank, row.score, index.metadata[row.id], explanation=row.explanation, **row.components)

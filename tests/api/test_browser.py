@@ -55,6 +55,19 @@ def test_search_page_end_to_end(browser, live_server, tmp_path):
     score = float(cards.nth(0).locator(".bar.image span").nth(-1).inner_text())
     assert abs(ratio - score) < 0.02, (ratio, score)
     assert cards.nth(0).locator(".bar.text").count() == 1
+    # why: the verified matches are drawn between the query and the mark, inside both images, and the
+    # names compared are shown with where they came from
+    first = cards.nth(0)
+    assert first.locator(".bar.spatial").count() == 1
+    lines = first.locator("svg.match line.match-line")
+    assert lines.count() >= 3
+    geometry = lines.evaluate_all("""ls => ls.map(l => [l.x1.baseVal.value, l.y1.baseVal.value,
+                                                         l.x2.baseVal.value, l.y2.baseVal.value])""")
+    assert all(0 <= x1 <= 100 and 112 <= x2 <= 212 and 0 <= y1 <= 100 and 0 <= y2 <= 100
+               for x1, y1, x2, y2 in geometry)
+    box = first.locator("svg.match").bounding_box()
+    assert box["width"] > 100 and box["height"] > 40  # rendered, not collapsed
+    assert first.locator(".why-text").inner_text() == "“STARR” (given) ~ “STAR” (mark name)"
     assert page.evaluate("[...document.images].filter(i => i.closest('.result')).every(i => i.complete && i.naturalWidth > 0)")
     REPO_ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(REPO_ARTIFACTS / "search_page.png"), full_page=True)

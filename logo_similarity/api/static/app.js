@@ -1,7 +1,10 @@
-// Search page: drop or choose a logo, optional name, results grid with per-component score bars.
+// Search page: drop or choose a logo, optional name, results grid with per-component score bars and, per
+// result, why it ranks there: the matched points between the query and the mark, and the names compared.
 "use strict";
 const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
 let chosen = null;
+let queryImage = null;  // URL of the image the current results were searched with
 
 function setStatus(text, isError = false) {
   $("status").textContent = text;
@@ -28,6 +31,41 @@ function bar(name, value) {
   return row;
 }
 
+function svg(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  return node;
+}
+
+// The query (left) and the mark (right), each centred in a square as the model saw it (the points are
+// fractions of that padded square), with a line per verified match.
+function matchFigure(queryUrl, resultUrl, pairs) {
+  const side = 100, gap = 12;
+  const figure = svg("svg", { viewBox: `0 0 ${2 * side + gap} ${side}`, class: "match", role: "img" });
+  figure.append(svg("title", {}));
+  figure.firstChild.textContent = `${pairs.length} matched points`;
+  for (const [x, url] of [[0, queryUrl], [side + gap, resultUrl]]) {
+    figure.append(svg("rect", { x, y: 0, width: side, height: side, class: "frame" }));
+    figure.append(svg("image", { href: url, x, y: 0, width: side, height: side, preserveAspectRatio: "xMidYMid meet" }));
+  }
+  for (const [qx, qy, cx, cy] of pairs) {
+    const line = { x1: qx * side, y1: qy * side, x2: side + gap + cx * side, y2: cy * side };
+    figure.append(svg("line", { ...line, class: "match-line" }));
+    figure.append(svg("circle", { cx: line.x1, cy: line.y1, r: 1.6, class: "match-point" }));
+    figure.append(svg("circle", { cx: line.x2, cy: line.y2, r: 1.6, class: "match-point" }));
+  }
+  return figure;
+}
+
+function textWhy(source) {
+  const row = document.createElement("div");
+  row.className = "why-text";
+  const q = source.query === "ocr" ? "read from the query logo" : "given";
+  const c = source.candidate === "ocr" ? "read from the mark" : "mark name";
+  row.textContent = `“${source.query_text}” (${q}) ~ “${source.candidate_text}” (${c})`;
+  return row;
+}
+
 function render(data, label) {
   const grid = $("results");
   grid.replaceChildren();
@@ -51,11 +89,17 @@ function render(data, label) {
     for (const [name, value] of Object.entries(r.components)) {
       if (value !== null) card.append(bar(name, value));
     }
-    card.addEventListener("click", () => searchById(r.id, r.name || r.key));
+    const why = r.explanation || {};
+    if (why.spatial_pairs && why.spatial_pairs.length && queryImage) {
+      card.append(matchFigure(queryImage, r.image_url, why.spatial_pairs));
+    }
+    if (why.text_source && why.text_source.candidate_text) card.append(textWhy(why.text_source));
+    card.addEventListener("click", () => searchById(r.id, r.name || r.key, r.image_url));
     grid.append(card);
   }
   const total = data.timings_ms.total ? ` in ${data.timings_ms.total.toFixed(0)} ms` : "";
-  setStatus(`${data.results.length} results for ${label}${total} (index ${data.index_version})`);
+  const read = data.query_text_source === "ocr" ? ` · name read from the logo: “${data.query_text}”` : "";
+  setStatus(`${data.results.length} results for ${label}${total} (index ${data.index_version})${read}`);
 }
 
 async function call(url, options, label) {
@@ -91,13 +135,15 @@ function search(event) {
     return;
   }
   if (chosen) form.append("image", chosen);
+  queryImage = chosen ? $("preview").src : null;
   if (text) form.append("text", text);
   for (const [key, value] of filters(new URLSearchParams())) form.append(key, value);
   call("search", { method: "POST", body: form }, chosen ? chosen.name : `"${text}"`);
 }
 
-function searchById(id, label) {
+function searchById(id, label, imageUrl) {
   const params = filters(new URLSearchParams());
+  queryImage = imageUrl;
   call(`search/by-id/${id}?${params}`, { method: "POST" }, label);
 }
 
