@@ -17,6 +17,7 @@ from logo_similarity.embeddings import load_embedder
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reporting import QueryReport, write_html_sheet, write_png_sheet
 from logo_similarity.retrieval import SearchIndex, build_index
+from logo_similarity.retrieval.build import stage2_options
 from logo_similarity.search import search_image
 
 
@@ -49,7 +50,8 @@ def demo(
     records = read_dataset(gallery)
     embedder = load_embedder(model, settings)
     index_dir = index_dir or Path("index/demo")
-    index, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers)
+    index, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
+                                **stage2_options(embedder, settings))
     index.save(index_dir)
     index = SearchIndex.load(index_dir, expected_spec=embedder.spec)
     logger.info("demo index: {} logos in {:.1f}s -> {}", len(index), report.seconds, index_dir)

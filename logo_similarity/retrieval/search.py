@@ -1,4 +1,4 @@
-"""Search results, query embedding, and name search over an index (the query path: search/query.py)."""
+"""Search results and query embedding (the query path itself: search/query.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 from PIL import Image
 
 from logo_similarity.embeddings import Embedder
-from logo_similarity.retrieval.index import SearchIndex
 
 
 @dataclass(frozen=True)
