@@ -48,16 +48,15 @@ def main(
         if cache is not None:
             with open(cache, "wb") as fh:
                 pickle.dump(collected, fh)
-    best, rows = fit_weights(collected, dict(settings.rerank.weights))
+    best, rows = fit_weights(collected, dict(settings.rerank.weights), dict(settings.rerank.neutral))
     for label in ("all", "held_out"):
         logger.info("LogoBench, {} queries:\n{}", label, format_table(rows, label))
-    logger.info("chosen: weights {} variants {}", best.weights, best.use)
-    overlay = {"rerank": {"weights": best.weights,
-                          "spatial": "patch_max" if best.use.get("spatial") == "spatial_patch_max" else "verified",
+    logger.info("chosen: weights {} neutral {} variants {}", best.weights, best.neutral, best.use)
+    overlay = {"rerank": {"weights": best.weights, "neutral": best.neutral,
                           "qe_top": {"image_qe5": 5, "image_qe10": 10}.get(best.use.get("image"), 0)}}
     out.write_text(yaml.safe_dump(overlay, sort_keys=False))
     if report is not None:
-        report.write_text(json.dumps([{"row": r.name, "weights": r.weights, "use": r.use, "all": r.all,
+        report.write_text(json.dumps([{"row": r.name, "weights": r.weights, "neutral": r.neutral, "use": r.use, "all": r.all,
                                        "held_out": r.held_out, "fit": r.fit} for r in rows], indent=2))
     logger.info("wrote {}", out)
 

@@ -108,8 +108,12 @@ class RerankSettings(_Section):
     qe_alpha: float = Field(3.0, ge=0, description="similarity exponent of alpha-QE and DBA weights")
     dba_top: int = Field(0, ge=0, description="database-side augmentation with n nearest candidates (0 = off)")
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"image": 1.0, "spatial": 0.25, "text": 0.5, "ocr_text": 0.3, "vienna": 0.2},
-        description="fusion weight per component (a missing component counts for nothing, not zero)",
+        default_factory=lambda: {"image": 1.0, "spatial": 0.1, "text": 0.8, "ocr_text": 0.8, "vienna": 0.2},
+        description="fusion weight per component: composite = sum of weight x (score - neutral) over those present",
+    )
+    neutral: dict[str, float] = Field(
+        default_factory=lambda: {"image": 0.0, "spatial": 0.2, "text": 0.4, "ocr_text": 0.4, "vienna": 0.33},
+        description="score of an unrelated pair per component: a missing component counts as this (no evidence)",
     )
 
 

@@ -1,8 +1,9 @@
-"""Fit the stage-2 fusion weights on a validation benchmark: a grid over weights and component variants.
+"""Fit the stage-2 fusion on a validation benchmark: a grid over weights, neutral points and variants.
 
 The objective is the mean over tasks of mAP@100 (tasks weigh equally, whatever their query counts). To show
 how much of the gain is fitting noise, the grid is searched on half of the queries (even positions in the
-benchmark's order) and every row is also reported on the other half.
+benchmark's order) and every row is also reported on the other half. Only what the benchmark can measure
+is fitted: the image, spatial and OCR-text terms (its queries carry no typed name and no Vienna codes).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import numpy as np
 from logo_similarity.evaluation.rerank_eval import Collected, rankings, task_report
 
 GRID = {
-    "spatial": (0.0, 0.1, 0.25, 0.5, 1.0),
-    "ocr_text": (0.0, 0.1, 0.25, 0.5, 1.0),
-    "image_variant": ("image", "image_qe5", "image_qe10"),
-    "spatial_variant": ("spatial", "spatial_patch_max"),
+    "spatial": (0.0, 0.1, 0.2, 0.3),
+    "spatial_neutral": (0.0, 0.2),
+    "ocr_text": (0.1, 0.2, 0.3, 0.5, 0.8),
+    "ocr_text_neutral": (0.3, 0.4, 0.5, 0.6),
+    "image_variant": ("image", "image_qe5"),
 }
 
 
@@ -27,6 +29,7 @@ GRID = {
 class Trial:
     name: str
     weights: dict[str, float]
+    neutral: dict[str, float]
     use: dict[str, str]
     fit: dict[str, Any] | None = None
     held_out: dict[str, Any] | None = None
@@ -50,30 +53,33 @@ def split(collected: Collected) -> tuple[Collected, Collected]:
 def score_trial(trial: Trial, parts: dict[str, Collected], ks=(1, 10, 100), map_at: int = 100) -> Trial:
     depth = max(max(ks), map_at)
     for label, data in parts.items():
-        setattr(trial, label, task_report(data, rankings(data, depth, trial.weights, trial.use), ks, map_at))
+        ranked = rankings(data, depth, trial.weights, trial.use, trial.neutral)
+        setattr(trial, label, task_report(data, ranked, ks, map_at))
     return trial
 
 
-def fit_weights(collected: Collected, base: dict[str, float]) -> tuple[Trial, list[Trial]]:
-    """Best grid point on the fitting half, and the named rows of the ablation table (scored on all halves)."""
+def fit_weights(collected: Collected, base_weights: dict[str, float], base_neutral: dict[str, float]):
+    """Best grid point on the fitting half, and the named rows of the ablation table (scored on all parts)."""
     fit_half, held = split(collected)
     best: Trial | None = None
-    for spatial, ocr, image_v, spatial_v in itertools.product(*GRID.values()):
-        weights = {**base, "image": 1.0, "spatial": spatial, "ocr_text": ocr}
-        trial = score_trial(Trial("grid", weights, {"image": image_v, "spatial": spatial_v}), {"fit": fit_half})
+    for spatial, s_neutral, ocr, o_neutral, image_v in itertools.product(*GRID.values()):
+        weights = {**base_weights, "image": 1.0, "spatial": spatial, "ocr_text": ocr}
+        neutral = {**base_neutral, "image": 0.0, "spatial": s_neutral, "ocr_text": o_neutral}
+        trial = score_trial(Trial("grid", weights, neutral, {"image": image_v}), {"fit": fit_half})
         if best is None or trial.objective > best.objective + 1e-9:
             best = trial
     parts = {"fit": fit_half, "held_out": held, "all": collected}
     only = {"image": 1.0, "spatial": 0.0, "text": 0.0, "ocr_text": 0.0, "vienna": 0.0}
-    b = best.weights
+    b, n = best.weights, best.neutral
+    spatial = {**only, "spatial": b["spatial"] or 0.1}
     rows = [
-        Trial("stage 1 (image)", only, {}),
-        Trial("+ spatial (verified)", {**only, "spatial": b["spatial"] or 0.25}, {"spatial": "spatial"}),
-        Trial("+ spatial (patch max)", {**only, "spatial": b["spatial"] or 0.25}, {"spatial": "spatial_patch_max"}),
-        Trial("+ OCR text", {**only, "ocr_text": b["ocr_text"] or 0.25}, {}),
-        Trial("+ alpha-QE (5)", only, {"image": "image_qe5"}),
-        Trial("+ alpha-QE (10)", only, {"image": "image_qe10"}),
-        Trial("full fusion (fitted)", b, best.use),
+        Trial("stage 1 (image)", only, n, {}),
+        Trial("+ spatial (verified)", spatial, n, {"spatial": "spatial"}),
+        Trial("+ spatial (patch max)", spatial, n, {"spatial": "spatial_patch_max"}),
+        Trial("+ OCR text", {**only, "ocr_text": b["ocr_text"]}, n, {}),
+        Trial("+ alpha-QE (5)", only, n, {"image": "image_qe5"}),
+        Trial("+ alpha-QE (10)", only, n, {"image": "image_qe10"}),
+        Trial("full fusion (fitted)", b, n, best.use),
     ]
     return best, [score_trial(t, parts) for t in rows]
 

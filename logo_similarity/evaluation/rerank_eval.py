@@ -93,8 +93,9 @@ def _variants(index: SearchIndex, f, ids: np.ndarray, image: np.ndarray, setting
 
 
 def rankings(collected: Collected, depth: int, weights: dict[str, float] | None = None,
-             use: dict[str, str] | None = None, text_weight_ocr: str = "ocr_text") -> list[list[int]]:
-    """Top ``depth`` ids per query (ignored ids removed): the path's own order, or re-fused with ``weights``.
+             use: dict[str, str] | None = None, neutral: dict[str, float] | None = None) -> list[list[int]]:
+    """Top ``depth`` ids per query (ignored ids removed): the path's own order, or re-fused with ``weights``
+    and ``neutral`` as ``rerank_candidates`` would (``ocr_text`` entries for names read by OCR).
 
     ``use`` maps a fusion component to the collected column that plays it (e.g. image -> image_qe10).
     """
@@ -105,12 +106,12 @@ def rankings(collected: Collected, depth: int, weights: dict[str, float] | None 
         if weights is None:
             order = q.ids
         else:
-            w = dict(weights)
+            w, n = dict(weights), dict(neutral or {})
             if q.text_source == "ocr":
-                w["text"] = w.get(text_weight_ocr, 0.0)
+                w["text"], n["text"] = w.get("ocr_text", 0.0), n.get("ocr_text", 0.0)
             columns = {name: q.components[(use or {}).get(name, name)] for name in w if name in COMPONENTS}
-            columns = {n: v for n, v in columns.items() if w.get(n, 0) > 0 and not np.isnan(v).all()}
-            score = composite_scores(columns, w) if columns else q.components["image"]
+            columns = {c: v for c, v in columns.items() if w.get(c, 0) > 0 and not np.isnan(v).all()}
+            score = composite_scores(columns, w, n) if columns else q.components["image"]
             order = q.ids[np.lexsort((q.ids, -np.nan_to_num(score, nan=-np.inf)))]
         out.append([int(i) for i in order if int(i) not in q.ignore][:depth])
     return out

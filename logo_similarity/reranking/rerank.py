@@ -9,9 +9,10 @@ nothing rather than zero):
   read from its logo at index time), one scoring rule (``text/similarity.py``);
 - ``vienna``: hierarchical agreement of Vienna codes (``vienna.py``).
 
-The fusion is a weighted mean of the components present (``composite.py``); the weights come from settings
-(``rerank.weights``), fitted by ``scripts/06b_fit_rerank.py``. A name read by OCR has its own weight
-(``ocr_text``): it is noisier than a name the user typed.
+The fusion (``composite.py``) adds each present component's weighted distance from its neutral point; the
+weights and neutral points come from settings (``rerank.weights``, ``rerank.neutral``), fitted by
+``scripts/06b_fit_rerank.py``. A name read by OCR has its own weight (``ocr_text``), and is compared as a
+whole and word by word, best kept: a logo's words are often the mark plus descriptive words ("Studio").
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from logo_similarity.reranking.expansion import alpha_query_expansion, database_
 from logo_similarity.reranking.spatial import cell_similarities, patch_max_similarity, verified_matches
 from logo_similarity.reranking.vienna import vienna_scores
 from logo_similarity.retrieval.index import SearchIndex, searchable_name
+from logo_similarity.text.read_name import name_variants
 from logo_similarity.text.similarity import text_similarity_many
 
 
@@ -131,7 +133,11 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
         text_found = text_found or {}
         text = np.array([text_found.get(int(i), np.nan) for i in ids])
         todo = np.flatnonzero(np.isnan(text))
-        text[todo] = text_similarity_many(features.name, [names[r][0] for r in todo], settings.text.phonetic_weight)
+        phonetic_weight = settings.text.phonetic_weight
+        text[todo] = text_similarity_many(features.name, [names[r][0] for r in todo], phonetic_weight)
+        if features.name_source == "ocr":
+            for word in name_variants(features.name)[1:]:
+                text = np.fmax(text, text_similarity_many(word, [n for n, _ in names], phonetic_weight))
         components["text"] = text
         start = _lap(timings, "text", start)
     if fuse and features.vienna_codes and len(ids):
@@ -139,10 +145,10 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
                                                                      for i in ids])
     fused = bool(fuse and len(components) > 1)
     if fused:
-        w = dict(settings.rerank.weights)
+        w, n = dict(settings.rerank.weights), dict(settings.rerank.neutral)
         if features.name_source == "ocr":
-            w["text"] = w.get("ocr_text", w.get("text", 0.0))
-        score = composite_scores(components, {name: w.get(name, 0.0) for name in components})
+            w["text"], n["text"] = w.get("ocr_text", w.get("text", 0.0)), n.get("ocr_text", n.get("text", 0.0))
+        score = composite_scores(components, {c: w.get(c, 0.0) for c in components}, n)
     elif visual:
         score = components.get("image", np.zeros(0))
     else:

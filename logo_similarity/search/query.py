@@ -25,6 +25,7 @@ from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.search import SearchResult
 from logo_similarity.text.normalize import phonetic_letters
+from logo_similarity.text.read_name import name_variants
 
 
 class QueryError(ValueError):
@@ -131,13 +132,16 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
         ocr = features.name_source == "ocr"
         count = min(fetch, settings.rerank.ocr_name_fetch) if ocr else fetch
         budget = min(settings.text.name_candidates, 4 * count) if ocr else settings.text.name_candidates
-        for hit in names.search(features.name, count, budget):
-            if allowed is not None and not query.filter.accepts(index.metadata[hit.id]):
-                continue
-            text_scores[hit.id] = hit.score
-            if hit.id not in seen:
-                order.append(hit.id)
-                seen.add(hit.id)
+        variants = name_variants(features.name) if ocr else [features.name]
+        for variant, hits in ((v, names.search(v, count, budget)) for v in variants):
+            for hit in hits:
+                if allowed is not None and not query.filter.accepts(index.metadata[hit.id]):
+                    continue
+                if variant == features.name:  # stage 2 scores the other variants itself
+                    text_scores[hit.id] = hit.score
+                if hit.id not in seen:
+                    order.append(hit.id)
+                    seen.add(hit.id)
         clock.lap("names")
     return order, image_scores, text_scores
 

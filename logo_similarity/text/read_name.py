@@ -35,6 +35,13 @@ def name_from_ocr(result: OcrResult, min_confidence: float, min_letters: int) ->
     return ReadName(" ".join(words), words, min(c for _, c in kept))
 
 
+def name_variants(text: str, min_letters: int = 3, most: int = 3) -> list[str]:
+    """A read name as a whole, then its longest words (up to ``most`` in all): each is compared, best kept."""
+    words = [w for w in text.split() if sum(ch.isalnum() for ch in w) >= min_letters]
+    longest = sorted(dict.fromkeys(words), key=lambda w: (-len(w), w))
+    return [text] + [w for w in longest if w != text][: most - 1] if len(words) > 1 else [text]
+
+
 @dataclass(frozen=True)
 class NameReader:
     """``reader(image) -> ReadName | None`` with the OCR models and thresholds of these settings."""

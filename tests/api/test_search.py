@@ -46,11 +46,11 @@ def test_rerank_combines_look_and_sound(client, query_png, api_settings):
     rank = {x["name"]: x["rank"] for x in plain["results"]}
     rank_mixed = {x["name"]: x["rank"] for x in mixed["results"]}
     assert rank_mixed["CROSS"] < rank["CROSS"]
-    weights = api_settings.rerank.weights
+    weights, neutral = api_settings.rerank.weights, api_settings.rerank.neutral
     for x in mixed["results"]:
         c = x["components"]
         present = {n: v for n, v in c.items() if v is not None and n != "composite"}
-        expected = sum(weights[n] * v for n, v in present.items()) / sum(weights[n] for n in present)
+        expected = sum(weights[n] * (v - neutral.get(n, 0.0)) for n, v in present.items())
         assert abs(c["composite"] - expected) < 1e-6 and x["score"] == c["composite"]
         assert x["explanation"]["text_source"]["query"] == "given"
     assert mixed["query_text"] == "CROSS" and mixed["query_text_source"] == "given"
