@@ -41,7 +41,7 @@ def main(
             collected = pickle.load(fh)
     else:
         embedder = load_embedder(model, settings)
-        index = build_gallery(bench, embedder, settings, rerank=True)
+        index, _ = build_gallery(bench, embedder, settings, rerank=True)
         _, rows = load_benchmark(bench)
         key_to_id = {meta["key"]: item_id for item_id, meta in index.metadata.items()}
         collected = collect(index, embedder, settings, bench, rows, key_to_id, variants=True)

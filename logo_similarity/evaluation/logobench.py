@@ -20,7 +20,7 @@ from logo_similarity.datasets import DatasetError, LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
 from logo_similarity.preprocessing import load_image
-from logo_similarity.retrieval import build_index, embed_query, embed_records
+from logo_similarity.retrieval import BuildReport, build_index, embed_query, embed_records
 from logo_similarity.retrieval.build import stage2_options
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.utils.timing import percentiles_ms
@@ -58,7 +58,7 @@ def measure_latency(index: SearchIndex, embedder: Embedder, paths: list[Path], k
     return percentiles_ms(samples)
 
 
-def build_gallery(bench: Path, embedder: Embedder, settings: Settings, rerank: bool) -> SearchIndex:
+def build_gallery(bench: Path, embedder: Embedder, settings: Settings, rerank: bool) -> tuple[SearchIndex, BuildReport]:
     """The benchmark's gallery indexed as ``logo-sim index`` would (with stage-2 data when re-ranking)."""
     gallery, _ = load_benchmark(bench)
     index, report = build_index(
@@ -68,8 +68,7 @@ def build_gallery(bench: Path, embedder: Embedder, settings: Settings, rerank: b
     )
     if report.rejects:
         raise DatasetError(f"{len(report.rejects)} gallery images could not be read, e.g. {report.rejects[0]}")
-    index.build_report = report
-    return index
+    return index, report
 
 
 def evaluate_logobench(
@@ -81,11 +80,10 @@ def evaluate_logobench(
     _, query_rows = load_benchmark(bench)
     if tasks:
         query_rows = [q for q in query_rows if q["task"] in tasks]
-    index = build_gallery(bench, embedder, settings, rerank)
-    report = index.build_report
+    index, report = build_gallery(bench, embedder, settings, rerank)
     key_to_id = {meta["key"]: item_id for item_id, meta in index.metadata.items()}
     if rerank:
-        return _evaluate_reranked(index, embedder, settings, bench, query_rows, key_to_id)
+        return _evaluate_reranked(index, report, embedder, settings, bench, query_rows, key_to_id)
 
     # Queries share image files (cross_design reuses cross_set images): embed each file once.
     files = sorted({q["file"] for q in query_rows})
@@ -130,11 +128,12 @@ def evaluate_logobench(
     }
 
 
-def _evaluate_reranked(index, embedder, settings: Settings, bench: Path, query_rows, key_to_id) -> dict[str, Any]:
+def _evaluate_reranked(index, report, embedder, settings: Settings, bench: Path, query_rows, key_to_id) -> dict[str, Any]:
     from logo_similarity.evaluation.rerank_eval import collect, rankings, task_report
 
-    collected = collect(index, embedder, settings, bench, query_rows, key_to_id)
     depth = max(max(settings.eval.ks), settings.eval.map_at)
+    extra = max((len(q.get("ignore") or []) for q in query_rows), default=0)
+    collected = collect(index, embedder, settings, bench, query_rows, key_to_id, k=depth + extra)
     results = task_report(collected, rankings(collected, depth), settings.eval.ks, settings.eval.map_at)
     files = sorted({q["file"] for q in query_rows})
     sample = random.Random(0).sample(files, min(settings.eval.latency_queries, len(files)))
@@ -149,5 +148,5 @@ def _evaluate_reranked(index, embedder, settings: Settings, bench: Path, query_r
         "model": embedder.spec.to_dict(),
         "gallery": len(index),
         "local_bytes_per_item": index.local.bytes_per_item if index.local is not None else None,
-        "throughput_img_per_s": {"gallery": index.build_report.images_per_s},
+        "throughput_img_per_s": {"gallery": report.images_per_s},
     }

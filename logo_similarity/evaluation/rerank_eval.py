@@ -48,8 +48,9 @@ class Collected:
 
 
 def collect(index: SearchIndex, embedder: Embedder, settings: Settings, bench: Path, rows: list[dict[str, Any]],
-            key_to_id: dict[str, int], variants: bool = False) -> Collected:
-    """Run every query of ``rows`` through ``run_query`` (re-ranking on, k = all candidates)."""
+            key_to_id: dict[str, int], variants: bool = False, k: int | None = None) -> Collected:
+    """Run every query of ``rows`` through ``run_query`` (re-ranking on) for its top ``k`` (default: all
+    candidates, which fitting needs; an evaluation asks for what it scores)."""
     files = sorted({q["file"] for q in rows})
     features = {}
     for f in tqdm(files, desc="query features", unit="img"):
@@ -58,8 +59,8 @@ def collect(index: SearchIndex, embedder: Embedder, settings: Settings, bench: P
     out = Collected(files=len(files), ocr_named=sum(1 for f in features.values() if f.name))
     for q in tqdm(rows, desc="re-ranking", unit="query"):
         f = features[q["file"]]
-        query = Query(vector=f.vector, cells=f.cells, ink=f.ink, ocr_text=f.name, k=settings.search.candidates,
-                      rerank=True)
+        query = Query(vector=f.vector, cells=f.cells, ink=f.ink, ocr_text=f.name, rerank=True,
+                      k=k or settings.search.candidates)
         outcome = run_query(index, embedder, query, settings)
         elapsed = outcome.timings_ms.get("rerank", float("nan"))
         ids = np.array([r.id for r in outcome.results], dtype=np.int64)

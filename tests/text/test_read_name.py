@@ -1,5 +1,5 @@
 from logo_similarity.text.ocr import OcrResult
-from logo_similarity.text.read_name import name_from_ocr
+from logo_similarity.text.read_name import name_from_ocr, name_variants
 
 
 def test_only_confident_words_with_enough_letters_make_a_name():
@@ -28,3 +28,9 @@ def test_unnamed_marks_are_searchable_by_the_text_read_from_them(default_embedde
     hit = run_query(index, None, Query(text="ORBITT", k=1), settings).results[0]
     assert hit.key == "k1" and hit.components["text"] > 0.8
     assert hit.explanation["text_source"]["candidate"] == "ocr"
+
+
+def test_a_read_name_is_compared_whole_and_by_its_longest_words():
+    assert name_variants("NOVA") == ["NOVA"]
+    assert name_variants("clerk Beta") == ["clerk Beta", "clerk", "Beta"]
+    assert name_variants("a bb Community Forum Team") == ["a bb Community Forum Team", "Community", "Forum"]
