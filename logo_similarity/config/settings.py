@@ -99,6 +99,7 @@ class RerankSettings(_Section):
     )
     spatial_top: int = Field(200, ge=0, description="candidates (best by image score) given a spatial score")
     min_cell_similarity: float = Field(0.5, ge=-1, le=1, description="cosine below which cells never match")
+    text_top: int = Field(150, ge=0, description="image candidates given a name score (those found by name have one)")
     ocr_query: bool = Field(True, description="read the name from the query logo when none is given")
     ocr_index: bool = Field(True, description="read the text of unnamed marks at index time (searchable as a name)")
     min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="OCR words below this confidence are ignored")

@@ -26,7 +26,7 @@ import numpy as np
 from logo_similarity.config import Settings
 from logo_similarity.reranking.composite import composite_scores
 from logo_similarity.reranking.expansion import alpha_query_expansion, database_augmentation
-from logo_similarity.reranking.spatial import cell_similarities, patch_max_similarity, verified_matches
+from logo_similarity.reranking.spatial import patch_max_similarity, verified_matches
 from logo_similarity.reranking.vienna import vienna_scores
 from logo_similarity.retrieval.index import SearchIndex, searchable_name
 from logo_similarity.text.read_name import name_variants
@@ -95,11 +95,10 @@ def spatial_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
     rows = top[present]
     if not len(rows):
         return out, pairs
-    sims = cell_similarities(features.cells, cells)
     if r.spatial == "patch_max":
-        out[rows] = patch_max_similarity(features.cells, features.ink, cells, ink, sims)
+        out[rows] = patch_max_similarity(features.cells, features.ink, cells, ink)
         return out, pairs
-    matches = verified_matches(features.cells, features.ink, cells, ink, index.local.grid, sims,
+    matches = verified_matches(features.cells, features.ink, cells, ink, index.local.grid,
                                min_similarity=r.min_cell_similarity)
     for row, match in zip(rows, matches):
         out[row] = match.score
@@ -132,12 +131,15 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
     if features.name and len(ids):
         text_found = text_found or {}
         text = np.array([text_found.get(int(i), np.nan) for i in ids])
-        todo = np.flatnonzero(np.isnan(text))
-        phonetic_weight = settings.text.phonetic_weight
-        text[todo] = text_similarity_many(features.name, [names[r][0] for r in todo], phonetic_weight)
-        if features.name_source == "ocr":
-            for word in name_variants(features.name)[1:]:
-                text = np.fmax(text, text_similarity_many(word, [n for n, _ in names], phonetic_weight))
+        # names that sound alike were found (and scored) by the name index over the whole collection; of the
+        # rest, the best ``text_top`` by image get a name score, the others none (neutral), which bounds the cost
+        ranked = np.argsort(-np.nan_to_num(components.get("image", np.zeros(len(ids))), nan=-np.inf), kind="stable")
+        scored = ranked[: settings.rerank.text_top] if visual else np.arange(len(ids))
+        variants = name_variants(features.name) if features.name_source == "ocr" else [features.name]
+        scored_names = [names[r][0] for r in scored]
+        for variant in variants:  # stage 1 kept the best variant too: the same rule for every candidate
+            sims = text_similarity_many(variant, scored_names, settings.text.phonetic_weight)
+            text[scored] = np.fmax(text[scored], sims)
         components["text"] = text
         start = _lap(timings, "text", start)
     if fuse and features.vienna_codes and len(ids):

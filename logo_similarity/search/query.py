@@ -133,12 +133,11 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
         count = min(fetch, settings.rerank.ocr_name_fetch) if ocr else fetch
         budget = min(settings.text.name_candidates, 4 * count) if ocr else settings.text.name_candidates
         variants = name_variants(features.name) if ocr else [features.name]
-        for variant, hits in ((v, names.search(v, count, budget)) for v in variants):
-            for hit in hits:
+        for variant in variants:
+            for hit in names.search(variant, count, budget):
                 if allowed is not None and not query.filter.accepts(index.metadata[hit.id]):
                     continue
-                if variant == features.name:  # stage 2 scores the other variants itself
-                    text_scores[hit.id] = hit.score
+                text_scores[hit.id] = max(text_scores.get(hit.id, 0.0), hit.score)  # best variant, as stage 2
                 if hit.id not in seen:
                     order.append(hit.id)
                     seen.add(hit.id)
