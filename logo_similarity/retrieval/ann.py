@@ -117,3 +117,25 @@ def tune_search(
         if recall >= target:
             return {name: value}, recall
     return best
+
+
+def exact_search_among(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int):
+    """(scores, ids), each (n_queries, k) padded with -inf / -1: exact inner product over the given vectors."""
+    sims = queries @ vectors.T if len(ids) else np.zeros((len(queries), 0), dtype=np.float32)
+    scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    found = np.full((len(queries), k), -1, dtype=np.int64)
+    for q in range(len(queries)):
+        best = np.lexsort((ids, -sims[q]))[:k]
+        scores[q, : len(best)], found[q, : len(best)] = sims[q, best], ids[best]
+    return scores, found
+
+
+def ensure_direct_map(index: faiss.Index) -> None:
+    """IVF indexes can only look vectors up by id with a direct map; a hash-table one also allows deletes."""
+    inner = faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap2) else index)
+    try:
+        ivf = faiss.extract_index_ivf(inner)
+    except RuntimeError:
+        return
+    if ivf.direct_map.type == faiss.DirectMap.NoMap:
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)

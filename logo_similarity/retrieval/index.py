@@ -30,9 +30,16 @@ from loguru import logger
 
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
-from logo_similarity.retrieval.ann import new_index, search_with, train_index, tune_search
+from logo_similarity.retrieval.ann import (
+    ensure_direct_map,
+    exact_search_among,
+    new_index,
+    search_with,
+    train_index,
+    tune_search,
+)
 from logo_similarity.retrieval.local_store import LocalFeatures
-from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
+from logo_similarity.retrieval.metadata_store import read_metadata, searchable_name, write_metadata
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
 from logo_similarity.utils.fs import fsync_dir
@@ -51,15 +58,6 @@ class IndexNotFoundError(SearchIndexError, FileNotFoundError):
 
 class IndexMismatchError(SearchIndexError):
     """The index was built with another model or preprocessing than the one asked to query it."""
-
-
-def searchable_name(meta: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(name, source) an item is searched and scored by: its registered name, else the text read from its logo."""
-    if meta.get("text"):
-        return meta["text"], "name"
-    if meta.get("ocr_text"):
-        return meta["ocr_text"], "ocr"
-    return None, None
 
 
 @dataclass(frozen=True)
@@ -170,12 +168,7 @@ class SearchIndex:
 
     def _search_among(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> Hits:
         allowed = np.array([i for i in allowed.tolist() if i in self.metadata], dtype=np.int64)
-        sims = queries @ self.vectors(allowed).astype(np.float32).T if len(allowed) else np.zeros((len(queries), 0))
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        ids = np.full((len(queries), k), -1, dtype=np.int64)
-        for q in range(len(queries)):
-            best = np.lexsort((allowed, -sims[q]))[:k]
-            scores[q, : len(best)], ids[q, : len(best)] = sims[q, best], allowed[best]
+        scores, ids = exact_search_among(queries, self.vectors(allowed).astype(np.float32), allowed, k)
         return Hits(scores=scores, ids=ids)
 
     def next_id(self) -> int:
@@ -220,21 +213,10 @@ class SearchIndex:
         """Stored (projected, when PCA is on) vectors of the given ids."""
         if not len(ids):
             return np.zeros((0, self.dim), dtype=np.float32)
-        self._ensure_direct_map()
+        if not getattr(self, "_direct_map_ready", False):
+            ensure_direct_map(self.index)
+            self._direct_map_ready = True
         return np.stack([self.index.reconstruct(int(i)) for i in ids])
-
-    def _ensure_direct_map(self) -> None:
-        """IVF indexes can only look vectors up by id with a direct map; a hash table one also allows deletes."""
-        if getattr(self, "_direct_map_ready", False):
-            return
-        inner = faiss.downcast_index(self.index.index if isinstance(self.index, faiss.IndexIDMap2) else self.index)
-        try:
-            ivf = faiss.extract_index_ivf(inner)
-        except RuntimeError:
-            ivf = None
-        if ivf is not None and ivf.direct_map.type == faiss.DirectMap.NoMap:
-            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        self._direct_map_ready = True
 
     def check_compatible(self, spec: ModelSpec) -> None:
         diff = self.spec.mismatch(spec)
@@ -256,11 +238,7 @@ class SearchIndex:
             "tuned_recall@100": self.tuned_recall,
             "id_high_water": self.id_high_water,
             "pca": {"dim": self.projection.dim} if self.projection else None,
-            "local": None if self.local is None else {
-                "grid": self.local.grid, "dim": self.local.projection.dim, "stride": self.local.projection.stride,
-                "projection": self.local.projection.fingerprint(), "items": len(self.local),
-                "bytes_per_item": self.local.bytes_per_item,
-            },
+            "local": None if self.local is None else self.local.manifest(),
             "metric": "inner_product",
             "spec": self.spec.to_dict(),
             "spec_fingerprint": self.spec.fingerprint(),

@@ -52,6 +52,11 @@ class LocalFeatures:
         cells = self.grid * self.grid
         return cells * self.projection.dim * 2 + cells + 8
 
+    def manifest(self) -> dict:
+        p = self.projection
+        return {"grid": self.grid, "dim": p.dim, "stride": p.stride, "projection": p.fingerprint(),
+                "items": len(self), "bytes_per_item": self.bytes_per_item}
+
     def add(self, ids: np.ndarray, cells: np.ndarray, ink: np.ndarray) -> None:
         ids = np.asarray(ids, np.int64)
         if not (len(ids) == len(cells) == len(ink)):

@@ -68,3 +68,12 @@ def read_metadata(path: Path) -> dict[int, dict[str, Any]]:
     finally:
         db.close()
     return items
+
+
+def searchable_name(meta: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(name, source) an item is searched and scored by: its registered name, else the text read from its logo."""
+    if meta.get("text"):
+        return meta["text"], "name"
+    if meta.get("ocr_text"):
+        return meta["ocr_text"], "ocr"
+    return None, None
