@@ -101,7 +101,8 @@ def test_python_api_is_the_cli_function(built_index, tiny_gallery, model_cache, 
 
     monkeypatch.setenv("LOGO_SIM__MODEL__CACHE_DIR", str(model_cache))
     results = commands.search(tiny_gallery / "images" / "ring.png", index_dir=built_index, k=3)
-    assert results[0].key == "images/ring.png" and results[0].score == pytest.approx(1.0, abs=1e-4)
+    assert results[0].key == "images/ring.png" and results[0].components["image"] == pytest.approx(1.0, abs=1e-4)
+    assert results[0].score == results[0].components["composite"]  # re-ranked by default
 
 
 def test_name_search_from_the_cli(built_index, cli_env, tmp_path):
