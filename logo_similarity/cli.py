@@ -23,11 +23,12 @@ from logo_similarity.datasets.synthetic import FontNotFoundError
 from logo_similarity.preprocessing import ImageLoadError
 from logo_similarity.text.errors import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table
+from logo_similarity.retrieval.chunks import WorkFolderMismatchError
 from logo_similarity.retrieval.index import SearchIndexError
 
 USER_ERRORS = (
     ConfigError, DatasetError, FontNotFoundError, ImageLoadError, SearchIndexError, ModelNotFoundError,
-    OcrModelError, PretrainedWeightsError,
+    OcrModelError, PretrainedWeightsError, WorkFolderMismatchError,
 )
 
 app = typer.Typer(

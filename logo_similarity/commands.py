@@ -7,7 +7,6 @@ return. Options are flat keywords (autofaiss style); ``config`` is a YAML file o
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -29,6 +28,7 @@ from logo_similarity.retrieval import (
     write_rejects,
 )
 from logo_similarity.retrieval.build import stage2_options
+from logo_similarity.retrieval.chunks import WorkFolderMismatchError, remove_work_folder
 from logo_similarity.search import Query, QueryError, run_query, search_image
 from logo_similarity.retrieval.update import UpdateReport, add_items, delete_items
 from logo_similarity.text.read_name import name_reader
@@ -115,7 +115,7 @@ def index(
     write_rejects(report.rejects, folder / "rejects.jsonl")
     # The build is complete: its chunks must not be "resumed" by a later build of the same file list, whose
     # images may have changed since (a rebuild reuses unchanged images through the embedding cache instead).
-    shutil.rmtree(work, ignore_errors=True)
+    remove_work_folder(work)  # only the build's own files: --work may name a folder the user cares about
     logger.info(
         "indexed {} images ({} rejected, {} embeddings reused) in {:.1f}s, {:.1f} img/s -> {}",
         report.items, len(report.rejects), report.cached, report.seconds, report.images_per_s, folder,

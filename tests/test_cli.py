@@ -163,3 +163,12 @@ def test_an_index_of_the_imagenet_model_is_refused_by_the_default_and_rebuilt_by
     manifest = json.loads((out / "current" / "manifest.json").read_text())
     assert manifest["spec"]["weights"].startswith("logo-sim-moco:")
     assert logo_sim(["search", query, "--index", out], cli_env).returncode == 0
+
+
+def test_index_refuses_a_work_folder_holding_the_users_files(tiny_gallery, cli_env, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "notes.txt").write_text("mine")
+    result = logo_sim(["index", tiny_gallery / "metadata.jsonl", "--out", tmp_path / "index", "--work", data], cli_env)
+    assert result.returncode != 0 and "did not create" in result.stderr and "Traceback" not in result.stderr
+    assert [p.name for p in data.iterdir()] == ["notes.txt"]

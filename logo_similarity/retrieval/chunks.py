@@ -27,7 +27,28 @@ from logo_similarity.utils.fs import atomic_write
 
 
 class WorkFolderMismatchError(RuntimeError):
-    """The work folder holds chunks of another dataset or model."""
+    """The work folder holds chunks of another dataset or model, or files a build did not create."""
+
+
+def _ours(name: str) -> bool:
+    """Files a chunk store writes: its plan, chunks, done records and their temporary names."""
+    return name == "plan.json" or (name.startswith("chunk-") and name.endswith((".npz", ".done"))) or (
+        name.startswith(".") and ".tmp-" in name)
+
+
+def remove_work_folder(folder: Path) -> None:
+    """Delete what a build wrote in ``folder`` (never anything else), and the folder if the build made it."""
+    folder = Path(folder)
+    plan_path = folder / "plan.json"
+    if not plan_path.is_file():
+        return
+    made = bool(json.loads(plan_path.read_text()).get("made_folder"))
+    for path in folder.iterdir():
+        if path.is_file() and _ours(path.name) and path != plan_path:
+            path.unlink()
+    plan_path.unlink()
+    if made and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 @dataclass
@@ -55,11 +76,19 @@ class ChunkStore:
         self.chunk_size = chunk_size
         self.n_items = n_items
         self.n_chunks = (n_items + chunk_size - 1) // chunk_size
+        foreign = sorted(p.name for p in self.folder.iterdir() if not _ours(p.name)) if self.folder.is_dir() else []
+        if foreign:  # the folder is someone's: a build must never write or delete among their files
+            raise WorkFolderMismatchError(
+                f"{self.folder} holds files a build did not create ({', '.join(foreign[:3])}); "
+                "give an empty or new folder as the work folder"
+            )
+        made = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         plan = {"fingerprint": fingerprint, "chunk_size": chunk_size, "n_items": n_items}
         plan_path = self.folder / "plan.json"
         if plan_path.exists():
             existing = json.loads(plan_path.read_text())
+            made = bool(existing.pop("made_folder", False))
             if existing != plan and not restart:
                 raise WorkFolderMismatchError(
                     f"{self.folder} holds chunks of another build ({existing}); remove it or pass another work folder"
@@ -68,9 +97,9 @@ class ChunkStore:
                 logger.info("dataset or model changed since the last build in {}: starting over", self.folder)
                 for old in list(self.folder.glob("chunk-*")):
                     old.unlink()
-                atomic_write(plan_path, json.dumps(plan).encode())
+                atomic_write(plan_path, json.dumps({**plan, "made_folder": made}).encode())
         else:
-            atomic_write(plan_path, json.dumps(plan).encode())
+            atomic_write(plan_path, json.dumps({**plan, "made_folder": made}).encode())
         for stale in self.folder.glob(".*.tmp-*"):
             stale.unlink(missing_ok=True)
 

@@ -48,3 +48,26 @@ def test_leftover_temporary_files_are_cleaned(tmp_path):
     ChunkStore(tmp_path, "fp", n_items=4, chunk_size=4)
     assert not list(tmp_path.glob(".*.tmp-*"))
     assert json.loads((tmp_path / "plan.json").read_text())["n_items"] == 4
+
+
+def test_a_work_folder_with_other_files_is_refused_and_cleanup_removes_only_the_builds_files(tmp_path):
+    from logo_similarity.retrieval.chunks import remove_work_folder
+
+    users = tmp_path / "data"
+    users.mkdir()
+    (users / "photo.png").write_bytes(b"keep me")
+    with pytest.raises(WorkFolderMismatchError, match="did not create"):
+        ChunkStore(users, "fp", n_items=4, chunk_size=2)
+    assert sorted(p.name for p in users.iterdir()) == ["photo.png"]  # nothing written among the user's files
+
+    given = tmp_path / "empty"
+    given.mkdir()  # the user's own (empty) folder: emptied of the build's files, but kept
+    store = ChunkStore(given, "fp", n_items=4, chunk_size=2)
+    store.write(0, Chunk(np.arange(2), np.zeros((2, 3), np.float32), [], [{}, {}]))
+    remove_work_folder(given)
+    assert given.is_dir() and not any(given.iterdir())
+
+    made = tmp_path / "made" / "work"  # a folder the build made: removed with its files
+    ChunkStore(made, "fp", n_items=4, chunk_size=2).write(0, Chunk(np.arange(2), np.zeros((2, 3), np.float32), [], [{}, {}]))
+    remove_work_folder(made)
+    assert not made.exists() and (tmp_path / "made").is_dir()
