@@ -120,7 +120,7 @@ def bad_requests(api_key: str, upload_limit: int) -> list[BadRequest]:
     add("bad_item", "corrupt_image", "POST", "/index/items", (422,), headers={"X-API-Key": api_key},
         **_upload(png[:200]))
     add("bad_item", "bad_vienna_code", "POST", "/index/items", (422,), headers={"X-API-Key": api_key},
-        **_upload(png, vienna_codes="27.5"))
+        **_upload(png, vienna_codes="27.x5"))
     add("bad_item", "no_image", "POST", "/index/items", (422,), headers={"X-API-Key": api_key},
         files={"name": (None, "ACME")})
     return cases

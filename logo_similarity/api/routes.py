@@ -17,12 +17,12 @@ from logo_similarity.api.errors import BadQuery, NotFound
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
+from logo_similarity.datasets.records import VIENNA_CODE
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
 from logo_similarity.search import QueryOutcome
 from logo_similarity.retrieval.search import SearchResult
 
 BOX = re.compile(r"^\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*$")
-VIENNA_CODE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}(\.\d{1,2})?$")
 MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
          ".webp": "image/webp", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff"}
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -62,7 +62,7 @@ def _codes(codes: str | None) -> tuple[str, ...]:
     parts = tuple(c.strip() for c in (codes or "").split(",") if c.strip())
     bad = [c for c in parts if not VIENNA_CODE.match(c)]
     if bad:
-        raise BadQuery(f"Vienna codes must look like 27.05.01, got {bad[:3]}", reason="invalid_codes")
+        raise BadQuery(f"Vienna codes must look like 27.05.01, got {bad[:3]}", reason="invalid_vienna_code")
     return parts
 
 

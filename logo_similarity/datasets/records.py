@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp"})
-_VIENNA = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}(\.\d{1,2})?$")
+# The one definition of a Vienna code (and of a code prefix, written the same way): 1 to 4 dot-separated levels
+# of 1-2 digits (category 27, division 27.05, section 27.05.01, auxiliary 27.05.01.02). Datasets, filters and
+# the API all use it, so the API accepts exactly what a dataset may contain.
+VIENNA_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}$")
 
 
 class DatasetError(ValueError):
@@ -78,7 +81,7 @@ def _record(entry: Any, where: str, images_dir: Path) -> LogoRecord:
     if text is not None and not isinstance(text, str):
         raise DatasetError(f"{where}: 'text' must be a string or null")
     codes = entry.get("vienna_codes") or []
-    if not isinstance(codes, list) or not all(isinstance(c, str) and _VIENNA.match(c) for c in codes):
+    if not isinstance(codes, list) or not all(isinstance(c, str) and VIENNA_CODE.match(c) for c in codes):
         raise DatasetError(f"{where}: 'vienna_codes' must be a list of codes like '27.05.01', got {codes!r}")
     year = entry.get("year")
     if year is not None and (not isinstance(year, int) or isinstance(year, bool)):

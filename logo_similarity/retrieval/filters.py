@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-VIENNA_PREFIX = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}$")
+from logo_similarity.datasets.records import VIENNA_CODE
+
+VIENNA_PREFIX = VIENNA_CODE  # a prefix is written like a code
 
 
 def vienna_matches(codes: list[str] | tuple[str, ...], prefix: str) -> bool:

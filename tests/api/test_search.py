@@ -181,5 +181,5 @@ def test_vienna_codes_of_the_query_are_a_component(client, query_png):
     r = client.post("/search", files=files, data={"k": "12", "codes": "26.01.03"}).json()
     by_code = {x["vienna_codes"][0]: x["components"]["vienna"] for x in r["results"]}
     assert by_code["26.01.03"] == 1.0 and by_code["26.03.01"] == pytest.approx(1 / 3) and by_code["01.01.01"] == 0.0
-    bad = client.post("/search", files=files, data={"codes": "27.5"})
-    assert bad.status_code == 422 and bad.json()["reason"] == "invalid_codes"
+    bad = client.post("/search", files=files, data={"codes": "27.x5"})
+    assert bad.status_code == 422 and bad.json()["reason"] == "invalid_vienna_code"

@@ -23,3 +23,32 @@ def test_item_filter():
         ItemFilter("x")
     with pytest.raises(ValueError, match="after"):
         ItemFilter(year_from=2020, year_to=2000)
+
+
+@pytest.mark.parametrize("code", ["27", "27.05", "27.05.01", "27.05.01.02", "3.1.2", "27.5", "x", "27.", "27.05.01.02.03",
+                                  "270.05", "27.x5", ""])
+def test_one_vienna_code_definition_for_datasets_filters_and_the_api(code, tmp_path):
+    """The API accepts a code exactly when a dataset may contain it and a filter may name it."""
+    import json
+
+    from logo_similarity.api.errors import BadQuery
+    from logo_similarity.api.routes import _codes
+    from logo_similarity.datasets import DatasetError, read_dataset
+
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "m.jsonl").write_text(json.dumps({"file": "a.png", "vienna_codes": [code]}) + "\n")
+    try:
+        read_dataset(tmp_path / "m.jsonl")
+        dataset_ok = True
+    except DatasetError:
+        dataset_ok = False
+    try:
+        ItemFilter(vienna=code)
+        filter_ok = True
+    except ValueError:
+        filter_ok = False
+    try:
+        api_ok = _codes(code) == (code,)
+    except BadQuery:
+        api_ok = False
+    assert dataset_ok == filter_ok == api_ok, (dataset_ok, filter_ok, api_ok)
