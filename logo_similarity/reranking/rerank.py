@@ -128,8 +128,9 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
         if fuse:
             components["spatial"], pairs = spatial_component(index, features, ids, components["image"], settings)
             start = _lap(timings, "spatial", start)
-    names = [searchable_name(index.metadata[int(i)]) for i in ids]
+    names: list[tuple[str | None, str | None]] = []  # looked up only when there is a name to compare with
     if features.name and len(ids):
+        names = [searchable_name(index.metadata[int(i)]) for i in ids]
         text_found = text_found or {}
         text = np.array([text_found.get(int(i), np.nan) for i in ids])
         # names that sound alike were found (and scored) by the name index over the whole collection; of the

@@ -13,7 +13,7 @@ Without re-ranking, results are ordered by the image score (or the name score fo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
@@ -155,7 +155,7 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
     features = query_features(index, embedder, query, settings, rerank, clock)
     visual = features.vector is not None
     fetch = max(query.k, settings.search.candidates) if (query.filter.active or rerank or not visual) else query.k
-    order, image_scores, text_scores = fetch_candidates(index, features, replace_rerank(query, rerank), fetch,
+    order, image_scores, text_scores = fetch_candidates(index, features, replace(query, rerank=rerank), fetch,
                                                         settings, clock)
     ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
                                fuse=rerank, k=query.k, text_found=text_scores)
@@ -167,12 +167,6 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
     timings = {**clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
     return QueryOutcome(results, timings, candidates=len(order), reranked=ranked.fused,
                         query_text=features.name, query_text_source=features.name_source)
-
-
-def replace_rerank(query: Query, rerank: bool) -> Query:
-    from dataclasses import replace
-
-    return replace(query, rerank=rerank)
 
 
 def search_image(index: SearchIndex, embedder: Embedder, image: Image.Image, k: int, settings: Settings,
