@@ -20,7 +20,54 @@ NPROBE = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 def new_index(dim: int, factory: str) -> faiss.Index:
-    return faiss.IndexIDMap2(faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT))
+    """An empty index taking our own int64 ids.
+
+    IVF-family indexes store the ids in their inverted lists (add_with_ids) and get a hash-table direct map for
+    look-ups and deletes. They must not sit inside ``IndexIDMap2``: its removal assumes the inner index renumbers
+    the rest like a flat one, which IVF does not, so ids and vectors would fall out of step after a delete.
+    Flat and HNSW have no ids of their own and keep the id map.
+    """
+    index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+    if _ivf_of(index) is not None:
+        ensure_direct_map(index)
+        return index
+    return faiss.IndexIDMap2(index)
+
+
+def _unwrapped(index: faiss.Index) -> faiss.Index:
+    return faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap2) else index)
+
+
+def _ivf_of(index: faiss.Index):
+    try:
+        return faiss.extract_index_ivf(_unwrapped(index))
+    except RuntimeError:
+        return None
+
+
+def migrate_ivf_ids(index: faiss.Index) -> faiss.Index:
+    """An IVF index written inside ``IndexIDMap2`` (before the fix above), rewritten to hold our ids itself.
+
+    The inverted lists hold positions 0..n-1; they are relabelled in place with the ids the map held, and the
+    inner index (a copy, owned here) is returned. Other indexes are returned unchanged.
+    """
+    if not isinstance(index, faiss.IndexIDMap2) or _ivf_of(index) is None:
+        return index
+    id_map = faiss.vector_to_array(index.id_map)
+    inner = faiss.clone_index(_unwrapped(index))
+    ivf = faiss.extract_index_ivf(inner)
+    lists = faiss.downcast_InvertedLists(ivf.invlists)
+    if not isinstance(lists, faiss.ArrayInvertedLists):
+        raise RuntimeError(f"cannot relabel {type(lists).__name__} inverted lists; rebuild the index")
+    for list_no in range(ivf.nlist):
+        size = lists.list_size(list_no)
+        if size:
+            positions = faiss.rev_swig_ptr(lists.get_ids(list_no), size)  # a writable view of the list's ids
+            positions[:] = id_map[positions]
+    ivf.set_direct_map_type(faiss.DirectMap.NoMap)
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+    logger.info("IVF index migrated to hold its own ids ({} vectors)", inner.ntotal)
+    return inner
 
 
 def gpu_count() -> int:
@@ -54,14 +101,9 @@ def train_index(index: faiss.Index, vectors: np.ndarray, sample: int = 100_000, 
 
 
 def _knob(index: faiss.Index) -> tuple[str, tuple[int, ...]] | None:
-    inner = faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap2) else index)
-    if isinstance(inner, faiss.IndexHNSW):
+    if isinstance(_unwrapped(index), faiss.IndexHNSW):
         return "efSearch", EF_SEARCH
-    try:
-        faiss.extract_index_ivf(inner)
-    except RuntimeError:
-        return None
-    return "nprobe", NPROBE
+    return None if _ivf_of(index) is None else ("nprobe", NPROBE)
 
 
 def search_parameters(params: dict[str, int], k: int, selector: faiss.IDSelector | None = None):
@@ -132,10 +174,6 @@ def exact_search_among(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray
 
 def ensure_direct_map(index: faiss.Index) -> None:
     """IVF indexes can only look vectors up by id with a direct map; a hash-table one also allows deletes."""
-    inner = faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap2) else index)
-    try:
-        ivf = faiss.extract_index_ivf(inner)
-    except RuntimeError:
-        return
-    if ivf.direct_map.type == faiss.DirectMap.NoMap:
+    ivf = _ivf_of(index)
+    if ivf is not None and ivf.direct_map.type == faiss.DirectMap.NoMap:
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)

@@ -4,7 +4,7 @@ On disk, an index root holds immutable versions and a pointer to the live one::
 
     ROOT/current -> versions/20261121T093000-1234     (symlink, replaced atomically)
     ROOT/versions/<id>/manifest.json                   format version, model spec, count, index type, time
-    ROOT/versions/<id>/index.faiss                     faiss IndexIDMap2 over IndexFlatIP; ids are int64
+    ROOT/versions/<id>/index.faiss                     faiss index holding our int64 ids (retrieval/ann.py)
     ROOT/versions/<id>/metadata.sqlite                 items: id, key, file, text, vienna_codes, year, OCR, checksum
     ROOT/versions/<id>/local_*.npy, local_pca.npz       local features for spatial re-ranking (retrieval/local_store.py)
 
@@ -33,6 +33,7 @@ from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import (
     ensure_direct_map,
     exact_search_among,
+    migrate_ivf_ids,
     new_index,
     search_with,
     train_index,
@@ -296,8 +297,11 @@ class SearchIndex:
             )
         spec = ModelSpec.from_dict(manifest["spec"])
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        stored = faiss.read_index(str(folder / "index.faiss"), flags)
+        if not mmap:  # a read-only (mapped) load only searches, which an old IVF-in-IDMap2 index does correctly
+            stored = migrate_ivf_ids(stored)
         index = cls(
-            spec, faiss.read_index(str(folder / "index.faiss"), flags), factory=manifest.get("index_type", "Flat"),
+            spec, stored, factory=manifest.get("index_type", "Flat"),
             search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
             projection=Projection.load(folder / "pca.npz") if manifest.get("pca") else None,
         )
