@@ -24,11 +24,11 @@ from logo_similarity.retrieval import (
     BuildReport,
     SearchIndex,
     SearchResult,
-    build_index,
+    build_with_settings,
     write_rejects,
 )
-from logo_similarity.retrieval.build import stage2_options
 from logo_similarity.retrieval.chunks import WorkFolderMismatchError, remove_work_folder
+from logo_similarity.retrieval.lock import index_writer
 from logo_similarity.search import Query, QueryError, run_query, search_image
 from logo_similarity.retrieval.update import UpdateReport, add_items, delete_items
 from logo_similarity.text.read_name import name_reader
@@ -104,15 +104,12 @@ def index(
     target = out or Path(settings.index.dir)
     work = work or target.with_name(f".{target.name}.work")
     cache = target.with_name(f".{target.name}.embeddings.sqlite")
-    built, report = build_index(
-        records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-        work=work, chunk_size=chunk_size or settings.index.chunk_size,
-        memory_bytes=int(settings.index.memory_gb * 1024**3), target_recall=settings.index.target_recall,
-        pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items,
-        decode_processes=settings.index.decode_processes, cache=cache, **stage2_options(embedder, settings),
-    )
-    folder = built.save(target)
-    write_rejects(report.rejects, folder / "rejects.jsonl")
+    if chunk_size:
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"chunk_size": chunk_size})})
+    built, report = build_with_settings(records, embedder, settings, work=work, cache=cache)
+    with index_writer(target, "logo-sim index", settings.index.lock_timeout_s):
+        folder = built.save(target)
+        write_rejects(report.rejects, folder / "rejects.jsonl")
     # The build is complete: its chunks must not be "resumed" by a later build of the same file list, whose
     # images may have changed since (a rebuild reuses unchanged images through the embedding cache instead).
     remove_work_folder(work)  # only the build's own files: --work may name a folder the user cares about
@@ -135,7 +132,7 @@ def add(
     embedder = embedder_for_spec(None, SearchIndex.load(root).spec, settings)
     records = read_dataset(dataset, images_dir)
     return add_items(root, records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-                     read_names=name_reader(settings))
+                     read_names=name_reader(settings), lock_timeout_s=settings.index.lock_timeout_s)
 
 
 def delete(
@@ -145,7 +142,7 @@ def delete(
 ) -> UpdateReport:
     """Delete items from a built index by id (new version; ids are never reused)."""
     settings = _settings(config)
-    return delete_items(index_dir or Path(settings.index.dir), ids)
+    return delete_items(index_dir or Path(settings.index.dir), ids, lock_timeout_s=settings.index.lock_timeout_s)
 
 
 def search(

@@ -16,8 +16,8 @@ from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reporting import QueryReport, write_html_sheet, write_png_sheet
-from logo_similarity.retrieval import SearchIndex, build_index
-from logo_similarity.retrieval.build import stage2_options
+from logo_similarity.retrieval import SearchIndex, build_with_settings
+from logo_similarity.retrieval.lock import index_writer
 from logo_similarity.search import search_image
 
 
@@ -50,9 +50,9 @@ def demo(
     records = read_dataset(gallery)
     embedder = load_embedder(model, settings)
     index_dir = index_dir or Path("index/demo")
-    index, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-                                **stage2_options(embedder, settings))
-    index.save(index_dir)
+    index, report = build_with_settings(records, embedder, settings)
+    with index_writer(index_dir, "logo-sim demo", settings.index.lock_timeout_s):
+        index.save(index_dir)
     index = SearchIndex.load(index_dir, expected_spec=embedder.spec)
     logger.info("demo index: {} logos in {:.1f}s -> {}", len(index), report.seconds, index_dir)
 

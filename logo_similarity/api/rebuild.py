@@ -39,8 +39,7 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items
         from logo_similarity.config import Settings
         from logo_similarity.embeddings.loading import embedder_for_spec
         from logo_similarity.embeddings.spec import ModelSpec
-        from logo_similarity.retrieval import build_index, write_rejects
-        from logo_similarity.retrieval.build import stage2_options
+        from logo_similarity.retrieval import build_with_settings, write_rejects
         from logo_similarity.utils.logging import configure_logging
 
         with open(items_file, "rb") as fh:
@@ -50,13 +49,10 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items
         embedder = embedder_for_spec(model, ModelSpec.from_dict(spec), settings)
         ids = [i for i, _ in items]
         records = [record_of(meta) for _, meta in items]
-        s, folder = settings, Path(root)
-        built, report = build_index(
-            records, embedder, s.image, s.model.batch_size, s.index.workers, work=None,  # fresh chunks
-            chunk_size=s.index.chunk_size, memory_bytes=int(s.index.memory_gb * 1024**3),
-            target_recall=s.index.target_recall, pca_dim=s.index.pca_dim, pca_min_items=s.index.pca_min_items,
-            decode_processes=s.index.decode_processes, cache=folder.with_name(f".{folder.name}.embeddings.sqlite"),
-            ids=ids, progress=lambda done, total: out.put(("progress", done, total)), **stage2_options(embedder, s),
+        folder = Path(root)
+        built, report = build_with_settings(
+            records, embedder, settings, cache=folder.with_name(f".{folder.name}.embeddings.sqlite"), ids=ids,
+            progress=lambda done, total: out.put(("progress", done, total)),
         )
         if report.rejects:
             first = report.rejects[0]

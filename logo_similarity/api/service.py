@@ -3,8 +3,10 @@
 Hot swap: a request takes one reference to the live index (``self.live``) and uses it to the end; a write
 (add, delete, rebuild) builds and saves a new version, loads it, and replaces the reference in one
 assignment. Requests in flight finish on the old version (its memory-mapped files stay valid even when the
-folder is pruned), new ones see the new version; none fails or waits. Writes are serialised by a lock, and a
-running rebuild makes adds and deletes answer 409 instead of being lost in the rebuilt index.
+folder is pruned), new ones see the new version; none fails or waits. Writes are serialised by a lock (and,
+across processes, by the index root's file lock: a CLI ``logo-sim add`` waits for the server and the other way
+round), and a running rebuild makes adds and deletes answer 409 at once instead of being lost in the rebuilt
+index or waiting for it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
 from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.filters import ItemFilter
+from logo_similarity.retrieval.lock import IndexLockedError, index_writer
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
 from logo_similarity.retrieval.update import add_items, delete_items
 from logo_similarity.retrieval.versions import live_version
@@ -137,11 +140,16 @@ class SearchService:
 
     @contextmanager
     def _writing(self, what: str):
-        if self._rebuilding:
-            raise WriteConflict(f"cannot {what} while the index is being rebuilt; retry when the job ends",
-                                reason="rebuild_running")
+        # The flag is read under the lock that begin_rebuild sets it under, and a rebuild does not hold that lock
+        # while it runs: a write either finishes before the rebuild claims the index or is refused at once.
         with self._write_lock:
-            yield
+            if self._rebuilding:
+                raise WriteConflict(f"cannot {what} while the index is being rebuilt; retry when the job ends",
+                                    reason="rebuild_running")
+            try:
+                yield
+            except IndexLockedError as exc:
+                raise WriteConflict(str(exc), reason="index_locked") from exc
 
     def add_item(self, data: bytes, name: str | None, vienna_codes: list[str], year: int | None,
                  key: str | None) -> tuple[int, str]:
@@ -158,7 +166,7 @@ class SearchService:
             record = LogoRecord(key or f"upload-{digest[:16]}", path, name, tuple(vienna_codes), year)
             s = self.settings
             report = add_items(self.root, [record], self.embedder, s.image, s.model.batch_size, s.index.workers,
-                               read_names=name_reader(s))
+                               read_names=name_reader(s), lock_timeout_s=s.index.lock_timeout_s)
             if report.rejects:
                 raise BadQuery(report.rejects[0]["message"], reason=report.rejects[0]["reason"])
             self.swap()
@@ -167,7 +175,7 @@ class SearchService:
     def delete_item(self, item_id: int) -> str:
         with self._writing("delete items"):
             self.item(self.live, item_id)
-            delete_items(self.root, [item_id])
+            delete_items(self.root, [item_id], lock_timeout_s=self.settings.index.lock_timeout_s)
             self.swap()
             return self.live.version
 
@@ -185,12 +193,14 @@ class SearchService:
         job and leave the live index as it was: a rebuild never drops marks silently.
         """
         try:
-            with self._write_lock:
+            with index_writer(self.root, "rebuild job", self.settings.index.lock_timeout_s):
                 return self._rebuild(progress)
         finally:
-            self._rebuilding = False
+            with self._write_lock:
+                self._rebuilding = False
 
     def _rebuild(self, progress) -> dict[str, Any]:
+        self.swap()  # the items as they are on disk now (another process may have changed them)
         live = self.live
         items = [(i, dict(live.index.metadata[i])) for i in sorted(live.index.metadata)]
         result = rebuild_in_process(

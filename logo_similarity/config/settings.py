@@ -78,6 +78,9 @@ class IndexSettings(_Section):
     decode_processes: bool = Field(
         False, description="decode in worker processes (text mask off); on 2 cores threads measured faster",
     )
+    lock_timeout_s: float = Field(
+        300.0, gt=0, description="how long a change waits for another writer (server, CLI, rebuild) to finish",
+    )
 
 
 class SearchSettings(_Section):

@@ -20,8 +20,7 @@ from logo_similarity.datasets import DatasetError, LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
 from logo_similarity.preprocessing import load_image
-from logo_similarity.retrieval import BuildReport, build_index, embed_query, embed_records
-from logo_similarity.retrieval.build import stage2_options
+from logo_similarity.retrieval import BuildReport, build_with_settings, embed_query, embed_records
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.utils.timing import percentiles_ms
 
@@ -61,11 +60,8 @@ def measure_latency(index: SearchIndex, embedder: Embedder, paths: list[Path], k
 def build_gallery(bench: Path, embedder: Embedder, settings: Settings, rerank: bool) -> tuple[SearchIndex, BuildReport]:
     """The benchmark's gallery indexed as ``logo-sim index`` would (with stage-2 data when re-ranking)."""
     gallery, _ = load_benchmark(bench)
-    index, report = build_index(
-        gallery, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-        pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items, factory="Flat",  # exact search: measure the embedder, not the ANN
-        **(stage2_options(embedder, settings) if rerank else {}),
-    )
+    # exact search: measure the embedder, not the ANN
+    index, report = build_with_settings(gallery, embedder, settings, factory="Flat", stage2=rerank)
     if report.rejects:
         raise DatasetError(f"{len(report.rejects)} gallery images could not be read, e.g. {report.rejects[0]}")
     return index, report

@@ -18,7 +18,7 @@ from logo_similarity.datasets import LogoRecord, read_dataset
 from logo_similarity.embeddings import Embedder
 from logo_similarity.evaluation.metrics import full_ranks, normalized_average_rank
 from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
-from logo_similarity.retrieval import build_index
+from logo_similarity.retrieval import build_with_settings
 
 
 def vienna_prefix(code: str, level: int = 2) -> str:
@@ -40,9 +40,7 @@ def evaluate_vienna(
     dataset: str | Path, embedder: Embedder, settings: Settings, level: int = 2, max_queries: int = 1000
 ) -> dict[str, Any]:
     records: list[LogoRecord] = read_dataset(dataset)
-    index, report = build_index(records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-                                pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items,
-                                factory="Flat")
+    index, report = build_with_settings(records, embedder, settings, factory="Flat", stage2=False)
     ids = np.array(sorted(index.metadata), dtype=np.int64)
     vectors = index.vectors(ids)
     relevance = vienna_relevance([records[i].vienna_codes for i in ids], level)

@@ -1,4 +1,4 @@
-from logo_similarity.retrieval.build import BuildReport, build_index, embed_records, write_rejects
+from logo_similarity.retrieval.build import BuildReport, build_index, build_with_settings, embed_records, write_rejects
 from logo_similarity.retrieval.index import (
     Hits,
     IndexMismatchError,
@@ -15,6 +15,7 @@ __all__ = [
     "SearchIndex",
     "SearchResult",
     "build_index",
+    "build_with_settings",
     "embed_query",
     "embed_records",
     "write_rejects",

@@ -15,7 +15,7 @@ import numpy as np
 from loguru import logger
 from tqdm import tqdm
 
-from logo_similarity.config import ImageSettings
+from logo_similarity.config import ImageSettings, Settings
 from logo_similarity.datasets import LogoRecord, write_rejects
 from logo_similarity.embeddings import Embedder
 from logo_similarity.retrieval.chooser import choose_index
@@ -32,8 +32,8 @@ from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.projection import fit_projection
 
-__all__ = ["BuildReport", "EmbeddedBatch", "build_index", "embed_records", "extra_metadata", "stage2_options",
-           "write_rejects"]
+__all__ = ["BuildReport", "EmbeddedBatch", "build_index", "build_with_settings", "embed_records", "extra_metadata",
+           "stage2_options", "write_rejects"]
 
 
 @dataclass
@@ -121,6 +121,26 @@ def build_index(
     report.seconds = time.perf_counter() - start
     report.cached = cached
     return index, report
+
+
+def build_with_settings(
+    records: list[LogoRecord], embedder: Embedder, settings: Settings, *, work: Path | None = None,
+    cache: Path | None = None, ids: Sequence[int] | None = None, progress: Callable[[int, int], None] | None = None,
+    factory: str | None = None, stage2: bool = True,
+) -> tuple[SearchIndex, BuildReport]:
+    """``build_index`` as configured by ``settings`` (index, image, model batch size, stage-2 data).
+
+    The one way the CLI, rebuild jobs, the demo and the evaluations build: each honours the same memory budget,
+    PCA and chunking settings. ``factory`` forces an index type (evaluations measure the embedder with "Flat");
+    ``stage2=False`` leaves out local features and OCR'd names.
+    """
+    s = settings.index
+    return build_index(
+        records, embedder, settings.image, settings.model.batch_size, s.workers, work=work, chunk_size=s.chunk_size,
+        memory_bytes=int(s.memory_gb * 1024**3), target_recall=s.target_recall, pca_dim=s.pca_dim, factory=factory,
+        pca_min_items=s.pca_min_items, decode_processes=s.decode_processes, cache=cache, ids=ids, progress=progress,
+        **(stage2_options(embedder, settings) if stage2 else {}),
+    )
 
 
 def _cells(embedder, local) -> int:

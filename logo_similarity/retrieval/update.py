@@ -18,6 +18,7 @@ from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.retrieval.build import embed_records, extra_metadata
 from logo_similarity.retrieval.index import SearchIndex
+from logo_similarity.retrieval.lock import index_writer
 
 
 @dataclass
@@ -29,8 +30,17 @@ class UpdateReport:
 
 
 def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: ImageSettings,
-              batch_size: int = 32, workers: int = 2, read_names=None) -> UpdateReport:
-    """Embed and add ``records``; local features with the index's own projection when it stores them."""
+              batch_size: int = 32, workers: int = 2, read_names=None, lock_timeout_s: float = 300.0) -> UpdateReport:
+    """Embed and add ``records``; local features with the index's own projection when it stores them.
+
+    The whole load - add - save holds the index's write lock (retrieval/lock.py), so a concurrent writer's
+    change is never lost.
+    """
+    with index_writer(root, f"adding {len(records)} items", lock_timeout_s):
+        return _add_items(root, records, embedder, image, batch_size, workers, read_names)
+
+
+def _add_items(root, records, embedder, image, batch_size, workers, read_names) -> UpdateReport:
     index = SearchIndex.load(root, expected_spec=embedder.spec)
     report = UpdateReport()
     first = index.next_id()
@@ -48,8 +58,9 @@ def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: 
     return report
 
 
-def delete_items(root: Path, ids: list[int]) -> UpdateReport:
-    index = SearchIndex.load(root)
-    report = UpdateReport(removed=index.remove(ids))
-    report.version = index.save(root)
-    return report
+def delete_items(root: Path, ids: list[int], lock_timeout_s: float = 300.0) -> UpdateReport:
+    with index_writer(root, f"deleting {len(ids)} items", lock_timeout_s):
+        index = SearchIndex.load(root)
+        report = UpdateReport(removed=index.remove(ids))
+        report.version = index.save(root)
+        return report
