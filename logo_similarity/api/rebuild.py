@@ -17,16 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from logo_similarity.datasets import LogoRecord
+from logo_similarity.datasets.records import record_from_metadata
 
 
 class RebuildError(RuntimeError):
     pass
-
-
-def record_of(meta: dict[str, Any]) -> LogoRecord:
-    return LogoRecord(str(meta["key"]), Path(meta["file"]), meta.get("text"), tuple(meta.get("vienna_codes") or ()),
-                      meta.get("year"))
 
 
 def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items_file: str,
@@ -48,7 +43,7 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items
         configure_logging(settings.log_level)
         embedder = embedder_for_spec(model, ModelSpec.from_dict(spec), settings)
         ids = [i for i, _ in items]
-        records = [record_of(meta) for _, meta in items]
+        records = [record_from_metadata(meta) for _, meta in items]
         folder = Path(root)
         built, report = build_with_settings(
             records, embedder, settings, cache=folder.with_name(f".{folder.name}.embeddings.sqlite"), ids=ids,

@@ -34,13 +34,23 @@ class LogoRecord:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_metadata(self) -> dict[str, Any]:
+        """What an index stores for this record: its fields and every extra one (``ocr_text``, ``source_file``
+        from ``logo-sim mask``, or any other key of the dataset)."""
         return {
+            **self.extra,
             "key": self.key,
             "file": str(Path(self.path).absolute()),  # the server may run from another working directory
             "text": self.text,
             "vienna_codes": list(self.vienna_codes),
             "year": self.year,
         }
+
+
+def record_from_metadata(meta: dict[str, Any]) -> LogoRecord:
+    """The record an index item was made from (a rebuild re-reads its items this way, extras included)."""
+    extra = {k: v for k, v in meta.items() if k not in {"id", "key", "file", "text", "vienna_codes", "year"}}
+    return LogoRecord(str(meta["key"]), Path(meta["file"]), meta.get("text"), tuple(meta.get("vienna_codes") or ()),
+                      meta.get("year"), extra)
 
 
 def reject_entry(record: LogoRecord, exc: Exception) -> dict[str, Any]:
