@@ -82,7 +82,8 @@ def _show_eval(report: dict[str, Any]) -> None:
 
 
 def _show_export(path) -> None:
-    extra = [p.name for p in (path.with_name(path.name + ".data"), path.with_name(path.stem + ".fp16.onnx")) if p.exists()]
+    weights = sorted(path.parent.glob(path.name + ".*.data"))  # the export's external weights (onnx_export.py)
+    extra = [p.name for p in (*weights, path.with_name(path.stem + ".fp16.onnx")) if p.exists()]
     console.print(f"wrote {path}" + (f" (+ {', '.join(extra)})" if extra else ""))
 
 

@@ -212,7 +212,7 @@ def evaluate(
 
 
 def export(
-    out: Annotated[Path, typer.Option(help="ONNX file to write (its .onnx.data is written beside it)")],
+    out: Annotated[Path, typer.Option(help="ONNX file to write (its weights file .onnx.<token>.data goes beside it)")],
     checkpoint: Annotated[Optional[Path], typer.Option(help=".pt checkpoint (default: ImageNet weights)")] = None,
     fp16: Annotated[bool, typer.Option("--fp16", help="also write OUT with .fp16.onnx: FP16 weights for GPU serving")] = False,
     single_file: Annotated[bool, typer.Option("--single-file", help="weights inside the .onnx (no .data file)")] = False,

@@ -6,7 +6,8 @@
                 (``settings.model.backend == "torch"`` runs it eagerly instead).
 ``thumbnail``   the 16x16 grayscale baseline.
 ``*.onnx``      an exported model; its spec is read from the file.
-``*.pt/.pth``   a logo-similarity checkpoint (spec + trunk weights), run eagerly or exported per backend.
+``*.pt/.pth``   a logo-similarity checkpoint (spec + trunk weights), run eagerly or exported per backend (the
+                export is cached in ``model.cache_dir`` by checkpoint content).
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ def imagenet_onnx_path(settings: Settings) -> Path:
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return Path(m.cache_dir).expanduser() / "models" / f"{m.arch}-{m.pooling}-{digest}" / "model.onnx"
+
+
+def checkpoint_onnx_path(checkpoint: Path, settings: Settings) -> Path:
+    """Where a checkpoint's ONNX export is cached: keyed by the checkpoint's content, so a retrained file gets a
+    fresh export and nothing next to the user's checkpoint is ever written or deleted."""
+    digest = hashlib.sha256()
+    with open(checkpoint, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    name = f"checkpoint-{checkpoint.stem}-{digest.hexdigest()[:16]}"
+    return Path(settings.model.cache_dir).expanduser() / "models" / name / "model.onnx"
 
 
 def _onnx_for(extractor_factory, path: Path) -> Path:
@@ -116,11 +128,7 @@ def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
         extractor = load_checkpoint(path)
         if settings.model.backend == "torch":
             return TorchEmbedder(extractor, threads)
-        onnx_path = path.with_suffix(".onnx")
-        stale = onnx_path.exists() and onnx_path.stat().st_mtime < path.stat().st_mtime
-        if stale:
-            onnx_path.unlink()
-        return OnnxEmbedder(_onnx_for(lambda: extractor, onnx_path), threads)
+        return OnnxEmbedder(_onnx_for(lambda: extractor, checkpoint_onnx_path(path, settings)), threads)
     raise ModelNotFoundError(
         f"unknown model kind {path.suffix!r}: give an .onnx file, a .pt checkpoint, 'imagenet' or 'thumbnail'"
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +21,19 @@ OUTPUT_NAME = "embeddings"
 
 
 def export_onnx(extractor: FeatureExtractor, path: Path, opset: int = 18, single_file: bool = False) -> Path:
-    """Write ``path`` (and its ``path.data`` external-weights file beside it, unless ``single_file``).
+    """Write ``path`` (and its external-weights file beside it, unless ``single_file``).
 
-    Both files are written in a temporary folder next to the target and moved in only when complete, so a
-    crash never leaves a half-written model where a reader could load it.
+    The pair switches atomically: the weights get a name of their own (``<name>.<token>.data``, referenced from
+    inside the .onnx file) and are moved in first; the .onnx file then replaces any previous one in a single
+    rename. A reader therefore loads the old pair or the new one, never a new graph with missing or old
+    weights; a crash before the rename leaves the old model as it was. Weights files of earlier exports of
+    this path (named by this function) are removed afterwards.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     size = extractor.spec.input_size
     example = torch.zeros(2, 3, size, size)
+    data_name = f"{path.name}.{uuid.uuid4().hex[:12]}.data"
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
         staged = Path(tmp) / path.name
         batch = torch.export.Dim("batch", min=1, max=4096)
@@ -50,11 +56,15 @@ def export_onnx(extractor: FeatureExtractor, path: Path, opset: int = 18, single
             str(staged),
             save_as_external_data=not single_file,
             all_tensors_to_one_file=True,
-            location=path.name + ".data",
+            location=data_name,
             size_threshold=1024,
         )
-        for produced in Path(tmp).iterdir():
-            shutil.move(str(produced), path.parent / produced.name)
+        if (Path(tmp) / data_name).exists():
+            os.replace(Path(tmp) / data_name, path.parent / data_name)
+        os.replace(staged, path)  # the switch: from here on readers get the new pair
+    for old in path.parent.glob(f"{path.name}.*.data"):
+        if old.name != data_name:
+            old.unlink(missing_ok=True)
     logger.info("exported ONNX model to {}", path)
     return path
 
