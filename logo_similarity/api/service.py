@@ -26,6 +26,7 @@ from PIL import Image
 
 from logo_similarity.api.errors import BadQuery, NotFound, Unavailable, WriteConflict
 from logo_similarity.api.rebuild import rebuild_in_process
+from logo_similarity.api.uploads import prune_uploads, store_upload
 from logo_similarity.config import Settings
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings.loading import embedder_for_spec
@@ -34,10 +35,9 @@ from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.lock import IndexLockedError, index_writer
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
-from logo_similarity.retrieval.update import add_items, delete_items
+from logo_similarity.retrieval.update import add_items_locked, delete_items_locked
 from logo_similarity.retrieval.versions import live_version
 from logo_similarity.text.read_name import name_reader
-from logo_similarity.utils.fs import atomic_write
 
 _SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
 
@@ -158,24 +158,25 @@ class SearchService:
         digest = hashlib.sha256(data).hexdigest()
         with Image.open(io.BytesIO(data)) as probe:
             suffix = _SUFFIX.get(probe.format or "", ".img")
-        with self._writing("add items"):
-            path = (self.root / "uploads" / f"{digest}{suffix}").resolve()
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(path, data)
+        s = self.settings
+        with self._writing("add items"), index_writer(self.root, "API add", s.index.lock_timeout_s):
+            path = store_upload(self.root, data, digest, suffix)
             record = LogoRecord(key or f"upload-{digest[:16]}", path, name, tuple(vienna_codes), year)
-            s = self.settings
-            report = add_items(self.root, [record], self.embedder, s.image, s.model.batch_size, s.index.workers,
-                               read_names=name_reader(s), lock_timeout_s=s.index.lock_timeout_s)
+            try:
+                report = add_items_locked(self.root, [record], self.embedder, s.image, s.model.batch_size,
+                                          s.index.workers, read_names=name_reader(s))
+            finally:
+                prune_uploads(self.root)  # a rejected (or failed) add leaves no image behind
             if report.rejects:
                 raise BadQuery(report.rejects[0]["message"], reason=report.rejects[0]["reason"])
             self.swap()
             return report.added[0], self.live.version
 
     def delete_item(self, item_id: int) -> str:
-        with self._writing("delete items"):
+        with self._writing("delete items"), index_writer(self.root, "API delete", self.settings.index.lock_timeout_s):
             self.item(self.live, item_id)
-            delete_items(self.root, [item_id], lock_timeout_s=self.settings.index.lock_timeout_s)
+            delete_items_locked(self.root, [item_id])
+            prune_uploads(self.root)  # images of items no kept version holds any more
             self.swap()
             return self.live.version
 
@@ -207,5 +208,6 @@ class SearchService:
             self.settings.model_dump(mode="json", exclude={"api"}), self.root, live.index.spec.to_dict(), self.model,
             items, live.index.id_high_water, progress,
         )
+        prune_uploads(self.root)
         self.swap()
         return {**result, "version": self.live.version}

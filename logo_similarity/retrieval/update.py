@@ -37,10 +37,11 @@ def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: 
     change is never lost.
     """
     with index_writer(root, f"adding {len(records)} items", lock_timeout_s):
-        return _add_items(root, records, embedder, image, batch_size, workers, read_names)
+        return add_items_locked(root, records, embedder, image, batch_size, workers, read_names)
 
 
-def _add_items(root, records, embedder, image, batch_size, workers, read_names) -> UpdateReport:
+def add_items_locked(root, records, embedder, image, batch_size=32, workers=2, read_names=None) -> UpdateReport:
+    """``add_items`` for a caller that already holds the index's write lock."""
     index = SearchIndex.load(root, expected_spec=embedder.spec)
     report = UpdateReport()
     first = index.next_id()
@@ -60,7 +61,11 @@ def _add_items(root, records, embedder, image, batch_size, workers, read_names) 
 
 def delete_items(root: Path, ids: list[int], lock_timeout_s: float = 300.0) -> UpdateReport:
     with index_writer(root, f"deleting {len(ids)} items", lock_timeout_s):
-        index = SearchIndex.load(root)
-        report = UpdateReport(removed=index.remove(ids))
-        report.version = index.save(root)
-        return report
+        return delete_items_locked(root, ids)
+
+
+def delete_items_locked(root: Path, ids: list[int]) -> UpdateReport:
+    index = SearchIndex.load(root)
+    report = UpdateReport(removed=index.remove(ids))
+    report.version = index.save(root)
+    return report

@@ -27,7 +27,14 @@ def switch_current(root: Path, version: Path) -> None:
 
 
 def prune_versions(root: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` versions; the live one is never deleted."""
+    """Delete all but the newest ``keep`` versions; the live one is never deleted.
+
+    Staging folders (``versions/.<name>.tmp``) left by a writer that died mid-write (kill -9, disk full) go too:
+    writers hold the index's write lock while saving, so none is being written by anyone else now.
+    """
+    for staging in (root / "versions").glob(".*.tmp"):
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
     live = live_version(root)
     versions = sorted((p for p in (root / "versions").iterdir() if p.is_dir() and not p.name.startswith(".")),
                       key=lambda p: p.name)

@@ -120,3 +120,24 @@ except RebuildError as exc:
     done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
     assert "FAILED CLEANLY: the rebuild process exited" in done.stdout, done.stderr[-2000:]
     assert not list(tmp_path.glob(".rebuild-items-*"))  # the item file is cleaned up
+
+
+def test_uploaded_images_go_when_no_kept_version_refers_to_them(writable_client):
+    client = writable_client
+    root = client.app.state.service.root
+    uploads = root / "uploads"
+    logo = png_bytes(draw_logo("triangle", (10, 20, 200), side=140))
+    item = client.post("/index/items", headers=AUTH, files={"image": ("t.png", logo, "image/png")}).json()["id"]
+    stored = list(uploads.iterdir())
+    assert len(stored) == 1 and stored[0].read_bytes() == logo
+    stray = uploads / ("ab" * 32 + ".png")  # an upload whose add never finished (a crash between store and save)
+    stray.write_bytes(logo)
+    mine = uploads / "README.txt"  # not ours: never touched
+    mine.write_text("notes")
+    assert client.delete(f"/index/items/{item}", headers=AUTH).status_code == 200
+    # the previous version (kept for roll-back) still holds the item, so its image stays; the stray one goes
+    assert stored[0].exists() and not stray.exists() and mine.exists()
+    other = png_bytes(draw_logo("ring", (200, 20, 10), side=140))
+    assert client.post("/index/items", headers=AUTH, files={"image": ("r.png", other, "image/png")}).status_code == 201
+    assert not stored[0].exists() and mine.exists()  # no kept version refers to it any more
+    assert len([p for p in uploads.iterdir() if p.suffix == ".png"]) == 1

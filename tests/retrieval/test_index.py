@@ -70,6 +70,17 @@ def test_old_versions_are_pruned_and_the_live_one_kept(tmp_path):
     assert len(SearchIndex.load(root / "versions" / versions[0])) == 5  # a version folder loads directly
 
 
+def test_a_half_written_version_left_by_a_crash_is_never_loaded_and_is_cleaned_up(tmp_path):
+    root = tmp_path / "idx"
+    make_index(3).save(root)
+    staging = root / "versions" / ".20990101T000000-000000001-1.tmp"  # as write_version names it
+    staging.mkdir()
+    (staging / "index.faiss").write_bytes(b"half")
+    assert len(SearchIndex.load(root)) == 3
+    make_index(4).save(root)
+    assert not staging.exists() and len(SearchIndex.load(root)) == 4
+
+
 def test_mismatched_model_is_a_clear_error(tmp_path):
     make_index().save(tmp_path / "idx")
     other = ModelSpec("arch", "w1", 224, (0.5,) * 3, (0.5,) * 3, "avg", 0.0, 8)
