@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from logo_similarity import __version__
 from logo_similarity.api import schemas
-from logo_similarity.api.errors import ServiceError, error_response
+from logo_similarity.api.errors import ServiceError, WriteConflict, error_response
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard
 from logo_similarity.api.metrics import Metrics
@@ -72,7 +72,7 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     api = settings.api
     check_key_config(api)
     service = service or SearchService(settings, index_dir or settings.index.dir, model)
-    jobs = JobManager(nice=api.job_nice)
+    jobs = JobManager(Path(service.root) / "jobs.sqlite", nice=api.job_nice, timeout_s=api.job_timeout_s)
     metrics = Metrics()
     pool = ThreadPoolExecutor(api.search_threads, thread_name_prefix="logo-sim-search")
     admission = Admission(api.max_in_flight, api.retry_after_s, on_busy=metrics.busy.inc)
@@ -82,8 +82,8 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if not service.ready:  # load in the background: /health answers at once, /ready when loaded
-            threading.Thread(target=_load_quietly, args=(service,), daemon=True, name="logo-sim-load").start()
+        # load in the background (/health answers at once, /ready when loaded), then resume interrupted jobs
+        threading.Thread(target=_load_and_recover, args=(service, jobs), daemon=True, name="logo-sim-load").start()
         yield
         jobs.shutdown()
         pool.shutdown(wait=False, cancel_futures=True)
@@ -167,8 +167,19 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     return app
 
 
-def _load_quietly(service: SearchService) -> None:
+def _load_and_recover(service: SearchService, jobs: JobManager) -> None:
+    if not service.ready:
+        try:
+            service.load()
+        except Exception:  # already recorded in service.load_error and logged; /ready reports it
+            return
+    jobs.recover({"rebuild": lambda job: _claim_rebuild(service)})
+
+
+def _claim_rebuild(service: SearchService):
+    """A rebuild a restart interrupted runs again (its embedding cache makes it redo only what is missing)."""
     try:
-        service.load()
-    except Exception:  # already recorded in service.load_error and logged; /ready reports it
-        return
+        service.begin_rebuild()
+    except WriteConflict:
+        return None
+    return service.rebuild

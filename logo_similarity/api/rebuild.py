@@ -3,60 +3,75 @@
 Measured on the 10k-item benchmark index under 8 saturating clients: run on a thread of the server, a rebuild
 stalled searches for up to 1.2 s at a time (p99 944 ms over the run), since its Python parts hold the GIL.
 In a spawned process the p99 was 258 ms at niceness +5 (rebuild 110 s under that load, 20 s idle) and
-220 ms at +10 (rebuild 230 s); +5 is the default (``api.job_nice``). The process reports progress and its outcome on a queue; the service switches to
-the new version when it reports success.
+220 ms at +10 (rebuild 230 s); +5 is the default (``api.job_nice``).
+
+The child is the writer: it takes the index's write lock, reads the live items from disk, re-embeds them
+(embedding cache first, so a rebuild run again after an interruption redoes only what changed), saves and
+switches. It dies with the server (PR_SET_PDEATHSIG on Linux), and a cancelled or timed-out job kills it; the
+kernel then releases its lock, and the live version is the old one, since the switch is the last step.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
-import pickle
-import tempfile
+import os
 import queue as queue_module
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from logo_similarity.datasets.records import record_from_metadata
+PR_SET_PDEATHSIG = 1
 
 
 class RebuildError(RuntimeError):
     pass
 
 
-def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items_file: str,
-            id_high_water: int, out) -> None:
-    """Child process: embed (cache first), build, save and switch ``root/current``; report on ``out``.
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _worker(settings_json: dict, root: str, spec: dict, model: str | None, parent: int, out) -> None:
+    """Child process: lock, read the live items, embed, build, save and switch ``root/current``; report on ``out``.
 
     It inherits the niceness of the job thread that started it (``api.job_nice``).
     """
+    _die_with_parent(parent)
     try:
         from logo_similarity.config import Settings
+        from logo_similarity.datasets.records import record_from_metadata
         from logo_similarity.embeddings.loading import embedder_for_spec
         from logo_similarity.embeddings.spec import ModelSpec
-        from logo_similarity.retrieval import build_with_settings, write_rejects
+        from logo_similarity.retrieval import SearchIndex, build_with_settings, write_rejects
+        from logo_similarity.retrieval.lock import index_writer
         from logo_similarity.utils.logging import configure_logging
 
-        with open(items_file, "rb") as fh:
-            items: list[tuple[int, dict]] = pickle.load(fh)
         settings = Settings.model_validate(settings_json)
         configure_logging(settings.log_level)
-        embedder = embedder_for_spec(model, ModelSpec.from_dict(spec), settings)
-        ids = [i for i, _ in items]
-        records = [record_from_metadata(meta) for _, meta in items]
         folder = Path(root)
-        built, report = build_with_settings(
-            records, embedder, settings, cache=folder.with_name(f".{folder.name}.embeddings.sqlite"), ids=ids,
-            progress=lambda done, total: out.put(("progress", done, total)),
-        )
-        if report.rejects:
-            first = report.rejects[0]
-            out.put(("error", f"{len(report.rejects)} items could not be re-read (first: {first['file']}: "
-                              f"{first['message']}); the live index is unchanged"))
-            return
-        built.id_high_water = max(built.id_high_water, id_high_water)
-        version = built.save(folder)
-        write_rejects(report.rejects, version / "rejects.jsonl")
+        embedder = embedder_for_spec(model, ModelSpec.from_dict(spec), settings)
+        with index_writer(folder, "rebuild job", settings.index.lock_timeout_s):
+            live = SearchIndex.load(folder, expected_spec=embedder.spec)
+            ids = sorted(live.metadata)
+            records = [record_from_metadata(live.metadata[i]) for i in ids]
+            built, report = build_with_settings(
+                records, embedder, settings, cache=folder.with_name(f".{folder.name}.embeddings.sqlite"), ids=ids,
+                progress=lambda done, total: out.put(("progress", done, total)),
+            )
+            if report.rejects:
+                first = report.rejects[0]
+                out.put(("error", f"{len(report.rejects)} items could not be re-read (first: {first['file']}: "
+                                  f"{first['message']}); the live index is unchanged"))
+                return
+            built.id_high_water = max(built.id_high_water, live.id_high_water)
+            version = built.save(folder)
+            write_rejects(report.rejects, version / "rejects.jsonl")
         out.put(("done", {"items": report.items, "seconds": round(report.seconds, 3),
                           "reused_embeddings": report.cached, "index_type": built.factory}))
     except Exception as exc:  # reported to the parent, which fails the job with this message
@@ -64,24 +79,24 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, items
 
 
 def rebuild_in_process(settings_json: dict, root: Path, spec: dict, model: str | None,
-                       items: list[tuple[int, dict]], id_high_water: int,
-                       progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Run the rebuild in a spawned process; returns its result or raises RebuildError with its message."""
+                       progress: Callable[[int, int], None] | None = None, cancel=None) -> dict[str, Any]:
+    """Run the rebuild in a spawned process; returns its result or raises RebuildError with its message.
+
+    ``cancel`` (a jobs.Cancellation) is watched while waiting: when set, the process is killed and
+    ``JobCancelled`` raised.
+    """
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    # The items go through a file, not the process arguments: spawn writes the arguments into a pipe whose read
-    # end the parent keeps open, so a child dying at start-up would block that write (and the job) forever.
-    with tempfile.NamedTemporaryFile("wb", prefix=".rebuild-items-", suffix=".pkl", dir=root.parent,
-                                     delete=False) as fh:
-        pickle.dump(items, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    items_file = Path(fh.name)
-    proc = ctx.Process(target=_worker, args=(settings_json, str(root), spec, model, str(items_file), id_high_water, out),
+    proc = ctx.Process(target=_worker, args=(settings_json, str(root), spec, model, os.getpid(), out),
                        name="logo-sim-rebuild")
     try:
         proc.start()
         while True:
+            if cancel is not None and cancel.is_set():
+                proc.kill()
+                cancel.check()
             try:
-                message = out.get(timeout=1.0)
+                message = out.get(timeout=0.5)
             except queue_module.Empty:
                 if proc.is_alive():
                     continue
@@ -101,5 +116,5 @@ def rebuild_in_process(settings_json: dict, root: Path, spec: dict, model: str |
             proc.join(timeout=30)
             if proc.is_alive():
                 proc.kill()
+                proc.join(timeout=10)
         out.close()
-        items_file.unlink(missing_ok=True)

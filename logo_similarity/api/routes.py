@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import FileResponse
 
 from logo_similarity.api import schemas
-from logo_similarity.api.errors import BadQuery, NotFound
+from logo_similarity.api.errors import BadQuery, NotFound, WriteConflict
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
@@ -204,12 +204,29 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
         response.headers["Location"] = f"/jobs/{job.id}"
         return job_out(job)
 
+    @router.get("/jobs", response_model=list[schemas.JobOut], responses=ERRORS, dependencies=[Depends(read)],
+                tags=["index"])
+    def list_jobs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[schemas.JobOut]:
+        """The newest jobs first (they survive server restarts)."""
+        return [job_out(job) for job in jobs.list(limit)]
+
     @router.get("/jobs/{job_id}", response_model=schemas.JobOut, responses=ERRORS, dependencies=[Depends(read)],
                 tags=["index"])
     def get_job(job_id: str) -> schemas.JobOut:
         job = jobs.get(job_id)
         if job is None:
             raise NotFound(f"no job {job_id!r}", reason="unknown_job")
+        return job_out(job)
+
+    @router.delete("/jobs/{job_id}", response_model=schemas.JobOut, status_code=202, responses=ERRORS,
+                   dependencies=[Depends(write)], tags=["index"])
+    def cancel_job(job_id: str) -> schemas.JobOut:
+        """Cancel a pending or running job (a rebuild's process is stopped; the live index stays as it was)."""
+        job, applied = jobs.cancel(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id!r}", reason="unknown_job")
+        if not applied:
+            raise WriteConflict(f"job {job_id} has already finished ({job.state})", reason="job_finished")
         return job_out(job)
 
     return router

@@ -105,7 +105,7 @@ class DeletedOut(BaseModel):
 class JobOut(BaseModel):
     id: str
     kind: str
-    state: Literal["pending", "running", "completed", "failed"]
+    state: Literal["pending", "running", "completed", "failed", "cancelled"]
     progress: float = Field(description="0..1")
     done: int
     total: int
@@ -114,3 +114,4 @@ class JobOut(BaseModel):
     created: float
     started: float | None
     finished: float | None
+    attempts: int = Field(0, description="runs so far (a job a restart interrupted runs again)")

@@ -187,27 +187,22 @@ class SearchService:
                 raise WriteConflict("a rebuild is already running", reason="rebuild_running")
             self._rebuilding = True
 
-    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    def rebuild(self, progress: Callable[[int, int], None] | None = None, cancel=None) -> dict[str, Any]:
         """Re-embed every live item (same ids), re-choose and re-train the index, save and switch to it.
 
-        The work runs in a separate process (api/rebuild.py). Items whose image can no longer be read fail the
-        job and leave the live index as it was: a rebuild never drops marks silently.
+        The work runs in a separate process (api/rebuild.py) that holds the index's write lock. Items whose
+        image can no longer be read fail the job and leave the live index as it was: a rebuild never drops marks
+        silently. ``cancel`` (the job's Cancellation) kills the process; the live index is then unchanged.
         """
         try:
-            with index_writer(self.root, "rebuild job", self.settings.index.lock_timeout_s):
-                return self._rebuild(progress)
+            result = rebuild_in_process(
+                self.settings.model_dump(mode="json", exclude={"api"}), self.root, self.live.index.spec.to_dict(),
+                self.model, progress, cancel,
+            )
+            with index_writer(self.root, "rebuild clean-up", self.settings.index.lock_timeout_s):
+                prune_uploads(self.root)
+            self.swap()
+            return {**result, "version": self.live.version}
         finally:
             with self._write_lock:
                 self._rebuilding = False
-
-    def _rebuild(self, progress) -> dict[str, Any]:
-        self.swap()  # the items as they are on disk now (another process may have changed them)
-        live = self.live
-        items = [(i, dict(live.index.metadata[i])) for i in sorted(live.index.metadata)]
-        result = rebuild_in_process(
-            self.settings.model_dump(mode="json", exclude={"api"}), self.root, live.index.spec.to_dict(), self.model,
-            items, live.index.id_high_water, progress,
-        )
-        prune_uploads(self.root)
-        self.swap()
-        return {**result, "version": self.live.version}

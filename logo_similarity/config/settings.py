@@ -135,6 +135,7 @@ class ApiSettings(_Section):
     )
     retry_after_s: int = Field(1, ge=1, description="Retry-After sent with a 503")
     job_nice: int = Field(5, ge=0, le=19, description="CPU niceness added to background jobs (rebuilds)")
+    job_timeout_s: float = Field(6 * 3600.0, gt=0, description="a job running longer fails (and frees index writes)")
 
 
 class EvalSettings(_Section):
