@@ -26,7 +26,7 @@ from logo_similarity import __version__
 from logo_similarity.api import schemas
 from logo_similarity.api.errors import ServiceError, WriteConflict, error_response
 from logo_similarity.api.jobs import JobManager
-from logo_similarity.api.limits import Admission, RequestGuard
+from logo_similarity.api.limits import Admission, RequestGuard, RoutePolicy
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.routes import build_router
 from logo_similarity.api.security import check_key_config, key_checker
@@ -75,7 +75,10 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     jobs = JobManager(Path(service.root) / "jobs.sqlite", nice=api.job_nice, timeout_s=api.job_timeout_s)
     metrics = Metrics()
     pool = ThreadPoolExecutor(api.search_threads, thread_name_prefix="logo-sim-search")
+    # writes wait for each other (and for other processes' writes): their own threads and admission limit
+    write_pool = ThreadPoolExecutor(api.write_threads, thread_name_prefix="logo-sim-write")
     admission = Admission(api.max_in_flight, api.retry_after_s, on_busy=metrics.busy.inc)
+    write_admission = Admission(api.max_writes_in_flight, api.retry_after_s, "writes", on_busy=metrics.busy.inc)
     metrics.in_flight.set_function(lambda: admission.in_flight)
     metrics.swaps.set_function(lambda: service.swaps)
     metrics.items.set_function(lambda: len(service.live.index) if service.ready else 0)
@@ -87,13 +90,15 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
         yield
         jobs.shutdown()
         pool.shutdown(wait=False, cancel_futures=True)
+        write_pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="logo-similarity", version=__version__, lifespan=lifespan,
                   description="Search engine for trademark logos: look-alike and sound-alike marks, ranked and explained.")
     read = key_checker(api, api.read_requires_key)
     write = key_checker(api, True)
-    app.include_router(build_router(service, jobs, metrics, pool, read, write, settings.search.k, settings.search.rerank))
+    app.include_router(build_router(service, jobs, metrics, pool, write_pool, read, write, settings))
     app.state.service, app.state.jobs, app.state.admission = service, jobs, admission
+    app.state.write_admission = write_admission
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -155,14 +160,19 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    def form_route(method: str, path: str) -> bool:
-        return method == "POST" and path in ("/search", "/index/items")
+    upload, batch = int(api.max_upload_mb * 1024**2), int(api.max_batch_mb * 1024**2)
 
-    def admitted(method: str, path: str) -> bool:
-        return method == "POST" and (path == "/search" or path.startswith("/search/by-id/"))
+    def policy(method: str, path: str) -> RoutePolicy:
+        if method == "POST" and (path == "/search" or path.startswith("/search/by-id/")):
+            return RoutePolicy(upload, form=path == "/search", gate=admission)
+        if method == "POST" and path == "/index/items:batch":
+            return RoutePolicy(batch, form=True, gate=write_admission)
+        if (method == "POST" and path in ("/index/items", "/index/rebuild")) or (
+                method == "DELETE" and path.startswith("/index/items/")):
+            return RoutePolicy(upload, form=path == "/index/items", gate=write_admission)
+        return RoutePolicy(upload)
 
-    app.add_middleware(RequestGuard, max_body=int(api.max_upload_mb * 1024**2), form_routes=form_route,
-                       admitted=admitted, admission=admission)
+    app.add_middleware(RequestGuard, policy=policy)
     app.add_middleware(_Measured, metrics=metrics)
     return app
 
@@ -173,7 +183,7 @@ def _load_and_recover(service: SearchService, jobs: JobManager) -> None:
             service.load()
         except Exception:  # already recorded in service.load_error and logged; /ready reports it
             return
-    jobs.recover({"rebuild": lambda job: _claim_rebuild(service)})
+    jobs.recover({"rebuild": lambda job: _claim_rebuild(service), "bulk_add": lambda job: service.batch_work(job.id)})
 
 
 def _claim_rebuild(service: SearchService):

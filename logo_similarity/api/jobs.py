@@ -83,10 +83,11 @@ class JobManager:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logo-sim-job",
                                             initializer=_lower_priority, initargs=(nice,))
 
-    def submit(self, kind: str, work: Work, params: dict[str, Any] | None = None, job: Job | None = None) -> Job:
+    def submit(self, kind: str, work: Work, params: dict[str, Any] | None = None, job: Job | None = None,
+               job_id: str | None = None) -> Job:
         """Queue ``work(progress, cancellation)``; its return value becomes the job's result, an exception its
-        error. ``job`` re-queues a recorded job under its own id (a resumed one)."""
-        job = job or Job(id=uuid.uuid4().hex, kind=kind, params=dict(params or {}))
+        error. ``job`` re-queues a recorded job under its own id (a resumed one); ``job_id`` names a new one."""
+        job = job or Job(id=job_id or uuid.uuid4().hex, kind=kind, params=dict(params or {}))
         job.state, job.error, job.result, job.started, job.finished = "pending", None, None, None, None
         cancel = Cancellation()
         with self._lock:

@@ -11,12 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from logo_similarity.api import schemas
 from logo_similarity.api.errors import BadQuery, NotFound, WriteConflict
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
+from logo_similarity.config import Settings
 from logo_similarity.datasets.records import VIENNA_CODE
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
 from logo_similarity.search import QueryOutcome
@@ -33,6 +35,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         503: "index not loaded yet, or too many searches in flight (see Retry-After)",
     }.items()
 }
+
+BATCH_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["images"],
+    "properties": {
+        "images": {"type": "array", "items": {"type": "string", "format": "binary"},
+                   "description": "the marks' images (file names unique within the batch)"},
+        "metadata": {"type": "string", "format": "binary",
+                     "description": 'JSON lines, one per image: {"file": "<upload name>", "text": "BRAND", '
+                                    '"vienna_codes": ["27.05.01"], "year": 2016, "id": "your key"}'},
+    }}}}}}
 
 KParam = Annotated[int, Query(ge=1, le=1000, description="number of results")]
 ViennaParam = Annotated[str, Query(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")]
@@ -66,12 +78,16 @@ def _codes(codes: str | None) -> tuple[str, ...]:
     return parts
 
 
-def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, pool: Executor, read, write,
-                 default_k: int, default_rerank: bool) -> APIRouter:
+def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, pool: Executor, write_pool: Executor,
+                 read, write, settings: Settings) -> APIRouter:
     router = APIRouter()
+    default_k, default_rerank = settings.search.k, settings.search.rerank
 
     async def off_loop(fn, *args):
         return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    async def off_write(fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(write_pool, fn, *args)
 
     def image_url(request: Request, item_id: int) -> str:
         return f"{request.scope.get('root_path', '')}/items/{item_id}/image"
@@ -185,22 +201,39 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
         if bad:
             raise BadQuery(f"Vienna codes must look like 27.05.01, got {bad}", reason="invalid_vienna_code")
         data = await image.read()
-        item_id, version = await off_loop(service.add_item, data, _text(name), codes, year, _text(key))
+        item_id, version = await off_write(service.add_item, data, _text(name), codes, year, _text(key))
         return schemas.AddedOut(id=item_id, index_version=version)
 
     @router.delete("/index/items/{item_id}", response_model=schemas.DeletedOut, responses=ERRORS,
                    dependencies=[Depends(write)], tags=["index"])
     async def delete_item(item_id: int) -> schemas.DeletedOut:
         """Delete one mark (a new index version; its id is never reused)."""
-        version = await off_loop(service.delete_item, item_id)
+        version = await off_write(service.delete_item, item_id)
         return schemas.DeletedOut(id=item_id, index_version=version)
 
     @router.post("/index/rebuild", response_model=schemas.JobOut, status_code=202, responses=ERRORS,
                  dependencies=[Depends(write)], tags=["index"])
-    def rebuild(response: Response) -> schemas.JobOut:
+    async def rebuild(response: Response) -> schemas.JobOut:
         """Rebuild the index from its items in the background; the service switches when it completes."""
-        service.begin_rebuild()
+        await off_write(service.begin_rebuild)
         job = jobs.submit("rebuild", service.rebuild)
+        response.headers["Location"] = f"/jobs/{job.id}"
+        return job_out(job)
+
+    @router.post("/index/items:batch", response_model=schemas.JobOut, status_code=202, responses=ERRORS,
+                 dependencies=[Depends(write)], tags=["index"], openapi_extra=BATCH_FORM)
+    async def add_batch(request: Request, response: Response) -> schemas.JobOut:
+        """Add many marks as one job making one new index version: ``images`` (files) and an optional
+        ``metadata`` JSONL, one L3D line per image naming it by its upload file name."""
+        api = settings.api
+        async with request.form(max_files=api.max_batch_files, max_fields=api.max_batch_files + 16) as form:
+            images = [f for f in form.getlist("images") if isinstance(f, StarletteUpload)]
+            metadata = form.get("metadata")
+            if not images:
+                raise BadQuery("send the images as one or more 'images' file fields", reason="no_images")
+            meta = await metadata.read() if isinstance(metadata, StarletteUpload) else (metadata or "").encode()
+            staged = await off_write(service.stage_batch, [(f.filename or "", f.file) for f in images], meta)
+        job = jobs.submit("bulk_add", service.batch_work(staged.id), params={"items": staged.items}, job_id=staged.id)
         response.headers["Location"] = f"/jobs/{job.id}"
         return job_out(job)
 

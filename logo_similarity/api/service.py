@@ -11,13 +11,12 @@ index or waiting for it.
 
 from __future__ import annotations
 
-import hashlib
-import io
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from PIL import Image
 
 from logo_similarity.api.errors import BadQuery, NotFound, Unavailable, WriteConflict
 from logo_similarity.api.rebuild import rebuild_in_process
+from logo_similarity.api.batch import StagedBatch, batch_records, job_folder, stage_batch
+from logo_similarity.api.jobs import JobCancelled
 from logo_similarity.api.uploads import prune_uploads, store_upload
 from logo_similarity.config import Settings
 from logo_similarity.datasets import LogoRecord
@@ -39,7 +40,6 @@ from logo_similarity.retrieval.update import add_items_locked, delete_items_lock
 from logo_similarity.retrieval.versions import live_version
 from logo_similarity.text.read_name import name_reader
 
-_SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
 
 
 @dataclass(frozen=True)
@@ -155,13 +155,10 @@ class SearchService:
                  key: str | None) -> tuple[int, str]:
         """Store the uploaded image under ``ROOT/uploads``, embed and add it; returns (id, version)."""
         load_image(data, self.settings.image)  # refuse bad images before anything is written
-        digest = hashlib.sha256(data).hexdigest()
-        with Image.open(io.BytesIO(data)) as probe:
-            suffix = _SUFFIX.get(probe.format or "", ".img")
         s = self.settings
         with self._writing("add items"), index_writer(self.root, "API add", s.index.lock_timeout_s):
-            path = store_upload(self.root, data, digest, suffix)
-            record = LogoRecord(key or f"upload-{digest[:16]}", path, name, tuple(vienna_codes), year)
+            path = store_upload(self.root, data)
+            record = LogoRecord(key or f"upload-{path.stem[:16]}", path, name, tuple(vienna_codes), year)
             try:
                 report = add_items_locked(self.root, [record], self.embedder, s.image, s.model.batch_size,
                                           s.index.workers, read_names=name_reader(s))
@@ -179,6 +176,58 @@ class SearchService:
             prune_uploads(self.root)  # images of items no kept version holds any more
             self.swap()
             return self.live.version
+
+    # -- bulk adds (api/batch.py) ----------------------------------------------------------------------------
+
+    def stage_batch(self, files, metadata: bytes) -> StagedBatch:
+        return stage_batch(self.root, files, metadata)
+
+    def batch_work(self, job_id: str):
+        """The job's work for a staged bulk add (None when its folder is gone: nothing left to resume)."""
+        if not job_folder(self.root, job_id).is_dir():
+            return None
+        return lambda progress, cancel: self.add_batch(job_id, progress, cancel)
+
+    def add_batch(self, job_id: str, progress=None, cancel=None) -> dict[str, Any]:
+        """Add a staged batch as one new version; idempotent when run again after an interruption."""
+        folder = job_folder(self.root, job_id)
+        keep_folder = False
+        try:
+            records = batch_records(folder)
+            s = self.settings
+            with self._writing("add a batch"), index_writer(self.root, f"API bulk add {job_id}", s.index.lock_timeout_s):
+                landed = [i for i, m in SearchIndex.load(self.root).metadata.items() if m.get("batch_job") == job_id]
+                if landed:  # a previous run switched to its version before the server stopped
+                    self.swap()
+                    return {"added": len(landed), "rejected": None, "ids": sorted(landed), "version": self.live.version}
+                stored, uploaded_as = [], {}
+                for record in records:
+                    data = record.path.read_bytes()
+                    path = store_upload(self.root, data)
+                    stored.append(replace(record, path=path, extra={**record.extra, "batch_job": job_id}))
+                    uploaded_as[str(path)] = record.path.name
+
+                def step(done: int, total: int) -> None:
+                    if cancel is not None:
+                        cancel.check()  # before the save: a cancelled batch adds nothing
+                    if progress is not None:
+                        progress(done, total)
+
+                try:
+                    report = add_items_locked(self.root, stored, self.embedder, s.image, s.model.batch_size,
+                                              s.index.workers, read_names=name_reader(s), progress=step)
+                finally:
+                    prune_uploads(self.root)
+                self.swap()
+            rejects = [{**r, "file": uploaded_as.get(r["file"], Path(r["file"]).name)} for r in report.rejects]
+            return {"added": len(report.added), "rejected": len(rejects), "rejects": rejects[:100],
+                    "ids": report.added, "version": self.live.version}
+        except JobCancelled:
+            keep_folder = cancel is not None and cancel.cause == "shutdown"  # resumed at the next start
+            raise
+        finally:
+            if not keep_folder:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def begin_rebuild(self) -> None:
         """Claim the index for a rebuild (409 when one is already running); the job calls ``rebuild``."""

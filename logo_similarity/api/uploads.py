@@ -8,19 +8,31 @@ the index's write lock, so no other writer is between storing an upload and savi
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import sqlite3
 from pathlib import Path
 
 from loguru import logger
+from PIL import Image
 
 from logo_similarity.utils.fs import atomic_write
 
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(png|jpg|gif|webp|tif|bmp|img)$")
 
 
-def store_upload(root: Path, data: bytes, digest: str, suffix: str) -> Path:
-    path = (root / "uploads" / f"{digest}{suffix}").resolve()
+SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp"}
+
+
+def store_upload(root: Path, data: bytes) -> Path:
+    """The uploaded bytes under their content hash, with the suffix of their actual format (.img if unknown)."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            suffix = SUFFIX.get(probe.format or "", ".img")
+    except (OSError, ValueError, Image.DecompressionBombError):  # not an image: embedding will reject it
+        suffix = ".img"
+    path = (root / "uploads" / f"{hashlib.sha256(data).hexdigest()}{suffix}").resolve()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)

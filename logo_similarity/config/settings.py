@@ -133,6 +133,10 @@ class ApiSettings(_Section):
     inference_threads: int = Field(
         1, ge=1, description="onnxruntime threads per search in the server (search_threads x this ~ cores)"
     )
+    write_threads: int = Field(1, ge=1, description="threads running index writes (they are serialised anyway)")
+    max_writes_in_flight: int = Field(16, ge=1, description="writes admitted at once (running + waiting); beyond: 503")
+    max_batch_mb: float = Field(512.0, gt=0, description="largest body of a bulk add (POST /index/items:batch)")
+    max_batch_files: int = Field(20_000, ge=1, description="most images in one bulk add")
     retry_after_s: int = Field(1, ge=1, description="Retry-After sent with a 503")
     job_nice: int = Field(5, ge=0, le=19, description="CPU niceness added to background jobs (rebuilds)")
     job_timeout_s: float = Field(6 * 3600.0, gt=0, description="a job running longer fails (and frees index writes)")

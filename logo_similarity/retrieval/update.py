@@ -40,8 +40,10 @@ def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: 
         return add_items_locked(root, records, embedder, image, batch_size, workers, read_names)
 
 
-def add_items_locked(root, records, embedder, image, batch_size=32, workers=2, read_names=None) -> UpdateReport:
-    """``add_items`` for a caller that already holds the index's write lock."""
+def add_items_locked(root, records, embedder, image, batch_size=32, workers=2, read_names=None,
+                     progress=None) -> UpdateReport:
+    """``add_items`` for a caller that already holds the index's write lock; ``progress(done, total)`` is called
+    after each embedded batch (a job's progress; it may raise to stop before anything is saved)."""
     index = SearchIndex.load(root, expected_spec=embedder.spec)
     report = UpdateReport()
     first = index.next_id()
@@ -55,6 +57,8 @@ def add_items_locked(root, records, embedder, image, batch_size=32, workers=2, r
                      for p, o, n in zip(batch.positions, batch.ocr, batch.names or [None] * len(batch.positions))]
             index.add(ids, batch.vectors, metas, batch.cells, batch.ink)
             report.added += ids.tolist()
+        if progress is not None:
+            progress(len(report.added) + len(report.rejects), len(records))
     report.version = index.save(root)
     return report
 

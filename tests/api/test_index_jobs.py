@@ -201,3 +201,35 @@ def test_jobs_survive_a_restart_and_an_interrupted_rebuild_runs_again(api_settin
         assert client.get(f"/jobs/{done_id}").json()["state"] == "completed"
         job = wait_for_job(client, "interrupted")
         assert job["state"] == "completed" and job["attempts"] == 2 and job["result"]["items"] == 12, job
+
+
+def test_blocked_writers_have_their_own_limit_and_never_starve_searches(api_settings, built_index, tmp_path,
+                                                                         query_png):
+    import threading
+
+    from logo_similarity.retrieval.lock import index_writer
+
+    settings = api_settings.model_copy(update={"api": api_settings.api.model_copy(update={"max_writes_in_flight": 2})})
+    root = copy_index(built_index, tmp_path)
+    svc = SearchService(settings, root)
+    svc.load()
+    with TestClient(create_app(settings, service=svc)) as client:
+        statuses = []
+        with index_writer(root, "a CLI add"):  # another process holds the index: API writes must wait
+            writers = [threading.Thread(target=lambda i=i: statuses.append(
+                client.delete(f"/index/items/{i}", headers=AUTH).status_code)) for i in (1, 2)]
+            for w in writers:
+                w.start()
+            deadline = time.monotonic() + 30
+            while client.app.state.write_admission.in_flight < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            r = client.delete("/index/items/3", headers=AUTH)
+            assert r.status_code == 503 and r.json()["reason"] == "busy" and "writes in flight" in r.json()["detail"]
+            found = client.post("/search", files={"image": ("q.png", query_png, "image/png")}, data={"k": "3"})
+            assert found.status_code == 200  # searches go on while writers wait
+            assert statuses == []
+        for w in writers:
+            w.join(60)
+        assert statuses == [200, 200]
+        assert client.get("/stats").json()["items"] == 10
