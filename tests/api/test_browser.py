@@ -100,3 +100,43 @@ def test_search_page_end_to_end(browser, live_server, tmp_path):
     assert "415" in page.inner_text("#status") and "not an image" in page.inner_text("#status")
     assert errors == []
     page.close()
+
+
+def test_jobs_panel_shows_progress_and_cancels(browser, api_settings, built_index, tmp_path):
+    import httpx
+
+    from logo_similarity.api.app import create_app
+    from logo_similarity.api.service import SearchService
+    from logo_similarity.retrieval.lock import index_writer
+    from tests.api.conftest import KEY, RunningServer, copy_index
+
+    root = copy_index(built_index, tmp_path)
+    service = SearchService(api_settings, root)
+    service.load()
+    with RunningServer(create_app(api_settings, service=service)) as server:
+        http = httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=30)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server.url + "/")
+        page.click("#jobs-panel summary")
+        assert page.locator("#jobs-empty").is_visible()
+
+        done = http.post("/index/rebuild").json()["id"]
+        row = page.locator(f"tr.job[data-id='{done}']")
+        row.locator(".state:text-is('completed')").wait_for(timeout=60_000)
+        assert row.locator("progress").evaluate("p => p.value") == 1
+        assert "12 items" in row.locator(".outcome").inner_text()
+
+        with index_writer(root, "test: another writer"):  # the next rebuild waits for the index: it stays running
+            held = http.post("/index/rebuild").json()["id"]
+            row = page.locator(f"tr.job[data-id='{held}']")
+            row.locator(".state:text-is('running')").wait_for(timeout=30_000)
+            row.locator("button.cancel").click()
+            page.locator("#jobs-status:has-text('cancel refused')").wait_for(timeout=10_000)  # no key typed yet
+            page.fill("#api-key", KEY)
+            row.locator("button.cancel").click()
+            row.locator(".state:text-is('cancelled')").wait_for(timeout=30_000)
+        assert row.locator("button.cancel").count() == 0
+        page.screenshot(path=str(tmp_path / "jobs.png"), full_page=True)
+        assert not errors, errors
