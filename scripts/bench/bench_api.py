@@ -1,7 +1,7 @@
 """API benchmark: a real uvicorn on loopback over a 10k-item index, driven by concurrent clients.
 
-    python scripts/bench/bench_api.py --json runs/bench_api.json
-    python scripts/bench/bench_api.py --duration 20 --clients 8          # quicker
+    python -m scripts.bench.bench_api --json runs/bench_api.json
+    python -m scripts.bench.bench_api --duration 20 --clients 8          # quicker
 
 1. Gallery (cached in --work): the 300 bundled demo logos plus modified copies (recolour, rotate, crop) up to
    --items, with names, Vienna codes and years; indexed with `logo-sim index` (embedding cache: reruns are fast).
@@ -11,7 +11,7 @@
 4. Swap: 8 clients for --duration s (or until 10 s after the switch, when the rebuild takes longer); a quarter
    in, POST /index/rebuild (re-embeds every item, retrains the index, switches versions); every failed request
    counts.
-5. Bad inputs: every case of `logo_similarity.api.bad_inputs` against the server; statuses and 5xx count.
+5. Bad inputs: every case of `tests.support.bad_inputs` against the server; statuses and 5xx count.
 
 Clients and server share this machine's cores; the client side costs CPU too, so throughput is a floor.
 """
@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from logo_similarity.api.bad_inputs import bad_requests, send
+from tests.support.bad_inputs import bad_requests, send
 from logo_similarity.datasets import read_dataset
 from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.utils.timing import percentiles_ms

@@ -1,6 +1,6 @@
 """Embedding throughput: torch eager vs onnxruntime, same model, same batch of real logos.
 
-    python scripts/bench/bench_embed.py --batch 32 --threads 2 --runs 7 --json runs/bench_embed.json
+    python -m scripts.bench.bench_embed --batch 32 --threads 2 --runs 7 --json runs/bench_embed.json
 
 Prints images/s per backend (median over runs, after one warm-up) and their ratio. Images are the bundled
 demo gallery, preprocessed once, so this measures the model alone.

@@ -1,7 +1,7 @@
 """Index benchmarks: build throughput, search per index type at 100k / 1M vectors, and a kill test.
 
-    python scripts/bench/bench_index.py --json runs/bench_index.json
-    python scripts/bench/bench_index.py --sizes 100000 --only search
+    python -m scripts.bench.bench_index --json runs/bench_index.json
+    python -m scripts.bench.bench_index --sizes 100000 --only search
 
 Build: the bundled demo gallery through `build_index` (chunked, masking off / on), images per second.
 Search: clustered synthetic unit vectors (--dim), each index type built and tuned as a real build does,
@@ -32,7 +32,7 @@ from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval import SearchIndex, build_index
 from logo_similarity.retrieval.ann import recall_at
 from logo_similarity.retrieval.chooser import ivf_lists, pq_bytes
-from logo_similarity.retrieval.crashtest import kill_and_resume
+from tests.support.crashtest import kill_and_resume
 from logo_similarity.utils.logging import configure_logging
 from logo_similarity.utils.timing import percentiles_ms
 
@@ -108,7 +108,6 @@ def bench_search(n: int, dim: int, hnsw_max: int, kinds: str | None = None, quer
 
 
 def bench_kill(kills: int, model_cache: Path) -> dict:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from logo_similarity.datasets.synthetic import random_text_logo
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,14 +124,20 @@ def bench_kill(kills: int, model_cache: Path) -> dict:
                     "--work", str(tmp / f"{name}.work"), "--chunk-size", "3", "--model", "thumbnail"]
 
         subprocess.run(args("reference"), env=env, check=True, capture_output=True)
-        finished = kill_and_resume(args("resumed"), env, tmp / "resumed.work", kills, seed=11)
-        subprocess.run(args("resumed"), env=env, check=True, capture_output=True)
-        ref, got = SearchIndex.load(tmp / "reference"), SearchIndex.load(tmp / "resumed")
-        same_ids = sorted(ref.metadata) == sorted(got.metadata)
+        ref = SearchIndex.load(tmp / "reference")
         ids = np.array(sorted(ref.metadata))
-        identical = same_ids and np.allclose(ref.vectors(ids), got.vectors(ids), atol=1e-6)
-    print(f"kill test: {len(finished)} kills at chunks {finished}; identical={identical}", flush=True)
-    return {"kills": len(finished), "identical": bool(identical), "chunks_done_at_kill": finished}
+
+        def identical(out: Path) -> bool:
+            got = SearchIndex.load(out)
+            return sorted(got.metadata) == ids.tolist() and bool(np.allclose(ref.vectors(ids), got.vectors(ids),
+                                                                                atol=1e-6))
+
+        report = kill_and_resume(args("resumed"), env, tmp / "resumed.work", tmp / "resumed", kills, identical,
+                                 seed=11)
+    print(f"kill test: {report.kills} kills over {len(report.verified)} builds, chunks done at each kill "
+          f"{report.chunks_at_kill}; every resumed build identical: {all(report.verified)}", flush=True)
+    return {"kills": report.kills, "builds": len(report.verified), "identical": all(report.verified),
+            "chunks_done_at_kill": report.chunks_at_kill}
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Stage-2 cost: re-ranking 1,000 candidates per query on this machine, and what local features cost to build and store.
 
-    python scripts/bench/bench_rerank.py --bench ../shared/logobench --queries 200 --json runs/bench_rerank.json
+    python -m scripts.bench.bench_rerank --bench ../shared/logobench --queries 200 --json runs/bench_rerank.json
 
 1. Index the benchmark's gallery twice, with and without local features (OCR of unnamed marks off, so the
    difference is the local features alone): images/s of each, bytes per item on disk.

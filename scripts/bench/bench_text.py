@@ -1,7 +1,7 @@
 """Text benchmarks: OCR speed and box agreement, ALINE parity and speed, name search at 1M names.
 
-    python scripts/bench/bench_text.py --json runs/bench_text.json            # everything (~10 min)
-    python scripts/bench/bench_text.py --only ocr --ocr-configs int8-128,int8-160,fp32-160
+    python -m scripts.bench.bench_text --json runs/bench_text.json            # everything (~10 min)
+    python -m scripts.bench.bench_text --only ocr --ocr-configs int8-128,int8-160,fp32-160
 
 OCR: ms/logo for stock ``Reader.detect`` + masking vs ours (detection + masking), and the agreement of the
 two box sets (IoU of the text masks they cover) on rendered text logos and on the bundled demo logos.
@@ -104,7 +104,7 @@ def bench_ocr(configs: list[str], n_synthetic: int, n_demo: int, cache: Path) ->
 
 
 def bench_aline(pairs: int) -> dict:
-    from logo_similarity.text.abydos_compat import import_abydos_distance
+    from tests.support.abydos_compat import import_abydos_distance
     from logo_similarity.text.aline import aline_similarity, encode, self_scores, similarity_from_codes
     from logo_similarity.text.normalize import phonetic_letters
 

@@ -3,7 +3,7 @@
 Activation memory is measured, not guessed: the bytes of every tensor autograd saves for the backward pass
 of one step (both views through the base encoder, under bf16 autocast as on a GPU), at a small batch and
 scaled linearly to --batch. Parameters, gradients, AdamW moments, the momentum encoder and the queue are
-counted from their shapes. Usage: python scripts/bench/estimate_train_memory.py --batch 64 --size 224 --json OUT
+counted from their shapes. Usage: python -m scripts.bench.estimate_train_memory --batch 64 --size 224 --json OUT
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logo_similarity.api.bad_inputs import bad_requests, send
+from tests.support.bad_inputs import bad_requests, send
 from tests.api.conftest import KEY
 
 LIMIT = 10 * 1024**2

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-from logo_similarity.text.abydos_compat import import_abydos_distance
+from tests.support.abydos_compat import import_abydos_distance
 from logo_similarity.text.aline import aline_similarity, encode, self_scores
 from logo_similarity.text.normalize import phonetic_letters
 
