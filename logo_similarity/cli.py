@@ -1,7 +1,7 @@
 """``logo-sim``: the functions of ``logo_similarity.commands`` as commands, with their results rendered.
 
-User errors (bad image, bad dataset, missing or mismatched index, missing weights, bad settings) end with a
-one-line message on stderr and exit code 2, never a traceback.
+User errors (bad image, bad dataset, missing, mismatched or corrupt index, missing weights, bad settings, a full
+disk) end with a one-line message on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from logo_similarity.text.errors import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table
 from logo_similarity.retrieval.chunks import WorkFolderMismatchError
 from logo_similarity.retrieval.index import SearchIndexError
+from logo_similarity.utils.fs import is_disk_full
 
 USER_ERRORS = (
     ConfigError, DatasetError, FontNotFoundError, ImageLoadError, SearchIndexError, ModelNotFoundError,
@@ -121,6 +122,7 @@ _register(commands.mask, "mask", _show_mask)
 _register(commands.index, "index", _show_index)
 _register(commands.add, "add", _show_update)
 _register(commands.delete, "delete", _show_update)
+_register(commands.rollback, "rollback", lambda version: console.print(f"live version is now {version.name}"))
 _register(commands.search, "search", _show_search)
 _register(commands.evaluate, "eval", _show_eval)
 _register(commands.export, "export", _show_export)
@@ -135,6 +137,13 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv)
     except USER_ERRORS as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        Console(stderr=True).print(
+            f"[red]error:[/] disk full, or the disk failed ({exc}). Nothing half-written was made live; free space and run the same "
+            "command again (an interrupted build resumes from its finished chunks).", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -29,6 +29,7 @@ from logo_similarity.retrieval import (
 )
 from logo_similarity.retrieval.chunks import WorkFolderMismatchError, remove_work_folder
 from logo_similarity.retrieval.lock import index_writer
+from logo_similarity.retrieval.update import roll_back
 from logo_similarity.search import Query, QueryError, run_query, search_image
 from logo_similarity.retrieval.update import UpdateReport, add_items, delete_items
 from logo_similarity.text.read_name import name_reader
@@ -143,6 +144,18 @@ def delete(
     """Delete items from a built index by id (new version; ids are never reused)."""
     settings = _settings(config)
     return delete_items(index_dir or Path(settings.index.dir), ids, lock_timeout_s=settings.index.lock_timeout_s)
+
+
+def rollback(
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    to: Annotated[Optional[str], typer.Option(help="version name (default: the newest earlier one that loads)")] = None,
+    config: ConfigOpt = None,
+) -> Path:
+    """Make an earlier version live again (after a bad change, or when the live version's files are corrupt)."""
+    settings = _settings(config)
+    root = index_dir or Path(settings.index.dir)
+    with index_writer(root, "logo-sim rollback", settings.index.lock_timeout_s):
+        return roll_back(root, to)
 
 
 def search(

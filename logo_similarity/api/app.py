@@ -134,7 +134,8 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     def ready() -> Response:
         """Readiness: an index is loaded and searches can be served."""
         if service.ready:
-            return JSONResponse(schemas.ReadyOut(ready=True, index_version=service.live.version).model_dump())
+            return JSONResponse(schemas.ReadyOut(ready=True, index_version=service.live.version,
+                                                 warning=service.warning).model_dump())
         return JSONResponse(schemas.ReadyOut(ready=False, error=service.load_error).model_dump(), status_code=503,
                             headers={"Retry-After": str(api.retry_after_s)})
 

@@ -46,3 +46,10 @@ class Unavailable(ServiceError):
 
     status = 503
     reason = "unavailable"
+
+
+class InsufficientStorage(ServiceError):
+    """The disk filled up during a write; nothing of it was made live."""
+
+    status = 507
+    reason = "disk_full"

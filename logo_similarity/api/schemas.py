@@ -77,6 +77,7 @@ class ReadyOut(BaseModel):
     ready: bool
     index_version: str | None = None
     error: str | None = None
+    warning: str | None = Field(None, description="set while an earlier version is served (the live one is corrupt)")
 
 
 class StatsOut(BaseModel):

@@ -23,7 +23,7 @@ from typing import Any
 from loguru import logger
 from PIL import Image
 
-from logo_similarity.api.errors import BadQuery, NotFound, Unavailable, WriteConflict
+from logo_similarity.api.errors import BadQuery, InsufficientStorage, NotFound, Unavailable, WriteConflict
 from logo_similarity.api.rebuild import rebuild_in_process
 from logo_similarity.api.batch import StagedBatch, batch_records, job_folder, stage_batch
 from logo_similarity.api.jobs import JobCancelled
@@ -33,12 +33,15 @@ from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
 from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.index import load_servable
+from logo_similarity.retrieval.index_errors import CorruptIndexError
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.lock import IndexLockedError, index_writer
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
 from logo_similarity.retrieval.update import add_items_locked, delete_items_locked
 from logo_similarity.retrieval.versions import live_version
 from logo_similarity.text.read_name import name_reader
+from logo_similarity.utils.fs import is_disk_full
 
 
 
@@ -56,6 +59,7 @@ class SearchService:
         self.model = model
         self.embedder = None
         self.load_error: str | None = None
+        self.warning: str | None = None  # set while serving an earlier version because the live one is corrupt
         self.swaps = 0
         self._live: LiveIndex | None = None
         self._write_lock = threading.Lock()
@@ -66,7 +70,7 @@ class SearchService:
     def load(self) -> None:
         """Load the live version and the matching embedder (blocking); remembers the error when it fails."""
         try:
-            index = SearchIndex.load(self.root, mmap=self.settings.index.mmap)
+            index, self.warning = load_servable(self.root, mmap=self.settings.index.mmap)
             if self.embedder is None:
                 # concurrent searches each get few inference threads: more throughput on a loaded server
                 model = self.settings.model.model_copy(update={"threads": self.settings.api.inference_threads})
@@ -82,13 +86,15 @@ class SearchService:
         index.check_compatible(self.embedder.spec)
         index.name_index(self.settings.text.phonetic_weight)  # built now, not by the first name query
         previous = self._live
-        self._live = LiveIndex(index, live_version(self.root).name, time.time())
+        folder = index.folder or live_version(self.root)
+        self._live = LiveIndex(index, folder.name, time.time())
         if previous is not None:
             self.swaps += 1
             logger.info("switched to index version {} ({} items)", self._live.version, len(index))
 
     def swap(self) -> None:
         self._install(SearchIndex.load(self.root, expected_spec=self.embedder.spec, mmap=self.settings.index.mmap))
+        self.warning = None
 
     @property
     def ready(self) -> bool:
@@ -150,6 +156,13 @@ class SearchService:
                 yield
             except IndexLockedError as exc:
                 raise WriteConflict(str(exc), reason="index_locked") from exc
+            except CorruptIndexError as exc:
+                raise Unavailable(f"{exc}; writes are refused until it is rolled back (`logo-sim rollback`) "
+                                  "or rebuilt", reason="index_corrupt") from exc
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                raise InsufficientStorage(str(exc), reason="disk_full") from exc
 
     def add_item(self, data: bytes, name: str | None, vienna_codes: list[str], year: int | None,
                  key: str | None) -> tuple[int, str]:

@@ -39,26 +39,22 @@ from logo_similarity.retrieval.ann import (
     train_index,
     tune_search,
 )
+from logo_similarity.retrieval.index_errors import (
+    CorruptIndexError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    SearchIndexError,
+)
+from logo_similarity.retrieval.integrity import file_digests, verify_files
 from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.metadata_store import read_metadata, searchable_name, write_metadata
 from logo_similarity.retrieval.projection import Projection
-from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
-from logo_similarity.utils.fs import fsync_dir
+from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current, versions_newest_first
+from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
 FORMAT_VERSION = 1
 EXACT_FILTER_MAX = 2048  # a filter leaving at most this many items is scored exactly, not through the ANN
-
-
-class SearchIndexError(RuntimeError):
-    """Base for problems with a stored index."""
-
-
-class IndexNotFoundError(SearchIndexError, FileNotFoundError):
-    pass
-
-
-class IndexMismatchError(SearchIndexError):
-    """The index was built with another model or preprocessing than the one asked to query it."""
+HASH_VERIFY_MAX_BYTES = 256 * 1024**2  # larger files of a version are checked by size only when loading
 
 
 @dataclass(frozen=True)
@@ -86,6 +82,7 @@ class SearchIndex:
         self.read_only = False  # True when memory-mapped: FAISS must not write to the mapping
         self.metadata: dict[int, dict[str, Any]] = {}
         self.local = None  # LocalFeatures when the index stores local features (spatial re-ranking)
+        self.folder: Path | None = None  # the version folder it was loaded from
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     @classmethod
@@ -257,7 +254,11 @@ class SearchIndex:
         return version
 
     def write_version(self, root: Path) -> Path:
-        """Write this index as a new, not yet live, version folder under ``root/versions``."""
+        """Write this index as a new, not yet live, version folder under ``root/versions``.
+
+        A failed write (disk full, killed) leaves only a hidden staging folder, never loaded and removed by the
+        next prune; a full disk is reported as DiskFullError.
+        """
         versions = Path(root) / "versions"
         versions.mkdir(parents=True, exist_ok=True)
         name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
@@ -265,19 +266,32 @@ class SearchIndex:
         staging = versions / f".{name}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
+        try:
+            self._write_files(staging)
+        except Exception as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if is_disk_full(exc):
+                raise DiskFullError(f"no space left while writing a new version of {root} ({exc}); "
+                                    "the live version is unchanged") from exc
+            raise
+        staging.rename(folder)
+        fsync_dir(versions)
+        return folder
+
+    def _write_files(self, staging: Path) -> None:
         faiss.write_index(self.index, str(staging / "index.faiss"))
         if self.projection is not None:
             self.projection.save(staging / "pca.npz")
         write_metadata(staging / "metadata.sqlite", self.metadata)
         if self.local is not None:
             self.local.save(staging)
-        (staging / "manifest.json").write_text(json.dumps(self.manifest(), indent=2))
         for path in staging.iterdir():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
-        staging.rename(folder)
-        fsync_dir(versions)
-        return folder
+        manifest = {**self.manifest(), "files": file_digests(staging)}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        with open(staging / "manifest.json", "rb") as fh:
+            os.fsync(fh.fileno())
 
     @classmethod
     def load(cls, folder: str | Path, expected_spec: ModelSpec | None = None, mmap: bool = False) -> SearchIndex:
@@ -290,11 +304,32 @@ class SearchIndex:
         manifest_path = folder / "manifest.json"
         if not manifest_path.is_file():
             raise IndexNotFoundError(f"no index at {folder} (missing manifest.json); build one with `logo-sim index`")
-        manifest = json.loads(manifest_path.read_text())
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise CorruptIndexError(f"{folder}: manifest.json cannot be read ({exc})") from exc
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"{folder}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; rebuild it"
             )
+        verify_files(folder, manifest.get("files"), HASH_VERIFY_MAX_BYTES)  # versions before it have no record
+        try:
+            index = cls._read(folder, manifest, mmap)
+        except SearchIndexError:
+            raise
+        except Exception as exc:  # whatever FAISS, SQLite or numpy say about an unreadable file
+            raise CorruptIndexError(f"{folder}: cannot be read ({type(exc).__name__}: {exc})") from exc
+        if len(index.metadata) != len(index) or manifest["count"] != len(index):  # a version before the digests
+            raise CorruptIndexError(
+                f"{folder}: index holds {len(index)} vectors, metadata {len(index.metadata)}, "
+                f"manifest says {manifest['count']}: the folder is inconsistent; rebuild it"
+            )
+        if expected_spec is not None:
+            index.check_compatible(expected_spec)
+        return index
+
+    @classmethod
+    def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool) -> SearchIndex:
         spec = ModelSpec.from_dict(manifest["spec"])
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         stored = faiss.read_index(str(folder / "index.faiss"), flags)
@@ -310,11 +345,28 @@ class SearchIndex:
         index.read_only = mmap
         index.metadata = read_metadata(folder / "metadata.sqlite")
         index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
-        if len(index.metadata) != len(index) or manifest["count"] != len(index):
-            raise IndexMismatchError(
-                f"{folder}: index holds {len(index)} vectors, metadata {len(index.metadata)}, "
-                f"manifest says {manifest['count']}: the folder is inconsistent; rebuild it"
-            )
-        if expected_spec is not None:
-            index.check_compatible(expected_spec)
+        index.folder = folder
         return index
+
+
+def load_servable(root: Path, mmap: bool = True) -> tuple[SearchIndex, str | None]:
+    """The live version, or when its files are corrupt the newest earlier version that loads, with a warning.
+
+    Searches go on from the last good version while an operator rolls back (``logo-sim rollback``) or rebuilds.
+    """
+    try:
+        return SearchIndex.load(root, mmap=mmap), None
+    except CorruptIndexError as exc:
+        live = live_version(Path(root))
+        for version in versions_newest_first(Path(root)):
+            if version.resolve() == live:
+                continue
+            try:
+                index = SearchIndex.load(version, mmap=mmap)
+            except SearchIndexError:
+                continue
+            warning = (f"the live version {live.name} is corrupt ({exc}); serving the previous version "
+                       f"{version.name} read-only: run `logo-sim rollback` or rebuild")
+            logger.error(warning)
+            return index, warning
+        raise

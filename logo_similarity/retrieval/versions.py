@@ -42,3 +42,12 @@ def prune_versions(root: Path, keep: int) -> list[Path]:
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
     return doomed
+
+
+def versions_newest_first(root: Path) -> list[Path]:
+    """Every complete version folder under ``root/versions``, newest first."""
+    folder = root / "versions"
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name,
+                  reverse=True)

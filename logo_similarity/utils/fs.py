@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -24,3 +25,20 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+class DiskFullError(OSError):
+    """A write ran out of space (or hit a file size limit); what it was writing was not made live."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the ways libraries report a full disk: OSError errnos, SQLite's and FAISS's messages."""
+    if isinstance(exc, OSError):
+        return exc.errno in DISK_FULL_ERRNOS or isinstance(exc, DiskFullError)
+    text = str(exc)
+    # SQLite reports a write refused for lack of space as "disk I/O error" when the file cannot grow
+    return any(marker in text for marker in ("database or disk is full", "disk I/O error", "No space left",
+                                             "File too large", "Disk quota exceeded"))

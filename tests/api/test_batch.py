@@ -7,14 +7,13 @@ import shutil
 
 from tests.api.conftest import KEY, png_bytes
 from tests.api.test_index_jobs import wait_for_job
-from tests.conftest import COLOURS, draw_logo
+from tests.conftest import COLOURS, KINDS, draw_logo
 
 AUTH = {"X-API-Key": KEY}
 
 
 def batch_files(n: int, broken: bool = False):
-    kinds = ["star", "ring", "triangle", "cross", "crescent", "square"]
-    files = [("images", (f"mark-{i}.png", png_bytes(draw_logo(kinds[i % 6], COLOURS[(i + 2) % len(COLOURS)],
+    files = [("images", (f"mark-{i}.png", png_bytes(draw_logo(KINDS[i % len(KINDS)], COLOURS[(i + 2) % len(COLOURS)],
                                                                    side=120 + 7 * i)), "image/png")) for i in range(n)]
     if broken:
         files.append(("images", ("broken.png", b"\x89PNG\r\n\x1a\n not really", "image/png")))

@@ -233,3 +233,42 @@ def test_blocked_writers_have_their_own_limit_and_never_starve_searches(api_sett
             w.join(60)
         assert statuses == [200, 200]
         assert client.get("/stats").json()["items"] == 10
+
+
+def test_images_changed_or_removed_under_a_built_index(api_settings, tmp_path):
+    from logo_similarity.config import ImageSettings
+    from logo_similarity.datasets import LogoRecord
+    from logo_similarity.embeddings import ThumbnailEmbedder
+    from logo_similarity.retrieval import build_index
+
+    from tests.conftest import KINDS
+
+    paths = []
+    for i in range(12):
+        path = tmp_path / f"{i}.png"
+        draw_logo(KINDS[i % len(KINDS)], COLOURS[i % len(COLOURS)], side=100 + 5 * i).save(path)
+        paths.append(path)
+    root = tmp_path / "idx"
+    build_index([LogoRecord(p.name, p) for p in paths], ThumbnailEmbedder(), ImageSettings())[0].save(root)
+    svc = SearchService(api_settings, root)
+    svc.load()
+    with TestClient(create_app(api_settings, service=svc)) as client:
+        version = client.get("/stats").json()["index_version"]
+        paths[3].rename(tmp_path / "gone")  # removed: searches go on, its image is a clear 404, a rebuild refuses
+        r = client.get("/items/3/image")
+        assert r.status_code == 404 and r.json()["reason"] == "image_missing"
+        query = {"image": ("q.png", paths[0].read_bytes(), "image/png")}
+        assert client.post("/search", files=query, data={"k": "3"}).json()["results"][0]["id"] == 0
+        job = wait_for_job(client, client.post("/index/rebuild", headers=AUTH).json()["id"])
+        assert job["state"] == "failed" and "3.png" in job["error"]
+        assert client.get("/stats").json()["index_version"] == version
+
+        (tmp_path / "gone").rename(paths[3])
+        assert wait_for_job(client, client.post("/index/rebuild", headers=AUTH).json()["id"])["state"] == "completed"
+        changed = draw_logo("cross", (250, 120, 0), side=160).rotate(30)  # item 4 redrawn under the index
+        changed.save(paths[4])
+        job = wait_for_job(client, client.post("/index/rebuild", headers=AUTH).json()["id"])
+        assert job["state"] == "completed" and job["result"]["reused_embeddings"] == 11  # only it re-embedded
+        found = client.post("/search", files={"image": ("q.png", png_bytes(changed), "image/png")},
+                            data={"k": "1"}).json()["results"]
+        assert found[0]["id"] == 4 and found[0]["score"] > 0.99

@@ -5,6 +5,7 @@ import pytest
 
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval import IndexMismatchError, IndexNotFoundError, SearchIndex
+from logo_similarity.retrieval.index_errors import CorruptIndexError
 
 SPEC = ModelSpec("arch", "w1", 224, (0.5,) * 3, (0.5,) * 3, "gem", 3.0, 8)
 
@@ -96,7 +97,12 @@ def test_missing_and_inconsistent_index(tmp_path):
 
     with sqlite3.connect(tmp_path / "idx" / "current" / "metadata.sqlite") as db:
         db.execute("DELETE FROM items WHERE id = (SELECT MAX(id) FROM items)")
-    with pytest.raises(IndexMismatchError, match="inconsistent"):
+    with pytest.raises(CorruptIndexError, match="metadata.sqlite"):  # not what was written
+        SearchIndex.load(tmp_path / "idx")
+    # a version written before files were recorded in the manifest is still checked for consistency
+    manifest = tmp_path / "idx" / "current" / "manifest.json"
+    manifest.write_text(json.dumps({k: v for k, v in json.loads(manifest.read_text()).items() if k != "files"}))
+    with pytest.raises(CorruptIndexError, match="inconsistent"):
         SearchIndex.load(tmp_path / "idx")
 
 
