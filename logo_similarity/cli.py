@@ -19,7 +19,7 @@ from logo_similarity.config.settings import ConfigError
 from logo_similarity.datasets import DatasetError
 from logo_similarity.embeddings.loading import ModelNotFoundError
 from logo_similarity.embeddings.errors import PretrainedWeightsError
-from logo_similarity.datasets.synthetic import FontNotFoundError
+from logo_similarity.synthetic import FontNotFoundError
 from logo_similarity.preprocessing import ImageLoadError
 from logo_similarity.text.errors import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table

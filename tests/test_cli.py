@@ -116,7 +116,7 @@ def test_name_search_from_the_cli(built_index, cli_env, tmp_path):
 
 
 def test_text_masked_index_end_to_end(tmp_path, cli_env):
-    from logo_similarity.datasets.synthetic import render_text_logo
+    from logo_similarity.synthetic import render_text_logo
 
     folder = tmp_path / "logos"
     folder.mkdir()
@@ -137,7 +137,7 @@ def test_text_masked_index_end_to_end(tmp_path, cli_env):
 
 
 def test_mask_command_writes_masked_dataset(tmp_path, cli_env):
-    from logo_similarity.datasets.synthetic import render_text_logo
+    from logo_similarity.synthetic import render_text_logo
 
     folder = tmp_path / "logos"
     folder.mkdir()

@@ -64,6 +64,7 @@ class TextSettings(_Section):
     )
     phonetic_weight: float = Field(0.6, ge=0, le=1, description="ALINE share of the text similarity")
     name_candidates: int = Field(4000, ge=10, description="names pre-selected before exact re-scoring")
+    ocr_threads: int = Field(2, ge=1, description="onnxruntime threads of the CRAFT text detector")
 
 
 class IndexSettings(_Section):

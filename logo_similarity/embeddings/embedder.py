@@ -16,6 +16,7 @@ from PIL import Image
 
 from logo_similarity.embeddings.local import LOCAL_OUTPUT, LOCAL_STRIDE, LocalFeaturesUnavailable
 from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.runtime import onnx_session
 
 if TYPE_CHECKING:
     from logo_similarity.preprocessing.pipeline import Preprocessor
@@ -61,26 +62,12 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def select_providers(available: list[str]) -> list[str]:
-    """onnxruntime providers in order of preference, limited to those present (CPU always last)."""
-    preferred = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
-    return [p for p in preferred if p in available] or ["CPUExecutionProvider"]
-
-
 class OnnxEmbedder:
     def __init__(self, path: Path, threads: int = 2) -> None:
-        import onnxruntime as ort
-
         from logo_similarity.embeddings.spec import SPEC_METADATA_KEY
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         self.path = Path(path)
-        self.session = ort.InferenceSession(
-            self._graph(), sess_options=options, providers=select_providers(ort.get_available_providers())
-        )
+        self.session = onnx_session(self._graph(), threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         if SPEC_METADATA_KEY not in meta:
             raise ValueError(f"{path} has no logo-similarity spec in its metadata; export it with `logo-sim export`")

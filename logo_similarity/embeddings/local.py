@@ -137,7 +137,7 @@ def local_projection_for(embedder, dim: int, cache_dir: str | Path, samples: int
     """
     from loguru import logger
 
-    from logo_similarity.datasets.synthetic import random_text_logo
+    from logo_similarity.synthetic import random_text_logo
 
     if not getattr(embedder, "has_local", False):
         raise LocalFeaturesUnavailable(

@@ -15,6 +15,7 @@ from loguru import logger
 
 from logo_similarity.embeddings.model import FeatureExtractor
 from logo_similarity.embeddings.spec import SPEC_METADATA_KEY
+from logo_similarity.runtime import onnx_session
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "embeddings"
@@ -85,13 +86,9 @@ def convert_fp16(src: Path, dst: Path) -> Path:
 
 def parity(extractor: FeatureExtractor, onnx_path: Path, batch: torch.Tensor) -> float:
     """Lowest cosine between the torch extractor's and the ONNX file's embeddings of ``batch``."""
-    import onnxruntime as ort
-
     with torch.inference_mode():
         ref = extractor.eval()(batch).numpy()
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    session = onnx_session(onnx_path, cpu_only=True)
     out = session.run(None, {session.get_inputs()[0].name: batch.numpy()})[0].astype(np.float32)
     out /= np.linalg.norm(out, axis=1, keepdims=True)
     return float((out * ref).sum(axis=1).min())
@@ -103,7 +100,7 @@ class ParityError(RuntimeError):
 
 def parity_batch(extractor: FeatureExtractor, n: int = 8) -> torch.Tensor:
     """Rendered logos (shapes and words), prepared with the extractor's own preprocessing."""
-    from logo_similarity.datasets.synthetic import random_text_logo
+    from logo_similarity.synthetic import random_text_logo
     from logo_similarity.preprocessing.normalize import to_model_input
 
     arrays = [to_model_input(random_text_logo(seed)[0], extractor.spec) for seed in range(n)]

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
 
-if TYPE_CHECKING:  # the spec is only read here; importing embeddings at run time would be circular
-    from logo_similarity.embeddings.spec import ModelSpec
+
+class InputSpec(Protocol):
+    """What preprocessing reads of a model: its input data config (as timm keeps one beside each model).
+
+    ``embeddings.spec.ModelSpec`` provides it and records it in every model and index, so preprocessing needs
+    nothing from the embeddings package.
+    """
+
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    color_mode: str
+    background: tuple[int, int, int]
+    text_mask: str
 
 
 def pad_to_square(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
@@ -22,7 +34,7 @@ def pad_to_square(image: Image.Image, background: tuple[int, int, int] = (255, 2
     return canvas
 
 
-def normalize_logo(image: Image.Image, spec: ModelSpec) -> Image.Image:
+def normalize_logo(image: Image.Image, spec: InputSpec) -> Image.Image:
     """Pad to square on the background colour, resize to the model's input size (gray mode: drop colour)."""
     if spec.color_mode == "gray":
         image = image.convert("L").convert("RGB")
@@ -32,7 +44,7 @@ def normalize_logo(image: Image.Image, spec: ModelSpec) -> Image.Image:
     return square
 
 
-def to_model_input(image: Image.Image, spec: ModelSpec) -> np.ndarray:
+def to_model_input(image: Image.Image, spec: InputSpec) -> np.ndarray:
     """Normalised logo as a float32 CHW array scaled with the model's mean/std."""
     arr = np.asarray(normalize_logo(image, spec), dtype=np.float32) / 255.0
     arr = (arr - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)

@@ -14,13 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from typing import TYPE_CHECKING
-
 from logo_similarity.config import TextSettings
-from logo_similarity.preprocessing.normalize import to_model_input
-
-if TYPE_CHECKING:  # only read here; importing embeddings at run time would be circular
-    from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.preprocessing.normalize import InputSpec, to_model_input
 
 MASK_FIELDS = ("detector_size", "quantize", "text_threshold", "low_text", "link_threshold", "min_size",
                "mask_margin", "inpaint_radius", "min_ink_left")
@@ -45,7 +40,7 @@ class PreparedLogo:
     ocr: object | None = None  # OcrResult when text masking ran
 
 
-def plain_preprocessor(spec: ModelSpec) -> Preprocessor:
+def plain_preprocessor(spec: InputSpec) -> Preprocessor:
     """Normalisation only (the spec's text mask must be off): for embedders built by hand."""
     return Preprocessor(spec, TextSettings(mask=False), ".")
 
@@ -53,7 +48,7 @@ def plain_preprocessor(spec: ModelSpec) -> Preprocessor:
 class Preprocessor:
     """``preprocess(image) -> PreparedLogo``; the OCR models are loaded on first use only."""
 
-    def __init__(self, spec: ModelSpec, text: TextSettings, cache_dir: str | Path) -> None:
+    def __init__(self, spec: InputSpec, text: TextSettings, cache_dir: str | Path) -> None:
         self.spec = spec
         self.text = text_settings_from_descriptor(spec.text_mask, text)
         self.cache_dir = Path(cache_dir).expanduser()

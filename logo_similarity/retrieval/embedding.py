@@ -17,7 +17,7 @@ from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord, reject_entry
 from logo_similarity.embeddings import Embedder
 from logo_similarity.preprocessing import ImageLoadError, load_image
-from logo_similarity.preprocessing.decode import prepare_plain
+from logo_similarity.datasets.decode import prepare_plain
 
 
 @dataclass

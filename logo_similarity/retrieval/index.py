@@ -196,7 +196,7 @@ class SearchIndex:
             raise SearchIndexError(f"index removed {removed} vectors for {len(present)} ids; rebuild the index")
         return len(present)
 
-    def name_index(self, phonetic_weight: float = 0.6):
+    def name_index(self, phonetic_weight: float):
         """Name search structure over the items' names, built on first use and kept until the index changes."""
         from logo_similarity.text.name_index import NameIndex
 

@@ -68,7 +68,7 @@ class NameHit:
 class NameIndex:
     """Names with their ids; built once (self-scores, buckets, postings), queried many times."""
 
-    def __init__(self, ids: list[int] | np.ndarray, names: list[str], phonetic_weight: float = 0.6) -> None:
+    def __init__(self, ids: list[int] | np.ndarray, names: list[str], phonetic_weight: float) -> None:
         self.ids = np.asarray(ids, dtype=np.int64)
         self.names = list(names)
         self.phonetic_weight = phonetic_weight
@@ -93,7 +93,7 @@ class NameIndex:
     def __len__(self) -> int:
         return len(self.names)
 
-    def preselect(self, query: str, budget: int = 4000) -> np.ndarray:
+    def preselect(self, query: str, budget: int) -> np.ndarray:
         """Rows worth scoring exactly: the query's sound bucket plus the top ``budget`` by summed n-gram Dice."""
         letters = phonetic_letters(query)[:MAX_LETTERS]
         if not letters:
@@ -116,7 +116,7 @@ class NameIndex:
         """(combined, phonetic, orthographic) similarity of ``query`` to the given rows (``score_encoded``)."""
         return score_encoded(query, self.codes[rows], self.lengths[rows], self.self_scores[rows], self.phonetic_weight)
 
-    def search(self, query: str, k: int = 20, budget: int = 4000) -> list[NameHit]:
+    def search(self, query: str, k: int, budget: int) -> list[NameHit]:
         rows = self.preselect(query, budget)
         if not len(rows):
             return []

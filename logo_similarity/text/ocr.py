@@ -23,6 +23,7 @@ from loguru import logger
 from PIL import Image
 
 from logo_similarity.config import TextSettings
+from logo_similarity.runtime import onnx_session
 from logo_similarity.text.errors import OcrModelError
 from logo_similarity.utils.torchvision_compat import ensure_torchvision_importable
 
@@ -84,7 +85,7 @@ def get_reader(cache_dir: Path, recognizer: bool = True):
 def _calibration_images(size: int, count: int = 24) -> list[np.ndarray]:
     from easyocr.imgproc import normalizeMeanVariance
 
-    from logo_similarity.datasets.synthetic import random_text_logo
+    from logo_similarity.synthetic import random_text_logo
 
     out = []
     for seed in range(10_000, 10_000 + count):
@@ -144,9 +145,7 @@ def export_craft(path: Path, quantize: bool, calibration_size: int, cache_dir: P
 class CraftDetector:
     """Text boxes of a logo, as EasyOCR's ``detect`` would give them, from CRAFT on onnxruntime."""
 
-    def __init__(self, settings: TextSettings, cache_dir: Path, threads: int = 2) -> None:
-        import onnxruntime as ort
-
+    def __init__(self, settings: TextSettings, cache_dir: Path) -> None:
         self.settings = settings
         weights = model_dir() / "craft_mlt_25k.pth"
         digest = hashlib.sha256(f"{weights.stat().st_size}:{weights.stat().st_mtime_ns}".encode()).hexdigest()[:10]
@@ -154,13 +153,7 @@ class CraftDetector:
         path = cache_dir / "ocr" / f"craft-{kind}-{digest}.onnx"
         if not path.exists():
             export_craft(path, settings.quantize, settings.detector_size, cache_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        from logo_similarity.embeddings.embedder import select_providers
-
-        self.session = ort.InferenceSession(str(path), options, providers=select_providers(ort.get_available_providers()))
+        self.session = onnx_session(path, settings.ocr_threads)
 
     def detect(self, rgb: np.ndarray) -> OcrResult:
         from easyocr.craft_utils import adjustResultCoordinates, getDetBoxes
@@ -188,12 +181,12 @@ class CraftDetector:
         return result
 
 
-def get_detector(settings: TextSettings, cache_dir: Path, threads: int = 2) -> CraftDetector:
+def get_detector(settings: TextSettings, cache_dir: Path) -> CraftDetector:
     """The process-wide detector for these settings (exported and loaded once)."""
-    key = (settings.model_dump_json(), str(cache_dir), threads)
+    key = (settings.model_dump_json(), str(cache_dir))
     with _lock:
         if key not in _detectors:
-            _detectors[key] = CraftDetector(settings, cache_dir, threads)
+            _detectors[key] = CraftDetector(settings, cache_dir)
         return _detectors[key]
 
 

@@ -61,7 +61,7 @@ def combine(phonetic: np.ndarray, orthographic: np.ndarray, phonetic_weight: flo
 
 
 def text_similarity_many(
-    query: str | None, candidates: list[str | None], phonetic_weight: float = 0.6
+    query: str | None, candidates: list[str | None], phonetic_weight: float
 ) -> np.ndarray:
     """Similarity of ``query`` to each candidate; NaN where either side has no letters."""
     out = np.full(len(candidates), np.nan)
@@ -75,7 +75,7 @@ def text_similarity_many(
     return out
 
 
-def text_similarity(a: str | None, b: str | None, phonetic_weight: float = 0.6) -> float | None:
+def text_similarity(a: str | None, b: str | None, phonetic_weight: float) -> float | None:
     """Similarity of two names in [0, 1], or None when either has no text to compare."""
     value = text_similarity_many(a, [b], phonetic_weight)[0]
     return None if np.isnan(value) else float(value)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from logo_similarity.datasets.synthetic import FONTS, WORDS, font_path
+from logo_similarity.synthetic import FONTS, WORDS, font_path
 from logo_similarity.datasets.transforms import crop, mirror, recolor
 
 WHITE = (255, 255, 255)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from logo_similarity.embeddings.model import FeatureExtractor, GeM
+from logo_similarity.runtime import onnx_session
 
 STAGES = 7  # tf_efficientnet_lite0 has 7 block stages
 
@@ -117,18 +118,13 @@ class OnnxStem:
     the first batch is checked against torch)."""
 
     def __init__(self, stem: Stem, input_size: int, folder: Path, threads: int = 2) -> None:
-        import onnxruntime as ort
-
         self.stem, self.checked = stem, False
         path = Path(folder) / "stem.onnx"
         path.parent.mkdir(parents=True, exist_ok=True)
         graph = _StemGraph(stem).eval()
         torch.onnx.export(graph, (torch.zeros(2, 3, input_size, input_size),), str(path), input_names=["x"],
                           output_names=["y"], dynamic_axes={"x": {0: "batch"}}, dynamo=False, opset_version=17)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path, threads, cpu_only=True)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.from_numpy(self.session.run(None, {"x": x.numpy()})[0])

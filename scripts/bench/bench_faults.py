@@ -33,7 +33,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from logo_similarity.datasets.synthetic import random_text_logo
+from logo_similarity.synthetic import random_text_logo
 from logo_similarity.retrieval import CorruptIndexError, SearchIndex
 from tests.support.faults import CLI, Server, alive, check_root, child_pids, corrupt, file_size_limit
 

@@ -108,7 +108,7 @@ def bench_search(n: int, dim: int, hnsw_max: int, kinds: str | None = None, quer
 
 
 def bench_kill(kills: int, model_cache: Path) -> dict:
-    from logo_similarity.datasets.synthetic import random_text_logo
+    from logo_similarity.synthetic import random_text_logo
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

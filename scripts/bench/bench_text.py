@@ -23,7 +23,7 @@ import numpy as np
 
 from logo_similarity.config import TextSettings, load_settings
 from logo_similarity.datasets import read_dataset
-from logo_similarity.datasets.synthetic import random_text_logo
+from logo_similarity.synthetic import random_text_logo
 from logo_similarity.preprocessing import load_image
 from logo_similarity.preprocessing.text_mask import mask_text, remove_text, text_mask
 from logo_similarity.text.ocr import OcrResult, get_reader
@@ -149,7 +149,7 @@ def bench_names(n: int, queries: int, recall_queries: int) -> dict:
     rng = random.Random(2)
     names = [synth_name(rng) for _ in range(n)]
     start = time.perf_counter()
-    index = NameIndex(np.arange(n), names)
+    index = NameIndex(np.arange(n), names, TextSettings().phonetic_weight)
     build_s = time.perf_counter() - start
     qs = [sound_alike(names[rng.randrange(n)], rng) for _ in range(queries)]
     latency = []
@@ -160,7 +160,7 @@ def bench_names(n: int, queries: int, recall_queries: int) -> dict:
     r10, r1, close = [], [], []
     for q in qs[:recall_queries]:
         truth = index.brute_force_aline(q, 10)
-        pre = set(index.preselect(q).tolist())
+        pre = set(index.preselect(q, TextSettings().name_candidates).tolist())
         sims = aline_similarity(q, [names[i] for i in truth])
         r10.append(np.mean([t in pre for t in truth]))
         r1.append(float(truth[0] in pre))

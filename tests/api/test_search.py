@@ -162,7 +162,7 @@ def test_api_and_cli_run_the_same_query_path(client, built_index, query_png, mod
 
 def test_name_read_from_the_query_logo_is_marked_as_ocr(client):
     """No name given: the words in the query logo are read and compared with the marks' names."""
-    from logo_similarity.datasets.synthetic import render_text_logo
+    from logo_similarity.synthetic import render_text_logo
 
     logo = render_text_logo("STAR", seed=3, shape=False, size=48)
     r = client.post("/search", files={"image": ("w.png", png_bytes(logo), "image/png")}, data={"k": "12"}).json()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from logo_similarity.embeddings import OnnxEmbedder, TorchEmbedder, embed_images, load_embedder
-from logo_similarity.embeddings.embedder import select_providers
+from logo_similarity.runtime import select_providers
 from logo_similarity.embeddings.loading import ModelNotFoundError
 from logo_similarity.preprocessing import load_image
 from tests.conftest import DEMO

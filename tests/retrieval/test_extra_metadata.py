@@ -4,7 +4,7 @@ index's metadata.sqlite on build and add, and survive a rebuild."""
 import json
 import sqlite3
 
-from logo_similarity.config import ImageSettings
+from logo_similarity.config import ImageSettings, TextSettings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.datasets.records import record_from_metadata
 from logo_similarity.embeddings import ThumbnailEmbedder
@@ -52,4 +52,4 @@ def test_extras_are_stored_on_build_and_add_and_kept_by_a_rebuild(tmp_path):
     rebuilt, _ = build_index(records, embedder, image, ids=sorted(live.metadata))
     rebuilt.save(root)
     assert stored_rows(root) == rows
-    assert len(SearchIndex.load(root).name_index().names) == 6  # the OCR'd names are searchable
+    assert len(SearchIndex.load(root).name_index(TextSettings().phonetic_weight).names) == 6  # the OCR'd names are searchable

@@ -4,6 +4,10 @@ import numpy as np
 
 from logo_similarity.text.name_index import NameIndex, sound_key
 
+from logo_similarity.config import TextSettings
+
+TEXT = TextSettings()
+
 
 def distractors(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
@@ -19,8 +23,8 @@ def test_sound_key_groups_sound_alikes():
 
 def test_finds_a_sound_alike_among_distractors():
     names = distractors(5000) + ["Kodak", "Konica", "Nikon"]
-    index = NameIndex(np.arange(100, 100 + len(names)), names)
-    hits = index.search("KODAC", k=5)
+    index = NameIndex(np.arange(100, 100 + len(names)), names, TEXT.phonetic_weight)
+    hits = index.search("KODAC", 5, TEXT.name_candidates)
     assert hits[0].name == "Kodak" and hits[0].id == 100 + names.index("Kodak")
     assert hits[0].score > 0.8 and hits[0].phonetic > hits[0].orthographic
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
@@ -28,13 +32,13 @@ def test_finds_a_sound_alike_among_distractors():
 
 def test_preselection_contains_the_brute_force_best():
     names = distractors(3000, seed=1) + ["Zerox"]
-    index = NameIndex(np.arange(len(names)), names)
+    index = NameIndex(np.arange(len(names)), names, TEXT.phonetic_weight)
     for query in ("Xerox", "Bedalo", "Tinamo"):
         best = index.brute_force_aline(query, 1)[0]
-        assert best in set(index.preselect(query).tolist())
+        assert best in set(index.preselect(query, TEXT.name_candidates).tolist())
 
 
 def test_empty_query_and_empty_names():
-    index = NameIndex([1, 2, 3], ["", "Kodak", "!!"])
-    assert index.search("") == []
-    assert [h.id for h in index.search("kodak")] == [2]
+    index = NameIndex([1, 2, 3], ["", "Kodak", "!!"], TEXT.phonetic_weight)
+    assert index.search("", 20, TEXT.name_candidates) == []
+    assert [h.id for h in index.search("kodak", 20, TEXT.name_candidates)] == [2]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from logo_similarity.datasets.synthetic import font_path
+from logo_similarity.synthetic import font_path
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.preprocessing.pipeline import Preprocessor, text_mask_descriptor
 from logo_similarity.preprocessing.text_mask import remove_text
@@ -85,7 +85,7 @@ def test_concurrent_use_gives_the_same_answer(acme, text_settings, cache):
 
 
 def test_word_mark_is_kept_when_masking_would_erase_it(text_settings, cache):
-    from logo_similarity.datasets.synthetic import render_text_logo
+    from logo_similarity.synthetic import render_text_logo
 
     word_mark = render_text_logo("NOVA", seed=1, shape=False, size=48)
     plain = remove_text(word_mark, text_settings.model_copy(update={"min_ink_left": 0.0}), cache)

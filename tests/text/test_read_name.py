@@ -12,7 +12,7 @@ def test_only_confident_words_with_enough_letters_make_a_name():
 
 def test_unnamed_marks_are_searchable_by_the_text_read_from_them(default_embedder, settings, tmp_path):
     from logo_similarity.datasets import LogoRecord
-    from logo_similarity.datasets.synthetic import render_text_logo
+    from logo_similarity.synthetic import render_text_logo
     from logo_similarity.retrieval import build_index
     from logo_similarity.retrieval.build import stage2_options
     from logo_similarity.search import Query, run_query
