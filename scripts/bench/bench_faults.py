@@ -6,9 +6,9 @@
 An index of --items rendered logos (default model, as `logo-sim index` builds it, PCA on) is made in a scratch
 folder; then, each on a fresh copy where it matters:
 - kill -9 of `logo-sim serve` during an add, a delete, a bulk add and a rebuild, --kills times each at random
-  moments (0-1.5 s after the request): the index must load whole (vectors = metadata = local features), hold the
-  old or the new state, and after a restart interrupted jobs must complete exactly once; rebuild processes must
-  die with the server;
+  moments over the time the write takes uninterrupted (measured first): the index must load whole (vectors =
+  metadata = local features), hold the old or the new state, and after a restart interrupted jobs must complete
+  exactly once; rebuild processes must die with the server;
 - a full disk (RLIMIT_FSIZE in the child) during `logo-sim index`, during `logo-sim add` and during an API add:
   a clear error (exit 2 / HTTP 507), no half-written version live, the next run completes (a build resumes);
 - a corrupt index.faiss, metadata.sqlite or pca.npz in the live version: refused at load naming the file, the
@@ -88,11 +88,21 @@ def kills(root: Path, n: int, rng: random.Random, out: Results) -> None:
     server = Server(root, ENV)
     client = server.start().client()
     seed = 10_000
+    # how long each write takes when not interrupted: kills are spread over that span (plus a little), so they
+    # land before, during and after the switch to the new version
+    start = time.perf_counter()
+    client.post("/index/items", files={"image": ("t.png", png(9_999), "image/png")}, data={"key": "timing"})
+    add_s = time.perf_counter() - start
+    start = time.perf_counter()
+    client.delete(f"/index/items/{check_root(root)['ids'][-1]}")
+    delete_s = time.perf_counter() - start
+    span = {"add": 1.2 * add_s, "delete": 1.2 * delete_s, "bulk add": 8 * add_s, "rebuild": 3.0}
+    print(f"uninterrupted: add {add_s * 1000:.0f} ms, delete {delete_s * 1000:.0f} ms", flush=True)
     for op in ("add", "delete", "bulk add", "rebuild"):
         ok, notes = 0, []
         for _ in range(n):
             before = check_root(root)
-            delay = rng.uniform(0.0, 1.5)
+            delay = rng.uniform(0.0, span[op])
             children: set[int] = set()
             if op == "add":
                 seed += 1

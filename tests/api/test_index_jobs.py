@@ -82,15 +82,18 @@ def test_failed_rebuild_reports_why_and_keeps_the_live_index(writable_client, se
 
 
 def test_writes_wait_for_no_one_but_a_rebuild_refuses_them(writable_client):
+    from logo_similarity.retrieval.lock import index_writer
+
     client = writable_client
-    svc = client.app.state.service
-    svc.begin_rebuild()  # as the rebuild endpoint does, without starting the job
-    try:
+    root = client.app.state.service.root
+    with index_writer(root, "test: another writer"):  # the rebuild waits for it, so it is surely still running
+        job_id = client.post("/index/rebuild", headers=AUTH).json()["id"]
         r = client.delete("/index/items/1", headers=AUTH)
         assert r.status_code == 409 and r.json()["reason"] == "rebuild_running" and r.headers["retry-after"]
-        assert client.post("/index/rebuild", headers=AUTH).status_code == 409
-    finally:
-        svc._rebuilding = False
+        r = client.post("/index/rebuild", headers=AUTH)
+        assert r.status_code == 409 and r.json()["reason"] == "rebuild_running"
+        assert client.delete(f"/jobs/{job_id}", headers=AUTH).status_code == 202
+        assert wait_for_job(client, job_id)["state"] == "cancelled"
     assert client.delete("/index/items/1", headers=AUTH).status_code == 200
 
 

@@ -113,18 +113,25 @@ def test_hot_swap_during_load_fails_no_request(api_settings, built_index, tmp_pa
         threads = [threading.Thread(target=client_loop) for _ in range(4)]
         for t in threads:
             t.start()
+        def searched_on(version: str, n: int = 3) -> None:
+            """Wait until the clients have had ``n`` answers from ``version`` (not for a fixed time)."""
+            deadline = time.monotonic() + 60
+            while sum(r[1] == version for r in list(results)) < n:
+                assert time.monotonic() < deadline and all(t.is_alive() for t in threads), results[-3:]
+                time.sleep(0.02)
+
         with httpx.Client(base_url=server.url, timeout=120) as http:
-            time.sleep(0.5)
+            searched_on(svc.live.version)
             job = http.post("/index/rebuild", headers=auth).json()
             while job["state"] not in ("completed", "failed"):
                 time.sleep(0.1)
                 job = http.get(f"/jobs/{job['id']}").json()
             assert job["state"] == "completed", job
-            time.sleep(0.5)
+            searched_on(job["result"]["version"])
             added = http.post("/index/items", headers=auth, data={"name": "NEW"},
                               files={"image": ("n.png", query_png, "image/png")})
             assert added.status_code == 201
-            time.sleep(0.5)
+            searched_on(added.json()["index_version"])
         stop.set()
         for t in threads:
             t.join()

@@ -16,8 +16,12 @@ def test_pad_to_square_centres_without_cropping():
     assert out.getpixel((0, 31)) == (0, 0, 0) and out.getpixel((99, 68)) == (0, 0, 0)
 
 
-def test_normalize_resizes_to_input_size():
-    assert normalize_logo(Image.new("RGB", (300, 120)), SPEC).size == (64, 64)
+def test_normalize_resizes_to_input_size_keeping_the_aspect():
+    out = normalize_logo(Image.new("RGB", (300, 120), (0, 0, 0)), SPEC)
+    assert out.size == (64, 64)
+    column = np.asarray(out)[:, 32, 0]
+    assert column[:10].min() > 240 and column[-10:].min() > 240  # padded above and below, not stretched
+    assert column[22:42].max() < 15  # the 120/300 band of content, centred (64 * 0.4 = 25.6 rows)
 
 
 def test_model_input_layout_and_scaling():
@@ -28,12 +32,16 @@ def test_model_input_layout_and_scaling():
     np.testing.assert_allclose(black, -1.0)
 
 
-def test_gray_mode_makes_colour_variants_identical():
+def test_gray_mode_makes_colour_variants_of_equal_lightness_identical():
     from dataclasses import replace
 
     gray = replace(SPEC, color_mode="gray")
-    red, blue = Image.new("RGB", (10, 10), (200, 30, 30)), Image.new("RGB", (10, 10), (30, 30, 200))
-    assert not np.allclose(to_model_input(red, SPEC), to_model_input(blue, SPEC))
-    a, b = to_model_input(red, gray), to_model_input(red, gray)
-    np.testing.assert_array_equal(a, b)
+    # two different colours of the same luminance (ITU-R 601: 0.299 R + 0.587 G + 0.114 B = 80.8)
+    red, teal = Image.new("RGB", (10, 10), (200, 30, 30)), Image.new("RGB", (10, 10), (30, 100, 115))
+    assert not np.allclose(to_model_input(red, SPEC), to_model_input(teal, SPEC))  # colour mode tells them apart
+    a, b = to_model_input(red, gray), to_model_input(teal, gray)
+    np.testing.assert_array_equal(a, b)  # gray mode does not
     assert np.allclose(a[0], a[1]) and np.allclose(a[1], a[2])  # three equal channels
+    np.testing.assert_allclose(a[0, 5, 5], 81 / 255 / 0.5 - 1.0, atol=1e-6)  # the luminance, scaled like RGB
+    dark = to_model_input(Image.new("RGB", (10, 10), (20, 20, 20)), gray)
+    assert not np.allclose(a, dark)  # lightness still counts
