@@ -29,7 +29,7 @@ from logo_similarity.retrieval import (
 )
 from logo_similarity.retrieval.chunks import WorkFolderMismatchError, remove_work_folder
 from logo_similarity.retrieval.lock import index_writer
-from logo_similarity.retrieval.update import roll_back
+from logo_similarity.retrieval.rollback import roll_back
 from logo_similarity.search import Query, QueryError, run_query, search_image
 from logo_similarity.retrieval.update import UpdateReport, add_items, delete_items
 from logo_similarity.text.read_name import name_reader

@@ -33,7 +33,7 @@ from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
 from logo_similarity.retrieval import SearchIndex
-from logo_similarity.retrieval.index import load_servable
+from logo_similarity.retrieval.rollback import load_servable
 from logo_similarity.retrieval.index_errors import CorruptIndexError
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.lock import IndexLockedError, index_writer

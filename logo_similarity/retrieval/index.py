@@ -49,7 +49,7 @@ from logo_similarity.retrieval.integrity import file_digests, verify_files
 from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.metadata_store import read_metadata, searchable_name, write_metadata
 from logo_similarity.retrieval.projection import Projection
-from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current, versions_newest_first
+from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
 from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
 FORMAT_VERSION = 1
@@ -348,25 +348,3 @@ class SearchIndex:
         index.folder = folder
         return index
 
-
-def load_servable(root: Path, mmap: bool = True) -> tuple[SearchIndex, str | None]:
-    """The live version, or when its files are corrupt the newest earlier version that loads, with a warning.
-
-    Searches go on from the last good version while an operator rolls back (``logo-sim rollback``) or rebuilds.
-    """
-    try:
-        return SearchIndex.load(root, mmap=mmap), None
-    except CorruptIndexError as exc:
-        live = live_version(Path(root))
-        for version in versions_newest_first(Path(root)):
-            if version.resolve() == live:
-                continue
-            try:
-                index = SearchIndex.load(version, mmap=mmap)
-            except SearchIndexError:
-                continue
-            warning = (f"the live version {live.name} is corrupt ({exc}); serving the previous version "
-                       f"{version.name} read-only: run `logo-sim rollback` or rebuild")
-            logger.error(warning)
-            return index, warning
-        raise

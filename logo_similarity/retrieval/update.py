@@ -18,8 +18,6 @@ from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.retrieval.build import embed_records, extra_metadata
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.retrieval.index_errors import IndexNotFoundError, SearchIndexError
-from logo_similarity.retrieval.versions import live_version, switch_current, versions_newest_first
 from logo_similarity.retrieval.lock import index_writer
 
 
@@ -76,23 +74,3 @@ def delete_items_locked(root: Path, ids: list[int]) -> UpdateReport:
     report.version = index.save(root)
     return report
 
-
-def roll_back(root: Path, to: str | None = None) -> Path:
-    """Switch ``root/current`` to version ``to``, or to the newest version older than the live one that loads.
-
-    The caller holds the write lock. Nothing is deleted: the version rolled away from stays until pruned.
-    """
-    live = live_version(root)
-    candidates = [v for v in versions_newest_first(root) if (v.name == to if to else v.name < live.name)]
-    if not candidates:
-        raise IndexNotFoundError(f"{root}: no version {to!r}" if to else f"{root}: no version older than {live.name}")
-    problems = []
-    for version in candidates:
-        try:
-            SearchIndex.load(version)
-        except SearchIndexError as exc:
-            problems.append(str(exc))
-            continue
-        switch_current(root, version)
-        return version
-    raise SearchIndexError(f"no earlier version of {root} loads: {'; '.join(problems)}")

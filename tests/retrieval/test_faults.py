@@ -11,10 +11,10 @@ import pytest
 
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval import CorruptIndexError, SearchIndex
-from logo_similarity.retrieval.index import load_servable
+from logo_similarity.retrieval.rollback import load_servable
 from logo_similarity.retrieval.lock import index_writer
 from logo_similarity.retrieval.projection import fit_projection
-from logo_similarity.retrieval.update import roll_back
+from logo_similarity.retrieval.rollback import roll_back
 from tests.conftest import COLOURS, KINDS, draw_logo
 from tests.support.faults import CLI, check_root, corrupt, file_size_limit
 
