@@ -75,6 +75,18 @@ KINDS = ["ring", "star", "triangle", "bars", "cross", "chevrons", "target", "hex
 COLOURS = [(220, 30, 30), (30, 90, 200), (20, 140, 60), (240, 150, 0), (110, 40, 160), (0, 0, 0)]
 
 
+def draw_gallery(folder: Path, n: int = len(KINDS), side: int = 200, grow: int = 0) -> list[Path]:
+    """``n`` rendered logos saved as ``folder/<kind or number>.png`` (shapes cycle, colours per round)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        path = folder / (f"{kind}.png" if n <= len(KINDS) else f"{i:03d}.png")
+        draw_logo(kind, COLOURS[(i + i // len(KINDS)) % len(COLOURS)], side=side + grow * i).save(path)
+        paths.append(path)
+    return paths
+
+
 @pytest.fixture(scope="session")
 def tiny_gallery(tmp_path_factory) -> Path:
     """12 synthetic logos as an L3D dataset: images/ + metadata.jsonl with names and Vienna codes."""

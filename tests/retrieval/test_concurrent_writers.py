@@ -14,7 +14,7 @@ from logo_similarity.embeddings import ThumbnailEmbedder
 from logo_similarity.retrieval import SearchIndex, build_index
 from logo_similarity.retrieval.lock import LOCK_NAME, IndexLockedError, index_writer
 from logo_similarity.retrieval.update import add_items, delete_items
-from tests.conftest import COLOURS, KINDS, draw_logo
+from tests.conftest import draw_gallery
 
 CLI = [sys.executable, "-m", "logo_similarity.cli"]
 BLOCKED_FOR = 3.0  # how long a second writer is watched to make sure it waits (it must not finish meanwhile)
@@ -22,11 +22,7 @@ BLOCKED_FOR = 3.0  # how long a second writer is watched to make sure it waits (
 
 @pytest.fixture
 def root(tmp_path):
-    paths = []
-    for i, kind in enumerate(KINDS):
-        path = tmp_path / f"{kind}.png"
-        draw_logo(kind, COLOURS[i % len(COLOURS)]).save(path)
-        paths.append(path)
+    paths = draw_gallery(tmp_path)
     built, _ = build_index([LogoRecord(p.name, p, p.stem.upper()) for p in paths[:6]], ThumbnailEmbedder(),
                            ImageSettings())
     built.save(tmp_path / "idx")

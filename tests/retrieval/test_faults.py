@@ -15,7 +15,7 @@ from logo_similarity.retrieval.rollback import load_servable
 from logo_similarity.retrieval.lock import index_writer
 from logo_similarity.retrieval.projection import fit_projection
 from logo_similarity.retrieval.rollback import roll_back
-from tests.conftest import COLOURS, KINDS, draw_logo
+from tests.conftest import draw_gallery
 from tests.support.faults import CLI, check_root, corrupt, file_size_limit
 
 DIM = 48
@@ -66,10 +66,7 @@ def test_rollback_from_the_cli_and_writes_go_on(tmp_path):
 
 
 def gallery(folder, n=24):
-    folder.mkdir()
-    for i in range(n):
-        draw_logo(KINDS[i % len(KINDS)], COLOURS[(i // len(KINDS)) % len(COLOURS)], side=90 + 3 * i).save(
-            folder / f"{i:03d}.png")
+    draw_gallery(folder, n, side=90, grow=3)
     return folder
 
 

@@ -9,17 +9,12 @@ from logo_similarity.embeddings import ThumbnailEmbedder
 from logo_similarity.preprocessing import load_image
 from logo_similarity.retrieval import SearchIndex, build_index, embed_query
 from logo_similarity.retrieval.update import add_items, delete_items
-from tests.conftest import COLOURS, KINDS, draw_logo
+from tests.conftest import KINDS, draw_gallery
 
 
 @pytest.fixture
 def logos(tmp_path):
-    paths = []
-    for i, kind in enumerate(KINDS):
-        path = tmp_path / f"{kind}.png"
-        draw_logo(kind, COLOURS[i % len(COLOURS)]).save(path)
-        paths.append(path)
-    return paths
+    return draw_gallery(tmp_path)
 
 
 def records(paths):
