@@ -1,4 +1,4 @@
-"""Index benchmarks: build throughput, search per index type at 100k / 1M vectors, and a kill test.
+"""Index benchmarks: build throughput, search per index type at 100k / 1M vectors, deletes, and a kill test.
 
     python -m scripts.bench.bench_index --json runs/bench_index.json
     python -m scripts.bench.bench_index --sizes 100000 --only search
@@ -7,6 +7,8 @@ Build: the bundled demo gallery through `build_index` (chunked, masking off / on
 Search: clustered synthetic unit vectors (--dim), each index type built and tuned as a real build does,
 then 200 new queries one at a time at k=1000: p50/p99 ms, recall@100 against exact search, and the
 serialised index size per vector. --hnsw-max skips HNSW above that many vectors.
+Types: on every index type the chooser returns, a third of --types-n items deleted, then the rest looked up by
+id and searched for (each must still find itself; no deleted item may come back).
 Kill test: a build of rendered logos killed with SIGKILL at --kills points, resumed, and compared with an
 uninterrupted build (same ids, same vectors).
 """
@@ -140,9 +142,40 @@ def bench_kill(kills: int, model_cache: Path) -> dict:
             "chunks_done_at_kill": report.chunks_at_kill}
 
 
+def bench_types(n: int, dim: int) -> list[dict]:
+    """Delete a third of the items, then look the rest up by id and search for them, on every index type the
+    chooser returns: each kept item must still find itself as before, no deleted one may come back."""
+    vectors = clustered(n, dim, seed=5)
+    ids = np.arange(n, dtype=np.int64) * 7 + 3
+    spec = ModelSpec("bench", "w", 224, (0.5,) * 3, (0.5,) * 3, "gem", 3.0, dim)
+    metas = [{"key": str(i), "file": ""} for i in ids]
+    m = pq_bytes(dim, 64)
+    rows = []
+    for factory in ("Flat", "HNSW32,Flat", f"IVF{ivf_lists(n)},Flat", f"OPQ{m}_{min(dim, 4 * m)},IVF{ivf_lists(n)},PQ{m}x8"):
+        index = SearchIndex.from_vectors(spec, ids, vectors, metas, factory, target_recall=0.95)
+        probe = np.arange(0, n, 11)
+        before = float(np.mean(index.search(vectors[probe], 1).ids[:, 0] == ids[probe]))
+        gone = set(ids[::3].tolist())
+        start = time.perf_counter()
+        index.remove(sorted(gone))
+        delete_s = time.perf_counter() - start
+        kept = np.array([r for r in probe if int(ids[r]) not in gone])
+        found = index.search(vectors[kept], 10).ids
+        after = float(np.mean(found[:, 0] == ids[kept]))
+        stored = index.vectors(ids[kept])
+        cos = float(np.min(np.sum(stored * vectors[kept], axis=1) / np.linalg.norm(stored, axis=1)))
+        row = {"index": factory, "n": n, "self_top1_before": round(before, 4), "self_top1_after_delete": round(after, 4),
+               "deleted_returned": int(np.isin(found, list(gone)).sum()), "by_id_min_cosine": round(cos, 4),
+               "delete_s": round(delete_s, 3)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["build", "search", "kill"])
+    parser.add_argument("--only", choices=["build", "search", "kill", "types"])
+    parser.add_argument("--types-n", type=int, default=20_000, help="vectors in the delete / by-id test per type")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--hnsw-max", type=int, default=2_000_000)
@@ -158,6 +191,8 @@ def main() -> None:
         report["build_img_per_s"] = bench_build(args.gallery)
     if args.only in (None, "search"):
         report["search"] = [row for n in args.sizes.split(",") for row in bench_search(int(n), args.dim, args.hnsw_max, args.indexes)]
+    if args.only in (None, "types"):
+        report["delete_and_by_id"] = bench_types(args.types_n, args.dim)
     if args.only in (None, "kill"):
         report["kill_test"] = bench_kill(args.kills, Path(load_settings().model.cache_dir).expanduser())
     if args.json:
