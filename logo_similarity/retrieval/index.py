@@ -8,16 +8,13 @@ On disk, an index root holds immutable versions and a pointer to the live one::
     ROOT/versions/<id>/metadata.sqlite                 items: id, key, file, text, vienna_codes, year, OCR, checksum
     ROOT/versions/<id>/local_*.npy, local_pca.npz       local features for spatial re-ranking (retrieval/local_store.py)
 
-A version is written completely (under a temporary name, fsynced, renamed) before ``current`` is switched
-to it, so a reader sees either the old index or the new one, never half of one or none. The newest
-``keep_versions`` versions are kept; older ones are pruned after the switch.
+A version is written completely (under a temporary name, fsynced, renamed; retrieval/index_io.py) before
+``current`` is switched to it, so a reader sees either the old index or the new one, never half of one or
+none. The newest ``keep_versions`` versions are kept; older ones are pruned after the switch.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,28 +30,26 @@ from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import (
     ensure_direct_map,
     exact_search_among,
-    migrate_ivf_ids,
     new_index,
     search_with,
     train_index,
     tune_search,
 )
-from logo_similarity.retrieval.index_errors import (
+from logo_similarity.retrieval.index_errors import (  # re-exported: callers import them from here
     CorruptIndexError,
     IndexMismatchError,
     IndexNotFoundError,
     SearchIndexError,
 )
-from logo_similarity.retrieval.integrity import file_digests, verify_files
-from logo_similarity.retrieval.local_store import LocalFeatures
-from logo_similarity.retrieval.metadata_store import read_metadata, searchable_name, write_metadata
+from logo_similarity.retrieval.index_io import FORMAT_VERSION, read_version, write_version
+from logo_similarity.retrieval.metadata_store import searchable_name
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
-from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
-FORMAT_VERSION = 1
+__all__ = ["CorruptIndexError", "EXACT_FILTER_MAX", "FORMAT_VERSION", "Hits", "IndexMismatchError",
+           "IndexNotFoundError", "SearchIndex", "SearchIndexError"]
+
 EXACT_FILTER_MAX = 2048  # a filter leaving at most this many items is scored exactly, not through the ANN
-HASH_VERIFY_MAX_BYTES = 256 * 1024**2  # larger files of a version are checked by size only when loading
 
 
 @dataclass(frozen=True)
@@ -254,97 +249,18 @@ class SearchIndex:
         return version
 
     def write_version(self, root: Path) -> Path:
-        """Write this index as a new, not yet live, version folder under ``root/versions``.
-
-        A failed write (disk full, killed) leaves only a hidden staging folder, never loaded and removed by the
-        next prune; a full disk is reported as DiskFullError.
-        """
-        versions = Path(root) / "versions"
-        versions.mkdir(parents=True, exist_ok=True)
-        name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
-        folder = versions / name
-        staging = versions / f".{name}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        try:
-            self._write_files(staging)
-        except Exception as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            if is_disk_full(exc):
-                raise DiskFullError(f"no space left while writing a new version of {root} ({exc}); "
-                                    "the live version is unchanged") from exc
-            raise
-        staging.rename(folder)
-        fsync_dir(versions)
-        return folder
-
-    def _write_files(self, staging: Path) -> None:
-        faiss.write_index(self.index, str(staging / "index.faiss"))
-        if self.projection is not None:
-            self.projection.save(staging / "pca.npz")
-        write_metadata(staging / "metadata.sqlite", self.metadata)
-        if self.local is not None:
-            self.local.save(staging)
-        for path in staging.iterdir():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-        manifest = {**self.manifest(), "files": file_digests(staging)}
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        with open(staging / "manifest.json", "rb") as fh:
-            os.fsync(fh.fileno())
+        """Write this index as a new, not yet live, version folder under ``root/versions`` (index_io.py)."""
+        return write_version(self, Path(root), self.manifest())
 
     @classmethod
     def load(cls, folder: str | Path, expected_spec: ModelSpec | None = None, mmap: bool = False) -> SearchIndex:
-        """Load the live version of an index root (or a version folder given directly).
+        """Load the live version of an index root (or a version folder given directly), checked against what
+        was written (index_io.py).
 
         ``mmap`` maps the index file instead of reading it (less memory, shared between processes, fast to
         open); the result is read-only.
         """
-        folder = live_version(Path(folder))
-        manifest_path = folder / "manifest.json"
-        if not manifest_path.is_file():
-            raise IndexNotFoundError(f"no index at {folder} (missing manifest.json); build one with `logo-sim index`")
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise CorruptIndexError(f"{folder}: manifest.json cannot be read ({exc})") from exc
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"{folder}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; rebuild it"
-            )
-        verify_files(folder, manifest.get("files"), HASH_VERIFY_MAX_BYTES)  # versions before it have no record
-        try:
-            index = cls._read(folder, manifest, mmap)
-        except SearchIndexError:
-            raise
-        except Exception as exc:  # whatever FAISS, SQLite or numpy say about an unreadable file
-            raise CorruptIndexError(f"{folder}: cannot be read ({type(exc).__name__}: {exc})") from exc
-        if len(index.metadata) != len(index) or manifest["count"] != len(index):  # a version before the digests
-            raise CorruptIndexError(
-                f"{folder}: index holds {len(index)} vectors, metadata {len(index.metadata)}, "
-                f"manifest says {manifest['count']}: the folder is inconsistent; rebuild it"
-            )
+        index = read_version(cls, live_version(Path(folder)), mmap)
         if expected_spec is not None:
             index.check_compatible(expected_spec)
         return index
-
-    @classmethod
-    def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool) -> SearchIndex:
-        spec = ModelSpec.from_dict(manifest["spec"])
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
-        stored = faiss.read_index(str(folder / "index.faiss"), flags)
-        if not mmap:  # a read-only (mapped) load only searches, which an old IVF-in-IDMap2 index does correctly
-            stored = migrate_ivf_ids(stored)
-        index = cls(
-            spec, stored, factory=manifest.get("index_type", "Flat"),
-            search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
-            projection=Projection.load(folder / "pca.npz") if manifest.get("pca") else None,
-        )
-        index.created = manifest.get("created", index.created)
-        index.id_high_water = int(manifest.get("id_high_water", -1))
-        index.read_only = mmap
-        index.metadata = read_metadata(folder / "metadata.sqlite")
-        index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
-        index.folder = folder
-        return index
-

@@ -1,0 +1,121 @@
+"""A ``SearchIndex`` version on disk: written whole under a staging name, read back only if it is what was written.
+
+Writing: every file goes into ``versions/.<name>.tmp``, is fsynced, its size and SHA-256 recorded in the
+manifest, then the folder is renamed into place (switching ``current`` to it is the caller's step). A failed
+write removes its staging folder; a full disk is reported as DiskFullError. Reading: the manifest's format,
+then the recorded files (integrity.py), then the files themselves; anything unreadable is a CorruptIndexError
+naming the folder, never a half-loaded index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import faiss
+
+from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.retrieval.ann import migrate_ivf_ids
+from logo_similarity.retrieval.index_errors import (
+    CorruptIndexError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    SearchIndexError,
+)
+from logo_similarity.retrieval.integrity import file_digests, verify_files
+from logo_similarity.retrieval.local_store import LocalFeatures
+from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
+from logo_similarity.retrieval.projection import Projection
+from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
+
+FORMAT_VERSION = 1
+HASH_VERIFY_MAX_BYTES = 256 * 1024**2  # larger files of a version are checked by size only when loading
+
+
+def write_version(index, root: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``index`` (a SearchIndex) as a new, not yet live, version folder under ``root/versions``."""
+    versions = Path(root) / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+    folder = versions / name
+    staging = versions / f".{name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        _write_files(index, staging, manifest)
+    except Exception as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):
+            raise DiskFullError(f"no space left while writing a new version of {root} ({exc}); "
+                                "the live version is unchanged") from exc
+        raise
+    staging.rename(folder)
+    fsync_dir(versions)
+    return folder
+
+
+def _write_files(index, staging: Path, manifest: dict[str, Any]) -> None:
+    faiss.write_index(index.index, str(staging / "index.faiss"))
+    if index.projection is not None:
+        index.projection.save(staging / "pca.npz")
+    write_metadata(staging / "metadata.sqlite", index.metadata)
+    if index.local is not None:
+        index.local.save(staging)
+    for path in staging.iterdir():
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+    (staging / "manifest.json").write_text(json.dumps({**manifest, "files": file_digests(staging)}, indent=2))
+    with open(staging / "manifest.json", "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def read_version(cls, folder: Path, mmap: bool):
+    """The SearchIndex (of class ``cls``) stored in version ``folder``, after checking it is what was written."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise IndexNotFoundError(f"no index at {folder} (missing manifest.json); build one with `logo-sim index`")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CorruptIndexError(f"{folder}: manifest.json cannot be read ({exc})") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{folder}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; rebuild it"
+        )
+    verify_files(folder, manifest.get("files"), HASH_VERIFY_MAX_BYTES)  # versions before it have no record
+    try:
+        index = _read(cls, folder, manifest, mmap)
+    except SearchIndexError:
+        raise
+    except Exception as exc:  # whatever FAISS, SQLite or numpy say about an unreadable file
+        raise CorruptIndexError(f"{folder}: cannot be read ({type(exc).__name__}: {exc})") from exc
+    if len(index.metadata) != len(index) or manifest["count"] != len(index):  # a version before the digests
+        raise CorruptIndexError(
+            f"{folder}: index holds {len(index)} vectors, metadata {len(index.metadata)}, "
+            f"manifest says {manifest['count']}: the folder is inconsistent; rebuild it"
+        )
+    return index
+
+
+def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool):
+    spec = ModelSpec.from_dict(manifest["spec"])
+    flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+    stored = faiss.read_index(str(folder / "index.faiss"), flags)
+    if not mmap:  # a read-only (mapped) load only searches, which an old IVF-in-IDMap2 index does correctly
+        stored = migrate_ivf_ids(stored)
+    index = cls(
+        spec, stored, factory=manifest.get("index_type", "Flat"),
+        search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
+        projection=Projection.load(folder / "pca.npz") if manifest.get("pca") else None,
+    )
+    index.created = manifest.get("created", index.created)
+    index.id_high_water = int(manifest.get("id_high_water", -1))
+    index.read_only = mmap
+    index.metadata = read_metadata(folder / "metadata.sqlite")
+    index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
+    index.folder = folder
+    return index
