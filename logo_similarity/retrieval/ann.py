@@ -122,12 +122,28 @@ def search_parameters(params: dict[str, int], k: int, selector: faiss.IDSelector
 
 
 def search_with(index: faiss.Index, queries: np.ndarray, k: int, params: dict[str, int],
-                allowed: np.ndarray | None = None):
-    selector = None if allowed is None else faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
+                allowed: np.ndarray | None = None, excluded: np.ndarray | None = None):
+    """Search with recorded ``params``, only among ``allowed`` ids, or among all but ``excluded`` ones."""
+    inner = selector = None
+    if allowed is not None:
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
+    elif excluded is not None and len(excluded):
+        inner = faiss.IDSelectorBatch(np.ascontiguousarray(excluded, np.int64))
+        selector = faiss.IDSelectorNot(inner)
     extra = search_parameters(params, k, selector)
     found = index.search(queries, k) if extra is None else index.search(queries, k, params=extra)
-    del selector  # only now: the parameters referenced it during the search
+    del selector, inner  # only now: the parameters referenced them during the search
     return found
+
+
+def stored_ids(index: faiss.Index) -> np.ndarray | None:
+    """The ids an id-mapped index holds (deleted-but-kept graph nodes included); None for other kinds."""
+    return faiss.vector_to_array(index.id_map) if isinstance(index, faiss.IndexIDMap2) else None
+
+
+def can_remove(index: faiss.Index) -> bool:
+    """HNSW cannot delete from its graph (FAISS raises); every other type we build can."""
+    return not isinstance(_unwrapped(index), faiss.IndexHNSW)
 
 
 def recall_at(found: np.ndarray, truth: np.ndarray) -> float:

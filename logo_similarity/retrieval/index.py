@@ -28,6 +28,7 @@ from loguru import logger
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import (
+    can_remove,
     ensure_direct_map,
     exact_search_among,
     new_index,
@@ -50,6 +51,9 @@ __all__ = ["CorruptIndexError", "EXACT_FILTER_MAX", "FORMAT_VERSION", "Hits", "I
            "IndexNotFoundError", "SearchIndex", "SearchIndexError"]
 
 EXACT_FILTER_MAX = 2048  # a filter leaving at most this many items is scored exactly, not through the ANN
+# HNSW cannot delete: deleted items stay in the graph as tombstones, filtered out of every search, until they
+# are this share of it; then the graph is rebuilt from the kept vectors (a full rebuild takes minutes at 1M).
+TOMBSTONE_REBUILD_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class SearchIndex:
         self.metadata: dict[int, dict[str, Any]] = {}
         self.local = None  # LocalFeatures when the index stores local features (spatial re-ranking)
         self.folder: Path | None = None  # the version folder it was loaded from
+        self.tombstones = np.zeros(0, dtype=np.int64)  # ids deleted but still in an HNSW graph (never returned)
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     @classmethod
@@ -107,7 +112,7 @@ class SearchIndex:
         return built
 
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        return int(self.index.ntotal) - len(self.tombstones)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]], cells=None, ink=None) -> None:
         """Add raw embeddings (projected here when the index has a PCA projection), with their local features
@@ -156,7 +161,9 @@ class SearchIndex:
         k = max(1, min(int(k), max(len(self), 1)))
         if allowed is not None and len(allowed) <= max(4 * k, EXACT_FILTER_MAX):
             return self._search_among(queries, k, np.asarray(allowed, dtype=np.int64))
-        scores, ids = search_with(self.index, queries, k, self.search_params, allowed)
+        # ``allowed`` holds live items only (filters read the metadata); otherwise tombstones are excluded
+        scores, ids = search_with(self.index, queries, k, self.search_params, allowed,
+                                  None if allowed is not None else self.tombstones)
         return Hits(scores=scores, ids=ids)
 
     def _search_among(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> Hits:
@@ -173,15 +180,13 @@ class SearchIndex:
         present = [int(i) for i in ids if int(i) in self.metadata]
         if not present:
             return 0
-        try:
+        if can_remove(self.index):
             removed = self.index.remove_ids(np.asarray(present, dtype=np.int64))
-        except RuntimeError:  # e.g. HNSW cannot delete: rebuild the graph from the remaining vectors
-            keep = np.array(sorted(set(self.metadata) - set(present)), dtype=np.int64)
-            vectors = self.vectors(keep).astype(np.float32)
-            self.index = new_index(self.dim, self.factory)
-            if len(keep):
-                self.index.add_with_ids(np.ascontiguousarray(vectors), keep)
+        else:
+            self.tombstones = np.union1d(self.tombstones, np.asarray(present, dtype=np.int64))
             removed = len(present)
+            if len(self.tombstones) > TOMBSTONE_REBUILD_FRACTION * self.index.ntotal:
+                self._rebuild_graph(sorted(set(self.metadata) - set(present)))
         for item in present:
             del self.metadata[item]
         if self.local is not None:
@@ -190,6 +195,17 @@ class SearchIndex:
         if removed != len(present):
             raise SearchIndexError(f"index removed {removed} vectors for {len(present)} ids; rebuild the index")
         return len(present)
+
+    def _rebuild_graph(self, keep: list[int]) -> None:
+        """A new graph of the kept items only (their stored vectors, same ids): the tombstones are gone."""
+        keep_ids = np.asarray(keep, dtype=np.int64)
+        vectors = self.vectors(keep_ids).astype(np.float32)
+        self.index = new_index(self.dim, self.factory)
+        if len(keep_ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors), keep_ids)
+        self.tombstones = np.zeros(0, dtype=np.int64)
+        self._direct_map_ready = False
+        logger.info("{} graph rebuilt without its deleted items ({} kept)", self.factory, len(keep_ids))
 
     def name_index(self, phonetic_weight: float):
         """Name search structure over the items' names, built on first use and kept until the index changes."""
@@ -230,6 +246,7 @@ class SearchIndex:
             "search_params": self.search_params,
             "tuned_recall@100": self.tuned_recall,
             "id_high_water": self.id_high_water,
+            "tombstones": len(self.tombstones),
             "pca": {"dim": self.projection.dim} if self.projection else None,
             "local": None if self.local is None else self.local.manifest(),
             "metric": "inner_product",

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import faiss
+import numpy as np
 
 from logo_similarity.embeddings.spec import ModelSpec
-from logo_similarity.retrieval.ann import migrate_ivf_ids
+from logo_similarity.retrieval.ann import migrate_ivf_ids, stored_ids
 from logo_similarity.retrieval.index_errors import (
     CorruptIndexError,
     IndexMismatchError,
@@ -118,4 +119,7 @@ def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool):
     index.metadata = read_metadata(folder / "metadata.sqlite")
     index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
     index.folder = folder
+    if manifest.get("tombstones"):  # deleted items still in an HNSW graph: the ids the metadata no longer has
+        held = stored_ids(index.index)
+        index.tombstones = np.setdiff1d(held, np.fromiter(index.metadata, np.int64, len(index.metadata)))
     return index

@@ -99,3 +99,29 @@ def test_an_old_ivf_index_inside_an_id_map_is_migrated_on_load(vectors, tmp_path
     assert migrated.ntotal == N - 100
     found = migrated.search(vectors[100:300], 1, params=params)[1][:, 0]
     np.testing.assert_array_equal(found, ids[100:300])
+
+
+def test_hnsw_deletes_are_tombstones_until_a_tenth_then_the_graph_is_rebuilt(vectors, tmp_path):
+    """HNSW cannot delete from its graph: a few deletes are filtered out of every search (no graph rebuild per
+    delete, which takes minutes at a million items); past a tenth of the graph it is rebuilt without them."""
+    ids, index = build("HNSW32,Flat", vectors)
+    few = ids[:100]
+    assert index.remove(few.tolist()) == 100
+    assert index.index.ntotal == N and len(index) == N - 100 == len(index.metadata)  # still in the graph
+    found = index.search(vectors[:300], 10).ids
+    assert not set(found.ravel().tolist()) & set(few.tolist())
+    assert (found[100:300, 0] == ids[100:300]).mean() > 0.95
+
+    index.save(tmp_path / "idx")  # the tombstones survive a save and both kinds of load
+    for mmap in (False, True):
+        loaded = SearchIndex.load(tmp_path / "idx", mmap=mmap)
+        assert len(loaded) == N - 100 and len(loaded.tombstones) == 100
+        np.testing.assert_array_equal(loaded.search(vectors[:300], 10).ids, found)
+
+    more = ids[100:700]  # now over a tenth: rebuilt without them
+    loaded = SearchIndex.load(tmp_path / "idx")
+    assert loaded.remove(more.tolist()) == 600
+    assert loaded.index.ntotal == len(loaded) == N - 700 and len(loaded.tombstones) == 0
+    found = loaded.search(vectors[:800], 5).ids
+    assert not set(found.ravel().tolist()) & set(ids[:700].tolist())
+    assert (found[700:800, 0] == ids[700:800]).mean() > 0.95
