@@ -37,6 +37,7 @@ from logo_similarity.retrieval.rollback import load_servable
 from logo_similarity.retrieval.index_errors import CorruptIndexError
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.lock import IndexLockedError, index_writer
+from logo_similarity.retrieval.metadata_store import ids_with_extra
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
 from logo_similarity.retrieval.update import add_items_locked, delete_items_locked
 from logo_similarity.retrieval.versions import live_version
@@ -146,14 +147,18 @@ class SearchService:
 
     @contextmanager
     def _writing(self, what: str):
-        # The flag is read under the lock that begin_rebuild sets it under, and a rebuild does not hold that lock
-        # while it runs: a write either finishes before the rebuild claims the index or is refused at once.
+        """One write of this server: its thread lock, then the index root's lock (other processes' writers).
+
+        The rebuild flag is read under the lock that begin_rebuild sets it under, and a rebuild does not hold
+        that lock while it runs: a write either finishes before the rebuild claims the index or is refused at once.
+        """
         with self._write_lock:
             if self._rebuilding:
                 raise WriteConflict(f"cannot {what} while the index is being rebuilt; retry when the job ends",
                                     reason="rebuild_running")
             try:
-                yield
+                with index_writer(self.root, f"API: {what}", self.settings.index.lock_timeout_s):
+                    yield
             except IndexLockedError as exc:
                 raise WriteConflict(str(exc), reason="index_locked") from exc
             except CorruptIndexError as exc:
@@ -169,7 +174,7 @@ class SearchService:
         """Store the uploaded image under ``ROOT/uploads``, embed and add it; returns (id, version)."""
         load_image(data, self.settings.image)  # refuse bad images before anything is written
         s = self.settings
-        with self._writing("add items"), index_writer(self.root, "API add", s.index.lock_timeout_s):
+        with self._writing("add items"):
             path = store_upload(self.root, data)
             record = LogoRecord(key or f"upload-{path.stem[:16]}", path, name, tuple(vienna_codes), year)
             try:
@@ -183,7 +188,7 @@ class SearchService:
             return report.added[0], self.live.version
 
     def delete_item(self, item_id: int) -> str:
-        with self._writing("delete items"), index_writer(self.root, "API delete", self.settings.index.lock_timeout_s):
+        with self._writing("delete items"):
             self.item(self.live, item_id)
             delete_items_locked(self.root, [item_id])
             prune_uploads(self.root)  # images of items no kept version holds any more
@@ -208,11 +213,11 @@ class SearchService:
         try:
             records = batch_records(folder)
             s = self.settings
-            with self._writing("add a batch"), index_writer(self.root, f"API bulk add {job_id}", s.index.lock_timeout_s):
-                landed = [i for i, m in SearchIndex.load(self.root).metadata.items() if m.get("batch_job") == job_id]
+            with self._writing(f"bulk add {job_id}"):
+                landed = ids_with_extra(live_version(self.root) / "metadata.sqlite", "batch_job", job_id)
                 if landed:  # a previous run switched to its version before the server stopped
                     self.swap()
-                    return {"added": len(landed), "rejected": None, "ids": sorted(landed), "version": self.live.version}
+                    return {"added": len(landed), "rejected": None, "ids": landed, "version": self.live.version}
                 stored, uploaded_as = [], {}
                 for record in records:
                     data = record.path.read_bytes()

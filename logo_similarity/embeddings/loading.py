@@ -20,6 +20,7 @@ from loguru import logger
 from logo_similarity.config import Settings
 from logo_similarity.embeddings.embedder import Embedder, OnnxEmbedder, ThumbnailEmbedder, TorchEmbedder
 from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.utils.fs import file_sha256
 
 # torch is imported only when a model is exported or run eagerly (embeddings.model / .weights), so the CLI
 # and ONNX inference start without it.
@@ -44,11 +45,7 @@ def imagenet_onnx_path(settings: Settings) -> Path:
 def checkpoint_onnx_path(checkpoint: Path, settings: Settings) -> Path:
     """Where a checkpoint's ONNX export is cached: keyed by the checkpoint's content, so a retrained file gets a
     fresh export and nothing next to the user's checkpoint is ever written or deleted."""
-    digest = hashlib.sha256()
-    with open(checkpoint, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    name = f"checkpoint-{checkpoint.stem}-{digest.hexdigest()[:16]}"
+    name = f"checkpoint-{checkpoint.stem}-{file_sha256(checkpoint)[:16]}"
     return Path(settings.model.cache_dir).expanduser() / "models" / name / "model.onnx"
 
 

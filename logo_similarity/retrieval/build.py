@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from logo_similarity.retrieval.embedding_cache import CachedItem, EmbeddingCache
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.projection import fit_projection
+from logo_similarity.utils.fs import file_sha256
 
 __all__ = ["BuildReport", "EmbeddedBatch", "build_index", "build_with_settings", "embed_records", "extra_metadata",
            "stage2_options", "write_rejects"]
@@ -216,6 +216,6 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
 def _sha256(path: Path) -> str | None:
     """Content hash of a source image; None when it cannot be read (the decoder will reject it with a reason)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return None

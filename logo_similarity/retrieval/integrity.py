@@ -7,23 +7,15 @@ by hand) means it must not be served. Sizes are always checked (free); digests f
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from logo_similarity.retrieval.index_errors import CorruptIndexError
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from logo_similarity.utils.fs import file_sha256
 
 
 def file_digests(folder: Path) -> dict[str, dict]:
     """{name: {"bytes": n, "sha256": hex}} for every file of a (staged) version folder but its manifest."""
-    return {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+    return {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
             for p in sorted(Path(folder).iterdir()) if p.is_file() and p.name != "manifest.json"}
 
 
@@ -36,5 +28,5 @@ def verify_files(folder: Path, recorded: dict[str, dict] | None, hash_max_bytes:
         size = path.stat().st_size
         if size != expected["bytes"]:
             raise CorruptIndexError(f"{folder}: {name} has {size} bytes, {expected['bytes']} were written")
-        if size <= hash_max_bytes and _sha256(path) != expected["sha256"]:
+        if size <= hash_max_bytes and file_sha256(path) != expected["sha256"]:
             raise CorruptIndexError(f"{folder}: {name} differs from what was written (SHA-256 mismatch)")

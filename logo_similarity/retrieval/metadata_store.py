@@ -70,6 +70,16 @@ def read_metadata(path: Path) -> dict[int, dict[str, Any]]:
     return items
 
 
+def ids_with_extra(path: Path, key: str, value: str) -> list[int]:
+    """Ids of the items whose extra field ``key`` equals ``value`` (one SQL query; nothing else is read)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT id FROM items WHERE json_extract(extra, ?) = ? ORDER BY id", (f"$.{key}", value))
+        return [row[0] for row in rows]
+    finally:
+        db.close()
+
+
 def searchable_name(meta: dict[str, Any]) -> tuple[str | None, str | None]:
     """(name, source) an item is searched and scored by: its registered name, else the text read from its logo."""
     if meta.get("text"):

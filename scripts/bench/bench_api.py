@@ -25,7 +25,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ import httpx
 from PIL import Image
 
 from tests.support.bad_inputs import bad_requests, send
+from tests.support.faults import free_port
 from logo_similarity.datasets import read_dataset
 from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.utils.timing import percentiles_ms
@@ -80,12 +80,6 @@ def make_gallery(work: Path, items: int) -> Path:
         list(pool.map(_make_copy, jobs, chunksize=64))
     metadata.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return metadata
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(index: Path, key: str, port: int, log: Path) -> subprocess.Popen:

@@ -29,13 +29,22 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
 from logo_similarity.synthetic import random_text_logo
 from logo_similarity.retrieval import CorruptIndexError, SearchIndex
-from tests.support.faults import CLI, Server, alive, check_root, child_pids, corrupt, file_size_limit
+from tests.support.faults import (
+    CLI,
+    Server,
+    alive,
+    check_root,
+    child_pids,
+    corrupt,
+    file_size_limit,
+    fire,
+    wait_job,
+)
 
 ENV = {"LOGO_SIM__LOG_LEVEL": "WARNING", "LOGO_SIM__INDEX__PCA_MIN_ITEMS": "40", "LOGO_SIM__INDEX__PCA_DIM": "32"}
 
@@ -52,27 +61,6 @@ def cli(args: list, limit: int | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, **ENV}
     return subprocess.run([*CLI, *map(str, args)], env=env, capture_output=True, text=True, timeout=600,
                           preexec_fn=file_size_limit(limit) if limit else None)
-
-
-def wait_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while (job := client.get(f"/jobs/{job_id}").json())["state"] in ("pending", "running"):
-        if time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-    return job
-
-
-def fire(client: httpx.Client, method: str, url: str, **kw) -> None:
-    import threading
-
-    def send() -> None:
-        try:
-            client.request(method, url, **kw)
-        except httpx.HTTPError:
-            pass
-
-    threading.Thread(target=send, daemon=True).start()
 
 
 class Results:
@@ -138,7 +126,7 @@ def kills(root: Path, n: int, rng: random.Random, out: Results) -> None:
                     good = after["ids"] == before["ids"] and not survivors
                 client = server.start().client()
                 if op in ("bulk add", "rebuild"):
-                    state = wait_job(client, job)
+                    state = wait_job(client, job, timeout=300)
                     final = check_root(root)
                     expected = before["items"] + (8 if op == "bulk add" else 0)
                     good = good and state["state"] == "completed" and final["items"] == expected
@@ -228,14 +216,14 @@ def changed_images(root: Path, gallery: Path, out: Results) -> None:
         victim, changed = Path(index.metadata[3]["file"]), Path(index.metadata[4]["file"])
         victim.rename(victim.with_suffix(".gone"))
         search_ok = client.post("/search", files={"image": ("q.png", png(7), "image/png")}).status_code == 200
-        job = wait_job(client, client.post("/index/rebuild").json()["id"])
+        job = wait_job(client, client.post("/index/rebuild").json()["id"], timeout=300)
         refused = job["state"] == "failed" and victim.name in job["error"]
         victim.with_suffix(".gone").rename(victim)
         out.add("image removed under the index", "searches go on; rebuild fails naming it; live unchanged",
                 int(search_ok and refused), 1, job["state"])
-        wait_job(client, client.post("/index/rebuild").json()["id"])  # fills the embedding cache
+        wait_job(client, client.post("/index/rebuild").json()["id"], timeout=300)  # fills the embedding cache
         changed.write_bytes(png(99_999))
-        job = wait_job(client, client.post("/index/rebuild").json()["id"])
+        job = wait_job(client, client.post("/index/rebuild").json()["id"], timeout=300)
         reused = job.get("result", {}) or {}
         good = job["state"] == "completed" and reused.get("reused_embeddings") == len(index) - 1
         out.add("image changed under the index", "rebuild re-embeds only the changed image", int(good), 1,

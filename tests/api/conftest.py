@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import secrets
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from logo_similarity.datasets import read_dataset
 from logo_similarity.retrieval import build_index
 from logo_similarity.retrieval.build import stage2_options
 from tests.conftest import COLOURS, draw_logo
+from tests.support.faults import free_port
 
 REPO_ARTIFACTS = Path(__file__).resolve().parents[2] / "runs" / "test-artifacts"  # screenshots to look at
 KEY = secrets.token_urlsafe(24)  # made per test run: no key lives in the repository
@@ -79,12 +79,6 @@ def writable_client(api_settings, built_index, tmp_path):
 def query_png() -> bytes:
     """A recoloured star: its nearest indexed logo is the star."""
     return png_bytes(draw_logo("star", COLOURS[3], side=180))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RunningServer:

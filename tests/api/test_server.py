@@ -16,7 +16,8 @@ from logo_similarity.api import create_app
 from logo_similarity.api.service import SearchService
 from logo_similarity.config import load_settings
 from logo_similarity.config.settings import ConfigError
-from tests.api.conftest import KEY, RunningServer, copy_index, free_port
+from tests.api.conftest import KEY, RunningServer, copy_index
+from tests.support.faults import free_port
 
 
 def test_search_over_http(live_server, query_png):

@@ -3,39 +3,15 @@ the new version, whole, and the restarted server's jobs say what happened (inter
 
 from __future__ import annotations
 
-import threading
 import time
 
-import httpx
 import pytest
 
 from tests.api.conftest import copy_index, png_bytes
 from tests.conftest import COLOURS, draw_logo
-from tests.support.faults import Server, alive, check_root, child_pids
+from tests.support.faults import Server, alive, check_root, child_pids, fire, wait_job
 
 pytestmark = pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
-
-
-def fire(client: httpx.Client, method: str, url: str, **kw) -> dict:
-    """Send a request on a thread; the answer (if the server lives to give one) lands in the returned dict."""
-    answer: dict = {}
-
-    def send() -> None:
-        try:
-            answer["response"] = client.request(method, url, **kw)
-        except httpx.HTTPError as exc:  # the server was killed under it
-            answer["error"] = exc
-
-    threading.Thread(target=send, daemon=True).start()
-    return answer
-
-
-def wait_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while (job := client.get(f"/jobs/{job_id}").json())["state"] in ("pending", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
-    return job
 
 
 def logo(i: int) -> bytes:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +25,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def fire(client: httpx.Client, method: str, url: str, **kw) -> dict:
+    """Send a request on a thread and return at once; the answer (if the server lives to give one) lands in the
+    returned dict as ``response``, a transport error (the server was killed under it) as ``error``."""
+    answer: dict = {}
+
+    def send() -> None:
+        try:
+            answer["response"] = client.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            answer["error"] = exc
+
+    threading.Thread(target=send, daemon=True).start()
+    return answer
+
+
+def wait_job(client: httpx.Client, job_id: str, timeout: float = 120.0) -> dict:
+    """The job once it is no longer pending or running (or as it is when ``timeout`` runs out)."""
+    deadline = time.monotonic() + timeout
+    while (job := client.get(f"/jobs/{job_id}").json())["state"] in ("pending", "running"):
+        if time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
+    return job
 
 
 def file_size_limit(limit_bytes: int):
