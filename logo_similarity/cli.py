@@ -24,12 +24,13 @@ from logo_similarity.preprocessing import ImageLoadError
 from logo_similarity.text.errors import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table
 from logo_similarity.retrieval.chunks import WorkFolderMismatchError
+from logo_similarity.retrieval.ray_engine import RayUnavailableError
 from logo_similarity.retrieval.index import SearchIndexError
 from logo_similarity.utils.fs import is_disk_full
 
 USER_ERRORS = (
     ConfigError, DatasetError, FontNotFoundError, ImageLoadError, SearchIndexError, ModelNotFoundError,
-    OcrModelError, PretrainedWeightsError, WorkFolderMismatchError,
+    OcrModelError, PretrainedWeightsError, RayUnavailableError, WorkFolderMismatchError,
 )
 
 app = typer.Typer(

@@ -7,6 +7,7 @@ return. Options are flat keywords (autofaiss style); ``config`` is a YAML file o
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -93,6 +94,9 @@ def index(
     text_mask: TextMaskOpt = None,
     work: Annotated[Optional[Path], typer.Option(help="chunk folder for resuming (default: beside the index)")] = None,
     chunk_size: Annotated[Optional[int], typer.Option(min=1, help="images per crash-safe chunk")] = None,
+    engine: Annotated[Optional[Literal["local", "ray"]], typer.Option(help="embed here, or on a Ray cluster")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster: 'auto', 'ray://host:10001' (default: start one)")] = None,
+    num_workers: Annotated[Optional[int], typer.Option(min=1, help="Ray embedding actors (default: per GPU/CPU)")] = None,
     config: ConfigOpt = None,
 ) -> BuildReport:
     """Embed a dataset and save a searchable index (unreadable images go to rejects.jsonl).
@@ -105,9 +109,11 @@ def index(
     target = out or Path(settings.index.dir)
     work = work or target.with_name(f".{target.name}.work")
     cache = target.with_name(f".{target.name}.embeddings.sqlite")
-    if chunk_size:
-        settings = settings.model_copy(update={"index": settings.index.model_copy(update={"chunk_size": chunk_size})})
-    built, report = build_with_settings(records, embedder, settings, work=work, cache=cache)
+    changes = {"chunk_size": chunk_size, "engine": engine, "ray_address": address, "num_workers": num_workers}
+    settings = settings.model_copy(update={"index": settings.index.model_copy(
+        update={k: v for k, v in changes.items() if v is not None})})
+    built, report = build_with_settings(records, embedder, settings, work=work, cache=cache,
+                                        make_embedder=partial(load_embedder, model, settings))
     with index_writer(target, "logo-sim index", settings.index.lock_timeout_s):
         folder = built.save(target)
         write_rejects(report.rejects, folder / "rejects.jsonl")

@@ -44,6 +44,8 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, paren
     """
     _die_with_parent(parent)
     try:
+        from functools import partial
+
         from logo_similarity.config import Settings
         from logo_similarity.datasets.records import record_from_metadata
         from logo_similarity.embeddings.loading import embedder_for_spec
@@ -63,6 +65,7 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, paren
             built, report = build_with_settings(
                 records, embedder, settings, cache=folder.with_name(f".{folder.name}.embeddings.sqlite"), ids=ids,
                 progress=lambda done, total: out.put(("progress", done, total)),
+                make_embedder=partial(embedder_for_spec, model, ModelSpec.from_dict(spec), settings),
             )
             if report.rejects:
                 first = report.rejects[0]

@@ -82,6 +82,13 @@ class IndexSettings(_Section):
     lock_timeout_s: float = Field(
         300.0, gt=0, description="how long a change waits for another writer (server, CLI, rebuild) to finish",
     )
+    engine: Literal["local", "ray"] = Field(
+        "local", description="where builds embed: this process, or a Ray cluster (extra [distributed])",
+    )
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join ('auto', 'ray://host:10001'); none starts a local one",
+    )
+    num_workers: int = Field(0, ge=0, description="Ray embedding actors (0: one per GPU, else one per CPU)")
 
 
 class SearchSettings(_Section):

@@ -18,7 +18,7 @@ from logo_similarity.config import ImageSettings, Settings
 from logo_similarity.datasets import LogoRecord, write_rejects
 from logo_similarity.embeddings import Embedder
 from logo_similarity.retrieval.chooser import choose_index
-from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint
+from logo_similarity.retrieval.chunks import Chunk, ChunkStore, dataset_fingerprint, encode_chunk
 from logo_similarity.retrieval.embedding import (
     EmbeddedBatch,
     decode_pool,
@@ -67,6 +67,7 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     local=None,
     read_names=None,
+    engine=None,
 ) -> tuple[SearchIndex, BuildReport]:
     """Embed every readable record into a new index; ids are positions in ``records``, or ``ids[position]``.
 
@@ -77,7 +78,8 @@ def build_index(
     build with the same ``work`` folder skips finished chunks and redoes any half-written one. With ``cache``
     (an embedding cache file), a build of a changed dataset starts over in ``work`` but re-embeds only the
     images whose content or model changed. ``local`` / ``read_names``: see ``embed_records`` and
-    ``stage2_options``.
+    ``stage2_options``. ``engine`` (a ``RayEngine``) embeds the chunks on a Ray cluster instead of here; the
+    chunk files, the cache and the index are the same either way.
     """
     start = time.perf_counter()
     cached = 0
@@ -86,26 +88,32 @@ def build_index(
         stage2 = f"local={local.fingerprint() if local else None};names={read_names is not None}"
         fingerprint = dataset_fingerprint([f"{r.key}\t{r.path}" for r in records], embedder.spec.to_json() + stage2)
         store = ChunkStore(folder, fingerprint, len(records), chunk_size, restart=cache is not None)
-        embeddings = None
+        embeddings = cache_args = None
         if cache is not None:
             shape = None if local is None else (_cells(embedder, local), local.dim)
-            embeddings = EmbeddingCache(cache, embedder.spec.fingerprint() + ("+names" if read_names else ""),
-                                        local.fingerprint() if local else None, shape)
+            cache_args = (cache, embedder.spec.fingerprint() + ("+names" if read_names else ""),
+                          local.fingerprint() if local else None, shape)
+            embeddings = EmbeddingCache(*cache_args)
             stack.callback(embeddings.close)
         pending = store.pending()
         done_items = len(records) - sum(len(store.rows(i)) for i in pending)
         if done_items:
             logger.info("resuming: {} of {} images already embedded in {}", done_items, len(records), folder)
-        with tqdm(total=len(records), initial=done_items, desc="indexing", unit="img", disable=None) as bar, \
-                decode_pool(embedder, workers, decode_processes and read_names is None) as pool:
-            for number in pending:
-                rows = store.rows(number)
-                chunk, hits = _embed_chunk(records, rows, embedder, image_settings, batch_size, pool, embeddings,
-                                           local, read_names)
-                store.write(number, chunk)
+        with tqdm(total=len(records), initial=done_items, desc="indexing", unit="img", disable=None) as bar:
+            if engine is None:
+                chunks = _embed_locally(records, store, pending, embedder, image_settings, batch_size, workers,
+                                        decode_processes, embeddings, local, read_names)
+            else:
+                chunks = engine.embed_chunks(records, [(n, store.rows(n)) for n in pending], embedder.spec,
+                                             local, read_names is not None, cache_args)
+            for number, data, count, hits, fresh in chunks:
+                store.write_encoded(number, data, count)
+                if embeddings is not None and fresh:
+                    embeddings.put(fresh)
                 cached += hits
-                bar.update(len(rows))
-                done_items += len(rows)
+                rows = len(store.rows(number))
+                bar.update(rows)
+                done_items += rows
                 if progress is not None:
                     progress(done_items, len(records))
         use_pca = pca_dim if pca_dim and len(records) >= max(pca_min_items, pca_dim + 1) else 0
@@ -126,21 +134,39 @@ def build_index(
 def build_with_settings(
     records: list[LogoRecord], embedder: Embedder, settings: Settings, *, work: Path | None = None,
     cache: Path | None = None, ids: Sequence[int] | None = None, progress: Callable[[int, int], None] | None = None,
-    factory: str | None = None, stage2: bool = True,
+    factory: str | None = None, stage2: bool = True, make_embedder: Callable[[], Embedder] | None = None,
 ) -> tuple[SearchIndex, BuildReport]:
-    """``build_index`` as configured by ``settings`` (index, image, model batch size, stage-2 data).
+    """``build_index`` as configured by ``settings`` (index, image, model batch size, stage-2 data, engine).
 
     The one way the CLI, rebuild jobs, the demo and the evaluations build: each honours the same memory budget,
     PCA and chunking settings. ``factory`` forces an index type (evaluations measure the embedder with "Flat");
-    ``stage2=False`` leaves out local features and OCR'd names.
+    ``stage2=False`` leaves out local features and OCR'd names. With ``index.engine: ray``, ``make_embedder``
+    (picklable, building the same embedder as ``embedder``) runs in each Ray actor.
     """
     s = settings.index
+    engine = None
+    if s.engine == "ray":
+        from logo_similarity.retrieval.ray_engine import RayEngine
+
+        if make_embedder is None:
+            raise ValueError("the Ray engine needs make_embedder: how each worker loads the model")
+        engine = RayEngine(make_embedder, settings, s.ray_address, s.num_workers)
     return build_index(
         records, embedder, settings.image, settings.model.batch_size, s.workers, work=work, chunk_size=s.chunk_size,
         memory_bytes=int(s.memory_gb * 1024**3), target_recall=s.target_recall, pca_dim=s.pca_dim, factory=factory,
         pca_min_items=s.pca_min_items, decode_processes=s.decode_processes, cache=cache, ids=ids, progress=progress,
-        **(stage2_options(embedder, settings) if stage2 else {}),
+        engine=engine, **(stage2_options(embedder, settings) if stage2 else {}),
     )
+
+
+def _embed_locally(records, store: ChunkStore, pending: list[int], embedder, image_settings, batch_size: int,
+                   workers: int, decode_processes: bool, cache, local, read_names):
+    """(number, encoded chunk, count, cache hits, fresh items) per pending chunk, embedded in this process."""
+    with decode_pool(embedder, workers, decode_processes and read_names is None) as pool:
+        for number in pending:
+            chunk, hits, fresh = _embed_chunk(records, store.rows(number), embedder, image_settings, batch_size, pool,
+                                              cache, local, read_names)
+            yield number, encode_chunk(chunk), len(chunk.positions), hits, fresh
 
 
 def _cells(embedder, local) -> int:
@@ -149,8 +175,12 @@ def _cells(embedder, local) -> int:
 
 
 def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int, pool: Executor,
-                 cache: EmbeddingCache | None, local=None, read_names=None) -> tuple[Chunk, int]:
-    """Embeddings of one chunk's rows (cache hits reused, the rest computed); returns the chunk and the hits."""
+                 cache: EmbeddingCache | None, local=None, read_names=None) -> tuple[Chunk, int, list]:
+    """Embeddings of one chunk's rows (cache hits reused, the rest computed).
+
+    Returns the chunk, the number of cache hits and the fresh (sha256, item) pairs for the caller to cache:
+    the caller, not a Ray worker, is the one writer of the cache.
+    """
     digests = {r: _sha256(records[r].path) for r in rows}
     hits = cache.get([d for d in digests.values() if d]) if cache else {}
     found: dict[int, CachedItem] = {r: hits[d] for r, d in digests.items() if d in hits}
@@ -169,8 +199,6 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
                 item.cells, item.ink = batch.cells[n], batch.ink[n]
             found[row] = item
             fresh.append((digests[row], item))
-    if cache and fresh:
-        cache.put([entry for entry in fresh if entry[0]])
     ordered = sorted(found)
     vectors = np.stack([found[r].vector for r in ordered]) if ordered else np.zeros((0, embedder.spec.dim), np.float32)
     chunk = Chunk(np.asarray(ordered, dtype=np.int64), vectors, rejects, [found[r].extra for r in ordered])
@@ -178,7 +206,7 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
         shape = (_cells(embedder, local), local.dim)
         chunk.cells = np.stack([found[r].cells for r in ordered]) if ordered else np.zeros((0, *shape), np.float16)
         chunk.ink = np.stack([found[r].ink for r in ordered]) if ordered else np.zeros((0, shape[0]), np.float32)
-    return chunk, len(rows) - len(todo)
+    return chunk, len(rows) - len(todo), [entry for entry in fresh if entry[0]]
 
 
 def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float, pca_dim: int,

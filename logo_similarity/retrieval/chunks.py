@@ -130,22 +130,34 @@ class ChunkStore:
         return [i for i in range(self.n_chunks) if not self.is_done(i)]
 
     def write(self, index: int, chunk: Chunk) -> None:
-        buf = io.BytesIO()
-        local = {} if chunk.cells is None else {"cells": np.asarray(chunk.cells, np.float16),
-                                                "ink": np.asarray(chunk.ink, np.float32)}
-        np.savez(buf, positions=np.asarray(chunk.positions, dtype=np.int64),
-                 vectors=np.asarray(chunk.vectors, dtype=np.float32),
-                 notes=np.frombuffer(json.dumps({"rejects": chunk.rejects, "extras": chunk.extras}).encode(), np.uint8),
-                 **local)
-        data = buf.getvalue()
+        self.write_encoded(index, encode_chunk(chunk), len(chunk.positions))
+
+    def write_encoded(self, index: int, data: bytes, count: int) -> None:
+        """Store a chunk already serialised by ``encode_chunk`` (e.g. by a Ray worker): data first, then the record."""
         data_path, done_path = self._paths(index)
         atomic_write(data_path, data)
-        record = {"sha256": hashlib.sha256(data).hexdigest(), "count": len(chunk.positions)}
+        record = {"sha256": hashlib.sha256(data).hexdigest(), "count": int(count)}
         atomic_write(done_path, json.dumps(record).encode())
 
     def read(self, index: int) -> Chunk:
         data_path, _ = self._paths(index)
-        with np.load(data_path) as npz:
-            notes = json.loads(npz["notes"].tobytes().decode())
-            local = (npz["cells"], npz["ink"]) if "cells" in npz.files else (None, None)
-            return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"], *local)
+        return decode_chunk(data_path.read_bytes())
+
+
+def encode_chunk(chunk: Chunk) -> bytes:
+    """A chunk as the bytes of its ``.npz`` file (the same whichever engine embedded it)."""
+    buf = io.BytesIO()
+    local = {} if chunk.cells is None else {"cells": np.asarray(chunk.cells, np.float16),
+                                            "ink": np.asarray(chunk.ink, np.float32)}
+    np.savez(buf, positions=np.asarray(chunk.positions, dtype=np.int64),
+             vectors=np.asarray(chunk.vectors, dtype=np.float32),
+             notes=np.frombuffer(json.dumps({"rejects": chunk.rejects, "extras": chunk.extras}).encode(), np.uint8),
+             **local)
+    return buf.getvalue()
+
+
+def decode_chunk(data: bytes) -> Chunk:
+    with np.load(io.BytesIO(data)) as npz:
+        notes = json.loads(npz["notes"].tobytes().decode())
+        local = (npz["cells"], npz["ink"]) if "cells" in npz.files else (None, None)
+        return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"], *local)
