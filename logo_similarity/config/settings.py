@@ -64,6 +64,9 @@ class TextSettings(_Section):
     )
     phonetic_weight: float = Field(0.6, ge=0, le=1, description="ALINE share of the text similarity")
     name_candidates: int = Field(4000, ge=10, description="names pre-selected before exact re-scoring")
+    name_rescore: int = Field(
+        200_000, ge=0, description="names (best by n-gram overlap) ranked by compiled ALINE to pick those candidates",
+    )
     ocr_threads: int = Field(2, ge=1, description="onnxruntime threads of the CRAFT text detector")
 
 

@@ -45,6 +45,7 @@ from logo_similarity.retrieval.index_errors import (  # re-exported: callers imp
 from logo_similarity.retrieval.index_io import FORMAT_VERSION, read_version, write_version
 from logo_similarity.retrieval.metadata_store import searchable_name
 from logo_similarity.retrieval.projection import Projection
+from logo_similarity.retrieval.refine import RefineCodes, refine_kind
 from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
 
 __all__ = ["CorruptIndexError", "EXACT_FILTER_MAX", "FORMAT_VERSION", "Hits", "IndexMismatchError",
@@ -83,6 +84,9 @@ class SearchIndex:
         self.local = None  # LocalFeatures when the index stores local features (spatial re-ranking)
         self.folder: Path | None = None  # the version folder it was loaded from
         self.tombstones = np.zeros(0, dtype=np.int64)  # ids deleted but still in an HNSW graph (never returned)
+        self.refine: RefineCodes | None = None  # 8-bit codes re-scoring a PQ index's candidates (refine.py)
+        self._names = None  # NameIndex, once built or read
+        self.names_file: Path | None = None  # the stored name index of the version it was loaded from
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     @classmethod
@@ -97,6 +101,8 @@ class SearchIndex:
             vectors = projection(vectors)
         if factory != "Flat" and len(vectors):
             built.index = train_index(built.index, vectors, seed=seed, factory=factory)
+        if refine_kind(factory) and len(vectors):
+            built.refine = RefineCodes.trained(vectors)
         built._add_projected(ids, vectors, metadata)
         if factory != "Flat" and len(vectors):
             rng = np.random.default_rng(seed)
@@ -104,7 +110,7 @@ class SearchIndex:
             exact = faiss.IndexIDMap2(faiss.IndexFlatIP(built.dim))
             exact.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
             built.search_params, built.tuned_recall = tune_search(
-                built.index, exact, vectors[rows], np.asarray(ids)[rows], target_recall
+                built.index, exact, vectors[rows], np.asarray(ids)[rows], target_recall, refine=built.refine
             )
             log = logger.info if built.tuned_recall >= target_recall else logger.warning
             log("{}: {} reaches recall@100 {:.3f} (target {:.2f})", factory, built.search_params, built.tuned_recall,
@@ -138,10 +144,12 @@ class SearchIndex:
         if clash or len(set(ids.tolist())) != len(ids):
             raise ValueError(f"duplicate ids: {clash[:5] or 'within the batch'}")
         self.index.add_with_ids(vectors, ids)
+        if self.refine is not None:
+            self.refine.add(ids, vectors)
         for item_id, meta in zip(ids.tolist(), metadata):
             # The same shape an item has after a save/load round trip through the metadata store.
             self.metadata[item_id] = {"id": item_id, "text": None, "vienna_codes": [], "year": None, **meta}
-        self._names = None
+        self._names = self.names_file = None
         if len(ids):
             self.id_high_water = max(self.id_high_water, int(ids.max()))
 
@@ -163,7 +171,7 @@ class SearchIndex:
             return self._search_among(queries, k, np.asarray(allowed, dtype=np.int64))
         # ``allowed`` holds live items only (filters read the metadata); otherwise tombstones are excluded
         scores, ids = search_with(self.index, queries, k, self.search_params, allowed,
-                                  None if allowed is not None else self.tombstones)
+                                  None if allowed is not None else self.tombstones, self.refine)
         return Hits(scores=scores, ids=ids)
 
     def _search_among(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> Hits:
@@ -191,7 +199,9 @@ class SearchIndex:
             del self.metadata[item]
         if self.local is not None:
             self.local.remove(present)
-        self._names = None
+        if self.refine is not None:
+            self.refine.remove(present)
+        self._names = self.names_file = None
         if removed != len(present):
             raise SearchIndexError(f"index removed {removed} vectors for {len(present)} ids; rebuild the index")
         return len(present)
@@ -207,21 +217,32 @@ class SearchIndex:
         self._direct_map_ready = False
         logger.info("{} graph rebuilt without its deleted items ({} kept)", self.factory, len(keep_ids))
 
-    def name_index(self, phonetic_weight: float):
-        """Name search structure over the items' names, built on first use and kept until the index changes."""
+    def name_index(self, phonetic_weight: float | None = None):
+        """Name search structure over the items' names: read from the version it was loaded from (stored there
+        by ``save``), else built; kept until the index changes. ``phonetic_weight`` sets how it scores."""
+        import copy
+
         from logo_similarity.text.name_index import NameIndex
 
-        key = (len(self), phonetic_weight)
-        if getattr(self, "_names", None) is None or self._names[0] != key:
-            named = {i: searchable_name(m)[0] for i, m in self.metadata.items()}
-            ids = sorted(i for i, name in named.items() if name)
-            self._names = (key, NameIndex(ids, [named[i] for i in ids], phonetic_weight))
-        return self._names[1]
+        if self._names is None:
+            if self.names_file is not None:
+                self._names = NameIndex.load(self.names_file, phonetic_weight or 0.0)
+            else:
+                named = {i: searchable_name(m)[0] for i, m in self.metadata.items()}
+                ids = sorted(i for i, name in named.items() if name)
+                self._names = NameIndex(ids, [named[i] for i in ids], phonetic_weight or 0.0)
+        if phonetic_weight is None or phonetic_weight == self._names.phonetic_weight:
+            return self._names
+        weighted = copy.copy(self._names)  # shares the arrays; only the scoring weight differs
+        weighted.phonetic_weight = phonetic_weight
+        return weighted
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """Stored (projected, when PCA is on) vectors of the given ids."""
         if not len(ids):
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.refine is not None:  # 8-bit codes are closer to the vectors than a PQ reconstruction
+            return self.refine.vectors(np.asarray(ids, np.int64))
         if not getattr(self, "_direct_map_ready", False):
             ensure_direct_map(self.index)
             self._direct_map_ready = True
@@ -247,6 +268,7 @@ class SearchIndex:
             "tuned_recall@100": self.tuned_recall,
             "id_high_water": self.id_high_water,
             "tombstones": len(self.tombstones),
+            "refine": None if self.refine is None else self.refine.manifest(),
             "pca": {"dim": self.projection.dim} if self.projection else None,
             "local": None if self.local is None else self.local.manifest(),
             "metric": "inner_product",

@@ -31,6 +31,7 @@ from logo_similarity.retrieval.integrity import file_digests, verify_files
 from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
 from logo_similarity.retrieval.projection import Projection
+from logo_similarity.retrieval.refine import RefineCodes
 from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
 FORMAT_VERSION = 1
@@ -66,6 +67,9 @@ def _write_files(index, staging: Path, manifest: dict[str, Any]) -> None:
     write_metadata(staging / "metadata.sqlite", index.metadata)
     if index.local is not None:
         index.local.save(staging)
+    if index.refine is not None:
+        index.refine.save(staging)
+    index.name_index().save(staging / "names.npz")  # a server then reads it instead of rebuilding it
     for path in staging.iterdir():
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
@@ -118,7 +122,10 @@ def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool):
     index.read_only = mmap
     index.metadata = read_metadata(folder / "metadata.sqlite")
     index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
+    index.refine = RefineCodes.load(folder, mmap=mmap) if manifest.get("refine") else None
     index.folder = folder
+    if (folder / "names.npz").is_file() and "names.npz" in (manifest.get("files") or {}):
+        index.names_file = folder / "names.npz"  # read when first needed (name_index)
     if manifest.get("tombstones"):  # deleted items still in an HNSW graph: the ids the metadata no longer has
         held = stored_ids(index.index)
         index.tombstones = np.setdiff1d(held, np.fromiter(index.metadata, np.int64, len(index.metadata)))

@@ -134,7 +134,7 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
         budget = min(settings.text.name_candidates, 4 * count) if ocr else settings.text.name_candidates
         variants = name_variants(features.name) if ocr else [features.name]
         for variant in variants:
-            for hit in names.search(variant, count, budget):
+            for hit in names.search(variant, count, budget, settings.text.name_rescore):
                 if allowed is not None and not query.filter.accepts(index.metadata[hit.id]):
                     continue
                 text_scores[hit.id] = max(text_scores.get(hit.id, 0.0), hit.score)  # best variant, as stage 2

@@ -15,7 +15,8 @@ score(a, b) / max(score(a, a), score(b, b)) (Kondrak's normalisation, as in abyd
 Input rule: names are reduced to lowercase ASCII letters (``phonetic_letters``) before scoring, because
 Kondrak's symbol set reads capitals as feature modifiers and ignores everything else. Because every phone is
 then one of 26 letters, sub and exp are looked up in precomputed 27x27 and 27x27x27 tables (index 26 pads
-shorter names and scores -inf), and the programme runs once for a whole batch of names with numpy.
+shorter names and scores -inf). ``aline_scores`` runs the programme for a whole batch with numpy and is the
+reference; searches use the compiled kernel in ``aline_jit.py``, which gives the same scores (tested equal).
 """
 
 from __future__ import annotations
@@ -140,19 +141,11 @@ def aline_scores(src: np.ndarray, tar: np.ndarray) -> np.ndarray:
     return best
 
 
-def self_scores(codes: np.ndarray, lengths: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """score(x, x) for every row, computed in length groups so short names are not padded to the longest."""
-    out = np.zeros(len(codes))
-    for length in np.unique(lengths):
-        rows = np.flatnonzero(lengths == length)
-        if length == 0:
-            out[rows] = 1.0  # abydos: score('', '') = 1
-            continue
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            block = codes[part, :length]
-            out[part] = aline_scores(block, block)
-    return out
+def self_scores(codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """score(x, x) for every row (compiled kernel, aline_jit.py)."""
+    from logo_similarity.text.aline_jit import aline_self_scores  # imports this module's tables
+
+    return aline_self_scores(np.ascontiguousarray(codes), lengths)
 
 
 def aline_similarity(query: str, candidates: list[str]) -> np.ndarray:
@@ -162,28 +155,27 @@ def aline_similarity(query: str, candidates: list[str]) -> np.ndarray:
     return similarity_from_codes(q_codes[:, : max(1, q_len[0])], int(q_len[0]), c_codes, c_len)
 
 
-def _grouped_scores(q_codes: np.ndarray, c_codes: np.ndarray, c_len: np.ndarray, groups: int = 4) -> np.ndarray:
-    """aline_scores over candidates split into length groups, each trimmed to its own width (less padding)."""
-    order = np.argsort(c_len, kind="stable")
-    out = np.zeros(len(c_len))
-    for part in np.array_split(order, min(groups, max(1, len(order) // 256))):
-        if len(part):
-            width = max(1, int(c_len[part].max()))
-            out[part] = aline_scores(q_codes, c_codes[part, :width])
-    return out
-
-
 def similarity_from_codes(
-    q_codes: np.ndarray, q_len: int, c_codes: np.ndarray, c_len: np.ndarray, c_self: np.ndarray | None = None
+    q_codes: np.ndarray, q_len: int, c_codes: np.ndarray, c_len: np.ndarray, c_self: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Normalised similarity from encoded names; pass precomputed candidate self-scores when scoring often."""
+    """Normalised similarity from encoded names; pass precomputed candidate self-scores when scoring often.
+
+    ``rows`` scores only those rows of the candidate arrays (without copying them), in that order.
+    """
+    from logo_similarity.text.aline_jit import aline_raw_scores
+
     c_self = self_scores(c_codes, c_len) if c_self is None else c_self
+    if rows is not None:
+        c_self, lengths = c_self[rows], c_len[rows]
+    else:
+        lengths = c_len
     q_self = self_scores(q_codes, np.array([q_len]))[0]
     if q_len == 0:
-        raw = np.where(c_len == 0, 1.0, 0.0)
+        raw = np.where(lengths == 0, 1.0, 0.0)
     else:
-        raw = _grouped_scores(q_codes[:, :q_len], c_codes, c_len)
-        raw[c_len == 0] = 0.0
+        raw = aline_raw_scores(q_codes, q_len, np.ascontiguousarray(c_codes), c_len, rows)
+        raw[lengths == 0] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         sim = raw / np.maximum(q_self, c_self)
     return np.where(raw != 0, sim, 0.0)

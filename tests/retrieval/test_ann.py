@@ -60,3 +60,11 @@ def test_ivf_trains_on_gpu_when_present(clustered):
     ids = np.arange(len(clustered))
     built = SearchIndex.from_vectors(SPEC, ids, clustered, [{"key": str(i), "file": ""} for i in ids], "IVF64,Flat")
     assert built.tuned_recall >= 0.9
+
+
+def test_hnsw_graphs_are_built_with_a_wide_search():
+    import faiss
+
+    from logo_similarity.retrieval.ann import HNSW_EF_CONSTRUCTION, new_index
+
+    assert faiss.downcast_index(new_index(8, "HNSW32,Flat").index).hnsw.efConstruction == HNSW_EF_CONSTRUCTION == 200

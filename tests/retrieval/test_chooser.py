@@ -11,18 +11,22 @@ GB = 1024**3
         (300, 1280, 1 * GB, "Flat"),
         (4_999, 256, 1 * GB, "Flat"),
         (100_000, 256, 4 * GB, "HNSW32,Flat"),
+        (200_000, 256, 4 * GB, "HNSW32,Flat"),
         (1_000_000, 256, 2 * GB, "HNSW32,Flat"),  # 1.02 GB raw + 0.26 GB graph
-        (1_000_000, 256, int(1.1 * GB), "IVF4096,Flat"),  # the graph no longer fits
-        (1_000_000, 256, 512 * 1024**2, "OPQ64_256,IVF4096,PQ64x8"),
-        (10_000_000, 256, 1 * GB, "OPQ64_256,IVF16384,PQ64x8"),
-        (10_000_000, 256, 400 * 1024**2, "OPQ32_128,IVF16384,PQ32x8"),
-        (10_000_000, 1280, 512 * 1024**2, "OPQ32_128,IVF16384,PQ32x8"),
+        (100_000, 256, 110 * 1024**2, "IVF1024,Flat"),  # 102 MB raw: the graph (+26 MB) no longer fits
+        (1_000_000, 256, 512 * 1024**2, "IVF4096,SQ8"),  # 304 B per vector
+        (1_000_000, 256, 200 * 1024**2, "OPQ64_256,IVF4096,PQ64x8"),
+        (10_000_000, 256, 2 * GB, "OPQ64_256,IVF16384,PQ64x8"),
+        (10_000_000, 256, 1 * GB, "OPQ48_192,IVF16384,PQ48x8"),
+        (10_000_000, 1280, 1 * GB, "OPQ48_192,IVF16384,PQ48x8"),
     ],
 )
 def test_choice_table(n, dim, memory, first):
     choices = choose_index(n, dim, memory)
     assert choices[0].factory == first
     assert all(c.bytes_estimate <= memory for c in choices)
+    # product-quantised choices always come refined, the codes' size on disk accounted
+    assert all((c.refine == "SQ8" and c.disk_bytes == n * (dim + 8)) == (",PQ" in c.factory) for c in choices)
 
 
 def test_exact_only_when_small():

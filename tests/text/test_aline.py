@@ -60,3 +60,20 @@ def test_self_scores_by_length_groups(oracle):
     ours = self_scores(codes, lengths)
     ref = [oracle.sim_score(phonetic_letters(n), phonetic_letters(n)) for n in names]
     np.testing.assert_allclose(ours, ref, atol=1e-9)
+
+
+def test_compiled_kernel_equals_the_numpy_programme():
+    from logo_similarity.text.aline import aline_scores
+    from logo_similarity.text.aline_jit import aline_raw_scores
+
+    names = corpus(300, seed=7) + ["", "a", "x" * 32]
+    codes, lengths = encode(names, width=32)
+    for query in ("Kodakia", "x", "schwarzkopf professional"):
+        q_codes, q_len = encode([query], width=32)
+        q = q_codes[:, : int(q_len[0])]
+        reference = aline_scores(q, codes)  # padding scores -inf, so each row's own length is respected
+        np.testing.assert_array_equal(aline_raw_scores(q_codes, int(q_len[0]), codes, lengths), reference)
+        rows = np.array([5, 2, 300, 301])
+        np.testing.assert_array_equal(aline_raw_scores(q_codes, int(q_len[0]), codes, lengths, rows), reference[rows])
+    diag = [aline_scores(codes[i : i + 1, : max(1, n)], codes[i : i + 1, : max(1, n)])[0] for i, n in enumerate(lengths)]
+    np.testing.assert_array_equal(self_scores(codes, lengths)[lengths > 0], np.array(diag)[lengths > 0])

@@ -42,3 +42,28 @@ def test_empty_query_and_empty_names():
     index = NameIndex([1, 2, 3], ["", "Kodak", "!!"], TEXT.phonetic_weight)
     assert index.search("", 20, TEXT.name_candidates) == []
     assert [h.id for h in index.search("kodak", 20, TEXT.name_candidates)] == [2]
+
+
+def test_aline_pass_recalls_what_ngrams_alone_miss():
+    """The second pass ranks the n-gram candidates by ALINE: with a budget far smaller than the n-gram pool it
+    keeps ALINE's best, where the n-gram order alone (no rescore) drops some."""
+    names = distractors(6000, seed=4)
+    index = NameIndex(np.arange(len(names)), names, TEXT.phonetic_weight)
+    queries = distractors(40, seed=9)
+    alone = with_pass = 0
+    for query in queries:
+        truth = set(index.brute_force_aline(query, 10).tolist())
+        alone += len(truth & set(index.preselect(query, 50).tolist()))
+        with_pass += len(truth & set(index.preselect(query, 50, rescore=len(names)).tolist()))
+    assert with_pass == 10 * len(queries) > alone
+
+
+def test_stored_name_index_answers_as_a_fresh_one(tmp_path):
+    names = distractors(3000, seed=2) + ["Kodak", "", "Xerox", "Nikon"]
+    fresh = NameIndex(np.arange(7, 7 + len(names)), names, TEXT.phonetic_weight)
+    fresh.save(tmp_path / "names.npz")
+    stored = NameIndex.load(tmp_path / "names.npz", TEXT.phonetic_weight)
+    assert stored.names == fresh.names and len(stored) == len(fresh)
+    for query in ("KODAC", "Zerox", "Bedalo", "nicon", ""):
+        assert stored.search(query, 20, 200, 1000) == fresh.search(query, 20, 200, 1000)
+        np.testing.assert_array_equal(stored.preselect(query, 200), fresh.preselect(query, 200))
