@@ -61,3 +61,32 @@ def random_text_logo(seed: int, side: int = 256) -> tuple[Image.Image, str | Non
         return img, None
     text = " ".join(rng.sample(WORDS, rng.choice((1, 1, 2))))
     return render_text_logo(text, side=side, seed=seed, shape=rng.random() < 0.8, font=rng.choice(FONTS)), text
+
+
+_ONSETS = ["", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "cl",
+           "dr", "fl", "gr", "kr", "pl", "st", "tr", "sh", "ch", "ph", "qu", "x"]
+_VOWELS = ["a", "e", "i", "o", "u", "y", "ea", "oo", "ai", "ou", "ie"]
+_CODAS = ["", "", "", "n", "r", "s", "x", "k", "ck", "l", "m", "t", "ng", "nd", "st"]
+_SUFFIXES = ["tech", "group", "labs", "soft", "net", "pro", "shop", "co", "media", "foods"]
+_SWAPS = [("c", "k"), ("k", "c"), ("ph", "f"), ("f", "ph"), ("i", "y"), ("y", "i"), ("s", "z"), ("x", "ks"),
+          ("ck", "k"), ("oo", "u"), ("ea", "ee")]
+
+
+def synthetic_name(rng: random.Random) -> str:
+    """A pronounceable made-up mark name (1-4 syllables, sometimes a trade suffix), for name-search benchmarks."""
+    word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+                   for _ in range(rng.choice((1, 2, 2, 3, 3, 4))))
+    return (word + (" " + rng.choice(_SUFFIXES) if rng.random() < 0.15 else "")).capitalize()
+
+
+def sound_alike_name(name: str, rng: random.Random) -> str:
+    """``name`` respelt as a sound-alike (c/k, ph/f, i/y, ... swaps, sometimes a doubled letter), upper case."""
+    out = name.lower()
+    for _ in range(2):
+        a, b = rng.choice(_SWAPS)
+        if a in out:
+            out = out.replace(a, b, 1)
+    if rng.random() < 0.3:
+        i = rng.randrange(len(out))
+        out = out[:i] + out[i] + out[i:]
+    return out.upper()

@@ -92,6 +92,9 @@ class IndexSettings(_Section):
         None, description="Ray cluster to join ('auto', 'ray://host:10001'); none starts a local one",
     )
     num_workers: int = Field(0, ge=0, description="Ray embedding actors (0: one per GPU, else one per CPU)")
+    shard_size: int = Field(
+        0, ge=0, description="vectors per shard of a sharded IVF build, lists merged on disk (0: one process)",
+    )
 
 
 class SearchSettings(_Section):

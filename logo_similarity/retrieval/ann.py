@@ -84,14 +84,19 @@ def train_on_gpu(factory: str, gpus: int) -> bool:
     return gpus > 0 and "IVF" in factory
 
 
+def training_rows(n: int, seed: int = 0, sample: int = 100_000) -> np.ndarray:
+    """Sorted rows of n vectors that train an index (one rule for one-shot and sharded builds)."""
+    return np.sort(np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False))
+
+
 def train_index(index: faiss.Index, vectors: np.ndarray, sample: int = 100_000, seed: int = 0,
                 factory: str = "") -> faiss.Index:
-    """Train on a sample; returns the trained (CPU) index, which may be a new object after GPU training."""
+    """Train on a sample (all of ``vectors`` when they are the sample); returns the trained (CPU) index, which may
+    be a new object after GPU training."""
     if index.is_trained:
         return index
-    rng = np.random.default_rng(seed)
-    rows = rng.choice(len(vectors), size=min(sample, len(vectors)), replace=False)
-    sample_vectors = np.ascontiguousarray(vectors[np.sort(rows)])
+    rows = training_rows(len(vectors), seed, sample)
+    sample_vectors = np.ascontiguousarray(vectors[rows])
     start = time.perf_counter()
     if train_on_gpu(factory, gpu_count()):
         on_gpu = faiss.index_cpu_to_all_gpus(index)
@@ -101,7 +106,7 @@ def train_index(index: faiss.Index, vectors: np.ndarray, sample: int = 100_000, 
     else:
         index.train(sample_vectors)
         where = "CPU"
-    logger.info("trained index on {} vectors in {:.1f}s ({})", len(rows), time.perf_counter() - start, where)
+    logger.info("trained index on {} vectors in {:.1f}s ({})", len(sample_vectors), time.perf_counter() - start, where)
     return index
 
 
@@ -166,15 +171,15 @@ def _drop_self(found: np.ndarray, own: np.ndarray, k: int) -> np.ndarray:
 
 
 def tune_search(
-    index: faiss.Index, exact: faiss.Index, queries: np.ndarray, own_ids: np.ndarray, target: float, k: int = 100,
-    refine=None,
+    index: faiss.Index, exact: faiss.Index | np.ndarray, queries: np.ndarray, own_ids: np.ndarray, target: float,
+    k: int = 100, refine=None,
 ) -> tuple[dict[str, int], float]:
-    """Smallest search setting reaching ``target`` recall@k against ``exact``; the best one if none does.
-
-    Recall is measured on the search as served, refinement (``refine``) included.
+    """Smallest search setting reaching ``target`` recall@k against ``exact`` (an exact index, or the ids of each
+    query's exact top k + 1); the best one if none does. Recall is measured on the search as served, refinement
+    (``refine``) included.
     """
     knob = _knob(index)
-    _, truth = exact.search(queries, k + 1)
+    truth = exact[:, : k + 1] if isinstance(exact, np.ndarray) else exact.search(queries, k + 1)[1]
     truth = _drop_self(truth, own_ids, k)
     if knob is None:
         return {}, recall_at(_drop_self(search_with(index, queries, k + 1, {}, refine=refine)[1], own_ids, k), truth)
@@ -188,6 +193,24 @@ def tune_search(
         if recall >= target:
             return {name: value}, recall
     return best
+
+
+def exact_top_ids(queries: np.ndarray, parts, k: int, refine=None, block: int = 20_000) -> np.ndarray:
+    """Ids of each query's exact top k over (ids, vectors) parts seen one at a time (memory: one part);
+    each part is also added to ``refine`` when given."""
+    best_scores = np.full((len(queries), 0), -np.inf, np.float32)
+    best_ids = np.zeros((len(queries), 0), np.int64)
+    for ids, vectors in parts:
+        if refine is not None:
+            refine.add(ids, vectors)
+        for start in range(0, len(ids), block):
+            sims = queries @ vectors[start : start + block].T
+            top = np.argpartition(-sims, min(k, sims.shape[1]) - 1, axis=1)[:, :k]
+            scores = np.concatenate([best_scores, np.take_along_axis(sims, top, 1)], axis=1)
+            found = np.concatenate([best_ids, ids[start : start + block][top]], axis=1)
+            keep = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            best_scores, best_ids = np.take_along_axis(scores, keep, 1), np.take_along_axis(found, keep, 1)
+    return best_ids
 
 
 def exact_search_among(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int):

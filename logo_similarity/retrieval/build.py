@@ -68,6 +68,7 @@ def build_index(
     local=None,
     read_names=None,
     engine=None,
+    shard_size: int = 0,
 ) -> tuple[SearchIndex, BuildReport]:
     """Embed every readable record into a new index; ids are positions in ``records``, or ``ids[position]``.
 
@@ -79,7 +80,8 @@ def build_index(
     (an embedding cache file), a build of a changed dataset starts over in ``work`` but re-embeds only the
     images whose content or model changed. ``local`` / ``read_names``: see ``embed_records`` and
     ``stage2_options``. ``engine`` (a ``RayEngine``) embeds the chunks on a Ray cluster instead of here; the
-    chunk files, the cache and the index are the same either way.
+    chunk files, the cache and the index are the same either way. With ``shard_size``, an IVF-family index of more
+    vectors is built shard by shard with its lists merged on disk (sharded.py; shards are Ray tasks on Ray).
     """
     start = time.perf_counter()
     cached = 0
@@ -125,7 +127,7 @@ def build_index(
             if id_map.shape != (len(records),) or len(np.unique(id_map)) != len(id_map):
                 raise ValueError("ids must hold one distinct id per record")
         index, report = _assemble(records, store, embedder, memory_bytes, target_recall, use_pca, factory, id_map,
-                                  local)
+                                  local, shard_size, engine)
     report.seconds = time.perf_counter() - start
     report.cached = cached
     return index, report
@@ -155,7 +157,7 @@ def build_with_settings(
         records, embedder, settings.image, settings.model.batch_size, s.workers, work=work, chunk_size=s.chunk_size,
         memory_bytes=int(s.memory_gb * 1024**3), target_recall=s.target_recall, pca_dim=s.pca_dim, factory=factory,
         pca_min_items=s.pca_min_items, decode_processes=s.decode_processes, cache=cache, ids=ids, progress=progress,
-        engine=engine, **(stage2_options(embedder, settings) if stage2 else {}),
+        engine=engine, shard_size=s.shard_size, **(stage2_options(embedder, settings) if stage2 else {}),
     )
 
 
@@ -210,28 +212,36 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
 
 
 def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_recall: float, pca_dim: int,
-              factory: str | None, id_map: np.ndarray | None = None, local=None):
+              factory: str | None, id_map: np.ndarray | None = None, local=None, shard_size: int = 0, engine=None):
     """Read every chunk back (in order) and build the index type the chooser picks for this size."""
     report = BuildReport()
     ids, vectors, metas, cells, ink = [], [], [], [], []
+    may_shard = bool(shard_size) and store.n_items > shard_size  # then vectors are not all held in memory here
     for number in range(store.n_chunks):
         chunk = store.read(number)
         report.rejects.extend(chunk.rejects)
         ids.append(chunk.positions if id_map is None else id_map[chunk.positions])
-        vectors.append(chunk.vectors)
         metas += [{**records[p].to_metadata(), **extra} for p, extra in zip(chunk.positions.tolist(), chunk.extras)]
         if local is not None:
             cells.append(chunk.cells)
             ink.append(chunk.ink)
+        if not may_shard:
+            vectors.append(chunk.vectors)
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    vectors_all = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
     projection = None
     if pca_dim:
         projection = fit_projection((store.read(i).vectors for i in range(store.n_chunks)), pca_dim)
     dim = projection.dim if projection else embedder.spec.dim
     factory = factory or choose_index(len(ids_all), dim, memory_bytes)[0].factory
-    index = SearchIndex.from_vectors(embedder.spec, ids_all, vectors_all, metas, factory, target_recall,
-                                     projection=projection)
+    if may_shard and len(ids_all) > shard_size and "IVF" in factory:  # vectors read shard by shard from the chunks
+        index = _build_sharded(store, embedder, factory, dict(zip(ids_all.tolist(), metas)), projection,
+                               target_recall, id_map, shard_size, engine)
+    else:
+        if may_shard:  # a graph or flat index after all: it needs every vector at once
+            vectors = [store.read(number).vectors for number in range(store.n_chunks)]
+        vectors_all = np.concatenate(vectors) if vectors else np.zeros((0, embedder.spec.dim), np.float32)
+        index = SearchIndex.from_vectors(embedder.spec, ids_all, vectors_all, metas, factory, target_recall,
+                                         projection=projection)
     if local is not None:
         grid = embedder.spec.input_size // local.stride
         index.local = LocalFeatures(local, grid)
@@ -239,6 +249,20 @@ def _assemble(records, store: ChunkStore, embedder, memory_bytes: int, target_re
             index.local.add(ids_all, np.concatenate(cells), np.concatenate(ink))
     report.items = len(index)
     return index, report
+
+
+def _build_sharded(store: ChunkStore, embedder, factory: str, metadata: dict, projection, target_recall: float,
+                   id_map, shard_size: int, engine):
+    from functools import partial
+
+    from logo_similarity.retrieval.sharded import build_sharded_index, load_chunks
+
+    per_shard = max(1, shard_size // store.chunk_size)
+    groups = [list(range(start, min(start + per_shard, store.n_chunks))) for start in range(0, store.n_chunks, per_shard)]
+    loaders = [partial(load_chunks, store.folder, numbers, id_map, projection) for numbers in groups]
+    logger.info("sharded build: {} vectors in {} shards of up to {}", len(metadata), len(loaders), per_shard * store.chunk_size)
+    return build_sharded_index(embedder.spec, factory, store.folder / "shards", loaders, metadata, projection,
+                               target_recall, engine=engine, fingerprint=store.fingerprint)
 
 
 def _sha256(path: Path) -> str | None:

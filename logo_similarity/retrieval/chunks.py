@@ -31,9 +31,27 @@ class WorkFolderMismatchError(RuntimeError):
 
 
 def _ours(name: str) -> bool:
-    """Files a chunk store writes: its plan, chunks, done records and their temporary names."""
-    return name == "plan.json" or (name.startswith("chunk-") and name.endswith((".npz", ".done"))) or (
+    """Files a chunk store writes: its plan, chunks, done records and their temporary names, and the folder of
+    a sharded index build (retrieval/sharded.py)."""
+    return name in ("plan.json", SHARDS) or (name.startswith("chunk-") and name.endswith((".npz", ".done"))) or (
         name.startswith(".") and ".tmp-" in name)
+
+
+SHARDS = "shards"
+_SHARD_FILES = ("plan.json", "trained.faiss", "merged.ivfdata")
+
+
+def _remove_shards(folder: Path) -> None:
+    """The sharded build's files (and its folder once empty); anything else found there is left alone."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        name = path.name
+        if path.is_file() and (name in _SHARD_FILES or (name.startswith("shard-") and name.endswith((".faiss", ".done")))
+                               or (name.startswith(".") and ".tmp-" in name)):
+            path.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def remove_work_folder(folder: Path) -> None:
@@ -43,6 +61,7 @@ def remove_work_folder(folder: Path) -> None:
     if not plan_path.is_file():
         return
     made = bool(json.loads(plan_path.read_text()).get("made_folder"))
+    _remove_shards(folder / SHARDS)
     for path in folder.iterdir():
         if path.is_file() and _ours(path.name) and path != plan_path:
             path.unlink()
@@ -73,6 +92,7 @@ class ChunkStore:
     def __init__(self, folder: Path, fingerprint: str, n_items: int, chunk_size: int, restart: bool = False) -> None:
         """``restart``: when the folder holds another build's chunks, discard them instead of refusing."""
         self.folder = Path(folder)
+        self.fingerprint = fingerprint
         self.chunk_size = chunk_size
         self.n_items = n_items
         self.n_chunks = (n_items + chunk_size - 1) // chunk_size
@@ -161,3 +181,8 @@ def decode_chunk(data: bytes) -> Chunk:
         notes = json.loads(npz["notes"].tobytes().decode())
         local = (npz["cells"], npz["ink"]) if "cells" in npz.files else (None, None)
         return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"], *local)
+
+
+def read_chunk_file(folder: Path, number: int) -> Chunk:
+    """Chunk ``number`` of a finished build's work folder, without opening it as a store (e.g. in a Ray task)."""
+    return decode_chunk((Path(folder) / f"chunk-{number:06d}.npz").read_bytes())

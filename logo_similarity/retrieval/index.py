@@ -86,6 +86,7 @@ class SearchIndex:
         self.tombstones = np.zeros(0, dtype=np.int64)  # ids deleted but still in an HNSW graph (never returned)
         self.refine: RefineCodes | None = None  # 8-bit codes re-scoring a PQ index's candidates (refine.py)
         self._names = None  # NameIndex, once built or read
+        self.ondisk_lists = False  # IVF lists stored in a file beside the index (ondisk.py), as sharded builds do
         self.names_file: Path | None = None  # the stored name index of the version it was loaded from
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -146,12 +147,16 @@ class SearchIndex:
         self.index.add_with_ids(vectors, ids)
         if self.refine is not None:
             self.refine.add(ids, vectors)
-        for item_id, meta in zip(ids.tolist(), metadata):
+        self.set_metadata(dict(zip(ids.tolist(), metadata)))
+
+    def set_metadata(self, metadata: dict[int, dict[str, Any]]) -> None:
+        """Record items whose vectors the FAISS index holds (added here, or by a sharded build)."""
+        for item_id, meta in metadata.items():
             # The same shape an item has after a save/load round trip through the metadata store.
             self.metadata[item_id] = {"id": item_id, "text": None, "vienna_codes": [], "year": None, **meta}
         self._names = self.names_file = None
-        if len(ids):
-            self.id_high_water = max(self.id_high_water, int(ids.max()))
+        if metadata:
+            self.id_high_water = max(self.id_high_water, max(metadata))
 
     def search(self, queries: np.ndarray, k: int, projected: bool = False, allowed: np.ndarray | None = None) -> Hits:
         """Top k for raw embeddings, or for vectors already in index space (``projected``, e.g. stored ones).
@@ -269,6 +274,7 @@ class SearchIndex:
             "id_high_water": self.id_high_water,
             "tombstones": len(self.tombstones),
             "refine": None if self.refine is None else self.refine.manifest(),
+            "ivf_lists": "ondisk" if self.ondisk_lists else "in_index",
             "pca": {"dim": self.projection.dim} if self.projection else None,
             "local": None if self.local is None else self.local.manifest(),
             "metric": "inner_product",

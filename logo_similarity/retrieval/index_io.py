@@ -30,6 +30,7 @@ from logo_similarity.retrieval.index_errors import (
 from logo_similarity.retrieval.integrity import file_digests, verify_files
 from logo_similarity.retrieval.local_store import LocalFeatures
 from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
+from logo_similarity.retrieval.ondisk import IVFDATA, has_ondisk_lists, to_array_lists, write_ondisk
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.refine import RefineCodes
 from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
@@ -61,7 +62,10 @@ def write_version(index, root: Path, manifest: dict[str, Any]) -> Path:
 
 
 def _write_files(index, staging: Path, manifest: dict[str, Any]) -> None:
-    faiss.write_index(index.index, str(staging / "index.faiss"))
+    if index.ondisk_lists:
+        write_ondisk(index.index, staging / "index.faiss", staging / IVFDATA)
+    else:
+        faiss.write_index(index.index, str(staging / "index.faiss"))
     if index.projection is not None:
         index.projection.save(staging / "pca.npz")
     write_metadata(staging / "metadata.sqlite", index.metadata)
@@ -108,15 +112,24 @@ def read_version(cls, folder: Path, mmap: bool):
 
 def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool):
     spec = ModelSpec.from_dict(manifest["spec"])
-    flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+    if manifest.get("ivf_lists") == "ondisk":
+        # lists opened read-only (and memory-mapped: FAISS maps on-disk lists itself, IO_FLAG_MMAP would crash)
+        # from beside the index file, wherever the folder is now
+        flags = faiss.IO_FLAG_ONDISK_SAME_DIR | faiss.IO_FLAG_READ_ONLY
+    else:
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
     stored = faiss.read_index(str(folder / "index.faiss"), flags)
+    ondisk = has_ondisk_lists(stored)
     if not mmap:  # a read-only (mapped) load only searches, which an old IVF-in-IDMap2 index does correctly
         stored = migrate_ivf_ids(stored)
+        if ondisk:  # changes go to a copy in memory, never into this version's lists file
+            to_array_lists(stored)
     index = cls(
         spec, stored, factory=manifest.get("index_type", "Flat"),
         search_params=manifest.get("search_params"), tuned_recall=manifest.get("tuned_recall@100"),
         projection=Projection.load(folder / "pca.npz") if manifest.get("pca") else None,
     )
+    index.ondisk_lists = ondisk
     index.created = manifest.get("created", index.created)
     index.id_high_water = int(manifest.get("id_high_water", -1))
     index.read_only = mmap

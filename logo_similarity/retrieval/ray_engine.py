@@ -92,6 +92,13 @@ class RayEngine:
             yield int(row["number"]), bytes(row["data"]), int(row["count"]), int(row["hits"]), _fresh(row["fresh"])
 
 
+    def run_tasks(self, fn: Callable, calls: list[tuple]) -> list:
+        """``fn(*args)`` for each args tuple as Ray tasks (one CPU each); results in order; a failure raises."""
+        ray = self._connect()
+        remote = ray.remote(num_cpus=1)(fn)
+        return ray.get([remote.remote(*args) for args in calls])
+
+
 def _fresh(blob) -> list:
     import pickle
 

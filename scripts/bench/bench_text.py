@@ -23,37 +23,11 @@ import numpy as np
 
 from logo_similarity.config import TextSettings, load_settings
 from logo_similarity.datasets import read_dataset
-from logo_similarity.synthetic import random_text_logo
+from logo_similarity.synthetic import random_text_logo, sound_alike_name, synthetic_name
 from logo_similarity.preprocessing import load_image
 from logo_similarity.preprocessing.text_mask import mask_text, remove_text, text_mask
 from logo_similarity.text.ocr import OcrResult, get_reader
 from logo_similarity.utils.logging import configure_logging
-
-ONSETS = ["", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "cl",
-          "dr", "fl", "gr", "kr", "pl", "st", "tr", "sh", "ch", "ph", "qu", "x"]
-VOWELS = ["a", "e", "i", "o", "u", "y", "ea", "oo", "ai", "ou", "ie"]
-CODAS = ["", "", "", "n", "r", "s", "x", "k", "ck", "l", "m", "t", "ng", "nd", "st"]
-SUFFIXES = ["tech", "group", "labs", "soft", "net", "pro", "shop", "co", "media", "foods"]
-SWAPS = [("c", "k"), ("k", "c"), ("ph", "f"), ("f", "ph"), ("i", "y"), ("y", "i"), ("s", "z"), ("x", "ks"),
-         ("ck", "k"), ("oo", "u"), ("ea", "ee")]
-
-
-def synth_name(rng: random.Random) -> str:
-    word = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(rng.choice((1, 2, 2, 3, 3, 4))))
-    return (word + (" " + rng.choice(SUFFIXES) if rng.random() < 0.15 else "")).capitalize()
-
-
-def sound_alike(name: str, rng: random.Random) -> str:
-    out = name.lower()
-    for _ in range(2):
-        a, b = rng.choice(SWAPS)
-        if a in out:
-            out = out.replace(a, b, 1)
-    if rng.random() < 0.3:
-        i = rng.randrange(len(out))
-        out = out[:i] + out[i] + out[i:]
-    return out.upper()
-
 
 def _stock_boxes(reader, rgb: np.ndarray) -> OcrResult:
     horizontal, free = reader.detect(rgb)
@@ -109,7 +83,7 @@ def bench_aline(pairs: int) -> dict:
     from logo_similarity.text.normalize import phonetic_letters
 
     rng = random.Random(1)
-    names = [synth_name(rng) for _ in range(2000)]
+    names = [synthetic_name(rng) for _ in range(2000)]
     oracle = import_abydos_distance().ALINE()
     worst, _start = 0.0, time.perf_counter()
     ref_time = 0.0
@@ -147,20 +121,20 @@ def bench_names(n: int, queries: int, recall_queries: int) -> dict:
     from logo_similarity.text.name_index import NameIndex
 
     rng = random.Random(2)
-    names = [synth_name(rng) for _ in range(n)]
+    names = [synthetic_name(rng) for _ in range(n)]
     start = time.perf_counter()
     index = NameIndex(np.arange(n), names, TextSettings().phonetic_weight)
     build_s = time.perf_counter() - start
-    qs = [sound_alike(names[rng.randrange(n)], rng) for _ in range(queries)]
+    qs = [sound_alike_name(names[rng.randrange(n)], rng) for _ in range(queries)]
     latency = []
     for q in qs:
         t0 = time.perf_counter()
-        index.search(q, 20)
+        index.search(q, 20, TextSettings().name_candidates, TextSettings().name_rescore)
         latency.append(time.perf_counter() - t0)
     r10, r1, close = [], [], []
     for q in qs[:recall_queries]:
         truth = index.brute_force_aline(q, 10)
-        pre = set(index.preselect(q, TextSettings().name_candidates).tolist())
+        pre = set(index.preselect(q, TextSettings().name_candidates, TextSettings().name_rescore).tolist())
         sims = aline_similarity(q, [names[i] for i in truth])
         r10.append(np.mean([t in pre for t in truth]))
         r1.append(float(truth[0] in pre))

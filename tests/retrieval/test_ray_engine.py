@@ -83,3 +83,21 @@ def test_killed_ray_build_resumes(gallery, model_cache, local_index, tmp_path):
     log = _build(gallery, out, model_cache, "--engine", "ray", "--num-workers", "2")
     assert "resuming: " in log and " of 17 images already embedded" in log
     _same(local_index, SearchIndex.load(out))
+
+
+def test_shards_added_as_ray_tasks_equal_local_shards(tmp_path):
+    import ray
+
+    from logo_similarity.retrieval.ray_engine import RayEngine
+    from logo_similarity.retrieval.sharded import build_sharded_index
+    from tests.retrieval.test_sharded import SPEC, clustered_data, loaders
+
+    ids, x, q = clustered_data()
+    metas = {int(i): {"key": str(i)} for i in ids}
+    local = build_sharded_index(SPEC, "IVF32,Flat", tmp_path / "local", loaders(ids, x), metas)
+    try:
+        on_ray = build_sharded_index(SPEC, "IVF32,Flat", tmp_path / "ray", loaders(ids, x), metas,
+                                     engine=RayEngine(None, None, num_workers=2, object_store_mb=200))
+    finally:
+        ray.shutdown()
+    np.testing.assert_array_equal(on_ray.search(q, 50).ids, local.search(q, 50).ids)

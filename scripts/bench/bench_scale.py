@@ -1,0 +1,258 @@
+"""Scale benchmarks: the Ray engine against the local one, ANN search by index type and size, name search at 1M.
+
+    python scripts/bench/bench_scale.py --json runs/bench_scale.json
+    python scripts/bench/bench_scale.py --only search --sizes 100000,1000000
+
+Ray: --ray-images rendered logos indexed by `logo-sim index` with the local engine and with `--engine ray`
+(--ray-workers actors on a local cluster); img/s of each, whether the two indexes are identical (ids, vectors,
+names read by OCR), and whether a Ray build killed with SIGKILL after two chunks resumes to the same index.
+Search: clustered unit vectors (dim 256), each index type built as a build does (train, add, tune to
+index.target_recall), written to disk, then searched from a fresh process that memory-maps it (as a server
+does): 200 new queries one at a time at k=1000, p50/p99 ms, recall@100 against exact search, resident memory
+added by loading and searching (RSS, bytes per vector) and file bytes per vector.
+Names: --names synthetic names; the stored name index's load time, p50/p99 of one search (k=20), and the
+pre-selection's recall of brute-force ALINE's top 10.
+Only the package is imported, so the script runs as a file or as `python -m scripts.bench.bench_scale`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from logo_similarity.config import TextSettings, load_settings
+from logo_similarity.embeddings.spec import ModelSpec
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.ann import recall_at, search_with
+from logo_similarity.retrieval.chooser import ivf_lists
+from logo_similarity.retrieval.refine import RefineCodes
+from logo_similarity.utils.logging import configure_logging
+from logo_similarity.utils.timing import percentiles_ms
+
+CLI = [sys.executable, "-m", "logo_similarity.cli"]
+
+
+# ---------------------------------------------------------------- Ray
+
+def _index_cmd(gallery: Path, out: Path, cache: Path, *extra: str, wait: bool = True):
+    env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": str(cache), "LOGO_SIM__LOG_LEVEL": "INFO",
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    proc = subprocess.Popen([*CLI, "index", str(gallery), "--out", str(out), *extra], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    if not wait:
+        return proc
+    log, _ = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(log[-3000:])
+    return log
+
+
+def _img_per_s(log: str) -> float:
+    return float(re.findall(r"([\d.]+) img/s", log)[-1])
+
+
+def _identical(a: Path, b: Path) -> bool:
+    x, y = SearchIndex.load(a), SearchIndex.load(b)
+    ids = np.array(sorted(x.metadata))
+    return (ids.tolist() == sorted(y.metadata) and np.allclose(x.vectors(ids), y.vectors(ids), atol=1e-5)
+            and all(x.metadata[i].get("ocr_text") == y.metadata[i].get("ocr_text") for i in ids.tolist()))
+
+
+def bench_ray(n_images: int, workers: int, chunk: int) -> dict:
+    from logo_similarity.synthetic import random_text_logo
+
+    cache = Path(load_settings().model.cache_dir).expanduser()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        gallery = tmp / "gallery"
+        gallery.mkdir()
+        for i in range(n_images):
+            random_text_logo(i, side=192)[0].save(gallery / f"{i:05d}.png")
+        common = ("--chunk-size", str(chunk))
+        local_log = _index_cmd(gallery, tmp / "local", cache, *common)
+        ray_args = (*common, "--engine", "ray", "--num-workers", str(workers))
+        ray_log = _index_cmd(gallery, tmp / "ray", cache, *ray_args)
+        proc = _index_cmd(gallery, tmp / "killed", cache, *ray_args, wait=False)
+        work = tmp / ".killed.work"
+        while len(list(work.glob("*.done"))) < 2 and proc.poll() is None:
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        resumed_log = _index_cmd(gallery, tmp / "killed", cache, *ray_args)
+        out = {"workers": workers, "images": n_images, "img_per_s": _img_per_s(ray_log),
+               "local_img_per_s": _img_per_s(local_log), "identical": _identical(tmp / "local", tmp / "ray"),
+               "resumed_after_kill": "resuming: " in resumed_log and _identical(tmp / "local", tmp / "killed")}
+    print(json.dumps({"ray": out}), flush=True)
+    return out
+
+
+# ---------------------------------------------------------------- ANN search
+
+def clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(max(100, n // 1000), dim)).astype(np.float32)
+    x = np.empty((n, dim), np.float32)
+    for start in range(0, n, 100_000):  # in slices: the noise of 1M x 256 at once is 2 GB of float64
+        part = slice(start, min(n, start + 100_000))
+        size = part.stop - part.start
+        x[part] = centers[rng.integers(0, len(centers), size)] + 0.35 * rng.standard_normal((size, dim), np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:"))
+
+
+def _measure(folder: str, k: int) -> dict:
+    """In a fresh process: map the index (and refinement codes) as a server does, search, report memory."""
+    faiss.omp_set_num_threads(2)
+    folder = Path(folder)
+    queries, truth = np.load(folder / "queries.npy"), np.load(folder / "truth.npy")
+    params = json.loads((folder / "params.json").read_text())
+    base = _rss()
+    index = faiss.read_index(str(folder / "index.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    refine = RefineCodes.load(folder, mmap=True) if (folder / "refine_sq.npz").exists() else None
+    samples, found = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        _, ids = search_with(index, q[None], k, params, refine=refine)
+        samples.append(time.perf_counter() - t0)
+        found.append(ids[0, :100])
+    lat = percentiles_ms(samples)
+    return {"p50_ms": lat["p50"], "p99_ms": lat["p99"], "recall@100": recall_at(np.array(found), truth),
+            "ram_bytes": _rss() - base}
+
+
+def bench_search(sizes: list[int], dim: int, kinds: list[str], hnsw_max: int, k: int = 1000) -> list[dict]:
+    spec = ModelSpec("synthetic", "none", 0, (0.0,) * 3, (1.0,) * 3, "none", 0.0, dim)
+    rows = []
+    for n in sizes:
+        data = clustered(n, dim, seed=1)
+        rng = np.random.default_rng(2)
+        queries = data[rng.choice(n, 200, replace=False)] + 0.05 * rng.standard_normal((200, dim), np.float32)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        exact = faiss.IndexFlatIP(dim)
+        exact.add(data)
+        truth = exact.search(queries, 100)[1]
+        del exact
+        lists = ivf_lists(n)
+        factories = {"hnsw": "HNSW32,Flat", "ivf_flat": f"IVF{lists},Flat", "ivf_sq8": f"IVF{lists},SQ8",
+                     "opq_pq_refined": f"OPQ64_256,IVF{lists},PQ64x8"}
+        for kind in kinds:
+            factory = factories[kind]
+            if kind == "hnsw" and n > hnsw_max:
+                continue
+            start = time.perf_counter()
+            built = SearchIndex.from_vectors(spec, np.arange(n, dtype=np.int64), data, [{}] * n, factory)
+            build_s = time.perf_counter() - start
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp)
+                faiss.write_index(built.index, str(folder / "index.faiss"))
+                if built.refine is not None:
+                    built.refine.save(folder)
+                np.save(folder / "queries.npy", queries)
+                np.save(folder / "truth.npy", truth)
+                (folder / "params.json").write_text(json.dumps(built.search_params))
+                disk = sum(p.stat().st_size for p in folder.iterdir() if p.name.startswith(("index", "refine")))
+                del built
+                with multiprocessing.get_context("spawn").Pool(1) as pool:
+                    measured = pool.apply(_measure, (str(folder), k))
+                params = json.loads((folder / "params.json").read_text())
+            row = {"n": n, "index": factory + (" + SQ8 refine" if kind == "opq_pq_refined" else ""),
+                   "p50_ms": measured["p50_ms"], "p99_ms": measured["p99_ms"], "recall@100": measured["recall@100"],
+                   "ram_bytes_per_vector": measured["ram_bytes"] / n, "disk_bytes_per_vector": disk / n,
+                   "build_s": build_s, "search_params": params}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        del data
+    return rows
+
+
+# ---------------------------------------------------------------- names
+
+def bench_names(n: int, queries: int, recall_queries: int) -> dict:
+    """The same synthetic names and sound-alike queries as scripts/bench/bench_text.py."""
+    from logo_similarity.synthetic import sound_alike_name, synthetic_name
+    from logo_similarity.text.name_index import NameIndex
+
+    text = TextSettings()
+    rng = random.Random(2)
+    names = [synthetic_name(rng) for _ in range(n)]
+    start = time.perf_counter()
+    built = NameIndex(np.arange(n), names, text.phonetic_weight)
+    build_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        built.save(Path(tmp) / "names.npz")
+        del built
+        start = time.perf_counter()
+        index = NameIndex.load(Path(tmp) / "names.npz", text.phonetic_weight)
+        load_s = time.perf_counter() - start
+    qs = [sound_alike_name(names[rng.randrange(n)], rng) for _ in range(queries)]
+    index.search(qs[0], 20, text.name_candidates, text.name_rescore)  # compiles / loads the kernel
+    latency = []
+    for q in qs:
+        t0 = time.perf_counter()
+        index.search(q, 20, text.name_candidates, text.name_rescore)
+        latency.append(time.perf_counter() - t0)
+    recall, recall_ngrams = [], []
+    for q in qs[:recall_queries]:
+        truth = index.brute_force_aline(q, 10)
+        recall.append(np.isin(truth, index.preselect(q, text.name_candidates, text.name_rescore)).mean())
+        recall_ngrams.append(np.isin(truth, index.preselect(q, text.name_candidates, 0)).mean())
+    lat = percentiles_ms(latency)
+    out = {"names": n, "build_s": build_s, "load_s": load_s, "p50_ms": lat["p50"], "p99_ms": lat["p99"],
+           "preselect_recall": float(np.mean(recall)), "preselect_recall_ngrams_only": float(np.mean(recall_ngrams)),
+           "budget": text.name_candidates, "rescore": text.name_rescore, "recall_queries": recall_queries}
+    print(json.dumps({"name_search": out}), flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["ray", "search", "names"])
+    parser.add_argument("--ray-images", type=int, default=400)
+    parser.add_argument("--ray-workers", type=int, default=2)
+    parser.add_argument("--ray-chunk", type=int, default=32)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--dim", type=int, default=256)
+    parser.add_argument("--kinds", default="hnsw,ivf_flat,ivf_sq8,opq_pq_refined")
+    parser.add_argument("--hnsw-max", type=int, default=1_000_000)
+    parser.add_argument("--names", type=int, default=1_000_000)
+    parser.add_argument("--name-queries", type=int, default=200)
+    parser.add_argument("--recall-queries", type=int, default=50)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    faiss.omp_set_num_threads(2)
+    report: dict = {}
+    if args.only in (None, "ray"):
+        report["ray"] = bench_ray(args.ray_images, args.ray_workers, args.ray_chunk)
+    if args.only in (None, "search"):
+        report["search"] = bench_search([int(s) for s in args.sizes.split(",")], args.dim, args.kinds.split(","),
+                                        args.hnsw_max)
+    if args.only in (None, "names"):
+        nm = bench_names(args.names, args.name_queries, args.recall_queries)
+        report["name_search_1m"] = {"p99_ms": nm["p99_ms"], "preselect_recall": nm["preselect_recall"],
+                                    "load_s": nm["load_s"], "detail": nm}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
