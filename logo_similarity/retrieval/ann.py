@@ -15,6 +15,8 @@ import faiss
 import numpy as np
 from loguru import logger
 
+from logo_similarity.retrieval.refine import MIN_FETCH
+
 EF_SEARCH = (16, 32, 64, 128, 256, 512, 1024)
 # FAISS builds HNSW graphs with efConstruction 40: on 1M clustered 256-d vectors such a graph stops at recall@100
 # 0.87 (efSearch 1000, k = 1000); built with 200 it reaches 0.9996 at the same search cost, for a 2.7x longer build.
@@ -137,7 +139,7 @@ def search_with(index: faiss.Index, queries: np.ndarray, k: int, params: dict[st
 
     With ``refine`` (``RefineCodes``), ``refine.factor`` x k candidates are fetched and re-scored from its codes.
     """
-    fetch = k if refine is None else max(k, min(int(index.ntotal), refine.factor * k))
+    fetch = k if refine is None else max(k, min(int(index.ntotal), max(refine.factor * k, MIN_FETCH)))
     inner = selector = None
     if allowed is not None:
         selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))

@@ -8,8 +8,10 @@ Ray: --ray-images rendered logos indexed by `logo-sim index` with the local engi
 names read by OCR), and whether a Ray build killed with SIGKILL after two chunks resumes to the same index.
 Search: clustered unit vectors (dim 256), each index type built as a build does (train, add, tune to
 index.target_recall), written to disk, then searched from a fresh process that memory-maps it (as a server
-does): 200 new queries one at a time at k=1000, p50/p99 ms, recall@100 against exact search, resident memory
-added by loading and searching (RSS, bytes per vector) and file bytes per vector.
+does): 200 new queries one at a time at k=1000, p50/p99 ms, recall@100 against exact search, file bytes per
+vector, and memory per vector: with the whole index read in (ram_bytes_per_vector, the full footprint) and as
+mapped after the 200 queries (mmap_resident_bytes_per_vector). At the largest size, a sharded IVF-SQ8 build:
+training, add time per shard and merge time (sharded_build).
 Names: --names synthetic names; the stored name index's load time, p50/p99 of one search (k=20), and the
 pre-selection's recall of brute-force ALINE's top 10.
 Only the package is imported, so the script runs as a file or as `python -m scripts.bench.bench_scale`.
@@ -118,14 +120,20 @@ def _rss() -> int:
         return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:"))
 
 
-def _measure(folder: str, k: int) -> dict:
-    """In a fresh process: map the index (and refinement codes) as a server does, search, report memory."""
+def _measure(folder: str, k: int, mode: str) -> dict:
+    """In a fresh process: load the index as a server does, search, report the memory it added.
+
+    ``mmap`` maps the file (a server's default): resident memory is what the 200 queries touched plus what FAISS
+    allocates (the id map, the centroids). Without it the whole index is read into memory: the full footprint.
+    Refinement codes are memory-mapped either way (page cache, counted as disk).
+    """
     faiss.omp_set_num_threads(2)
     folder = Path(folder)
     queries, truth = np.load(folder / "queries.npy"), np.load(folder / "truth.npy")
     params = json.loads((folder / "params.json").read_text())
     base = _rss()
-    index = faiss.read_index(str(folder / "index.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mode == "mmap" else 0
+    index = faiss.read_index(str(folder / "index.faiss"), flags)
     refine = RefineCodes.load(folder, mmap=True) if (folder / "refine_sq.npz").exists() else None
     samples, found = [], []
     for q in queries:
@@ -138,7 +146,7 @@ def _measure(folder: str, k: int) -> dict:
             "ram_bytes": _rss() - base}
 
 
-def bench_search(sizes: list[int], dim: int, kinds: list[str], hnsw_max: int, k: int = 1000) -> list[dict]:
+def bench_search(sizes: list[int], dim: int, kinds: list[str], hnsw_max: int, k: int = 1000) -> tuple[list[dict], dict]:
     spec = ModelSpec("synthetic", "none", 0, (0.0,) * 3, (1.0,) * 3, "none", 0.0, dim)
     rows = []
     for n in sizes:
@@ -152,7 +160,7 @@ def bench_search(sizes: list[int], dim: int, kinds: list[str], hnsw_max: int, k:
         del exact
         lists = ivf_lists(n)
         factories = {"hnsw": "HNSW32,Flat", "ivf_flat": f"IVF{lists},Flat", "ivf_sq8": f"IVF{lists},SQ8",
-                     "opq_pq_refined": f"OPQ64_256,IVF{lists},PQ64x8"}
+                     "opq_pq_refined": f"OPQ32_128,IVF{lists},PQ32x8"}
         for kind in kinds:
             factory = factories[kind]
             if kind == "hnsw" and n > hnsw_max:
@@ -170,17 +178,52 @@ def bench_search(sizes: list[int], dim: int, kinds: list[str], hnsw_max: int, k:
                 (folder / "params.json").write_text(json.dumps(built.search_params))
                 disk = sum(p.stat().st_size for p in folder.iterdir() if p.name.startswith(("index", "refine")))
                 del built
-                with multiprocessing.get_context("spawn").Pool(1) as pool:
-                    measured = pool.apply(_measure, (str(folder), k))
+                measured = {}
+                for mode in ("mmap", "read"):  # each in a fresh process: freed memory would hide allocations
+                    with multiprocessing.get_context("spawn").Pool(1) as pool:
+                        measured[mode] = pool.apply(_measure, (str(folder), k, mode))
                 params = json.loads((folder / "params.json").read_text())
+            served, full = measured["mmap"], measured["read"]
             row = {"n": n, "index": factory + (" + SQ8 refine" if kind == "opq_pq_refined" else ""),
-                   "p50_ms": measured["p50_ms"], "p99_ms": measured["p99_ms"], "recall@100": measured["recall@100"],
-                   "ram_bytes_per_vector": measured["ram_bytes"] / n, "disk_bytes_per_vector": disk / n,
+                   "p50_ms": served["p50_ms"], "p99_ms": served["p99_ms"], "recall@100": served["recall@100"],
+                   "ram_bytes_per_vector": full["ram_bytes"] / n, "disk_bytes_per_vector": disk / n,
+                   "mmap_resident_bytes_per_vector": served["ram_bytes"] / n, "read_p99_ms": full["p99_ms"],
                    "build_s": build_s, "search_params": params}
             rows.append(row)
             print(json.dumps(row), flush=True)
+        if n == max(sizes):
+            sharded = bench_sharded(data, f"IVF{lists},SQ8", shards=4)
         del data
-    return rows
+    return rows, sharded
+
+
+def bench_sharded(data: np.ndarray, factory: str, shards: int) -> dict:
+    """Per-shard figures of a sharded build: train once, add each shard, merge the lists on disk."""
+    from logo_similarity.retrieval.ann import training_rows
+    from logo_similarity.retrieval.sharded import ShardedBuild, add_shard
+
+    n, dim = data.shape
+    size = -(-n // shards)
+    with tempfile.TemporaryDirectory() as tmp:
+        build = ShardedBuild(Path(tmp), factory, dim, shards)
+        start = time.perf_counter()
+        build.train(data[training_rows(n)])
+        train_s = time.perf_counter() - start
+        add_s = []
+        for number in range(shards):
+            part = slice(number * size, min(n, (number + 1) * size))
+            start = time.perf_counter()
+            add_shard(build.trained_path, build.shard_path(number), lambda p=part: (np.arange(p.start, p.stop), data[p]))
+            add_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        merged = build.merge(Path(tmp) / "merged.ivfdata")
+        merge_s = time.perf_counter() - start
+        disk = (Path(tmp) / "merged.ivfdata").stat().st_size
+        assert merged.ntotal == n
+    row = {"n": n, "index": factory + " (sharded)", "shards": shards, "train_s": train_s,
+           "add_s_per_shard": add_s, "vectors_per_shard": size, "merge_s": merge_s, "lists_bytes_per_vector": disk / n}
+    print(json.dumps(row), flush=True)
+    return row
 
 
 # ---------------------------------------------------------------- names
@@ -243,8 +286,8 @@ def main() -> None:
     if args.only in (None, "ray"):
         report["ray"] = bench_ray(args.ray_images, args.ray_workers, args.ray_chunk)
     if args.only in (None, "search"):
-        report["search"] = bench_search([int(s) for s in args.sizes.split(",")], args.dim, args.kinds.split(","),
-                                        args.hnsw_max)
+        report["search"], report["sharded_build"] = bench_search(
+            [int(s) for s in args.sizes.split(",")], args.dim, args.kinds.split(","), args.hnsw_max)
     if args.only in (None, "names"):
         nm = bench_names(args.names, args.name_queries, args.recall_queries)
         report["name_search_1m"] = {"p99_ms": nm["p99_ms"], "preselect_recall": nm["preselect_recall"],
