@@ -55,8 +55,8 @@ class RayEngine:
         ray = _ray()
         if not ray.is_initialized():
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-            if self.address is None:
-                options["num_cpus"] = self.num_workers or os.cpu_count() or 1
+            if self.address is None:  # a local cluster gets every core; actors split them (embed_chunks)
+                options["num_cpus"] = max(os.cpu_count() or 1, self.num_workers)
                 if self.object_store_mb:
                     options["object_store_memory"] = self.object_store_mb * 1024**2
             try:
