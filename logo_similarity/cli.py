@@ -132,6 +132,21 @@ _register(commands.serve, "serve", lambda _: None)
 _register(commands_train.train_data, "train-data", _show_train_data)
 _register(commands_train.train, "train", _show_train)
 
+dataset_app = typer.Typer(help="Build datasets from trademark registers.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+
+
+def _show_dataset(report) -> None:
+    reasons = ", ".join(f"{k} {v}" for k, v in report.rejects.most_common()) or "none"
+    console.print(f"{report.records} records -> {report.items} images ({report.records_per_s:.0f} records/s); "
+                  f"rejects: {reasons}")
+
+
+@dataset_app.command("build")
+@functools.wraps(commands.dataset_build)
+def _dataset_build(*args, **kwargs):
+    _show_dataset(commands.dataset_build(*args, **kwargs))
+
 
 def main(argv: list[str] | None = None) -> None:
     try:

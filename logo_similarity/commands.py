@@ -15,7 +15,7 @@ import typer
 from loguru import logger
 
 from logo_similarity.config import Settings, load_settings
-from logo_similarity.datasets import read_dataset
+from logo_similarity.datasets import DatasetError, read_dataset
 from logo_similarity.datasets.mask import MaskReport, mask_dataset
 from logo_similarity.datasets.prepare import PrepareReport, prepare_dataset
 from logo_similarity.embeddings import load_embedder
@@ -271,3 +271,20 @@ def serve(
     logger.info("serving {} on http://{}:{}", root, settings.api.host, settings.api.port)
     uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level=settings.log_level.lower(),
                 timeout_graceful_shutdown=10)
+
+
+def dataset_build(
+    sources: Annotated[list[Path], typer.Argument(help="ST.66 XML files, zips of them, or folders")],
+    out: Annotated[Path, typer.Option(help="output folder (metadata.jsonl, images/, rejects.jsonl, report/)")],
+    images: Annotated[Optional[Path], typer.Option(help="folder of the mark images (default: beside the XML)")] = None,
+    side: Annotated[int, typer.Option(min=32, max=2048, help="image side in pixels")] = 256,
+    batch: Annotated[int, typer.Option(min=1, help="records per checkpoint (a resume redoes at most these)")] = 256,
+    config: ConfigOpt = None,
+):
+    """Build an L3D-format dataset from trademark XML (WIPO ST.66, as EUIPO publishes it); resumable."""
+    from logo_similarity.datasets.l3d_builder import build_dataset
+
+    missing = [str(s) for s in sources if not s.exists()]
+    if missing:
+        raise DatasetError(f"no such source: {', '.join(missing)}")
+    return build_dataset(sources, out, images, side, _settings(config).image, batch)

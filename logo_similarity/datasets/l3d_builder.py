@@ -1,0 +1,231 @@
+"""An L3D-format dataset from trademark registers in ST.66 XML (``logo-sim dataset build``).
+
+Output folder::
+
+    metadata.jsonl    one L3D item per kept image: file, text, vienna_codes, year, nice_classes,
+                      application_number, mark_feature, image_index
+    images/<sha>.png  the image loaded as everywhere (alpha on white), padded to square, resized to ``side``
+    rejects.jsonl     {source, application_number, image_file, reason, message[, duplicate_of]} per bad record
+    report/           summary.json, years.png, vienna_categories.png
+    .progress.json    resume point: records handled and the byte length of both .jsonl files at that point
+
+Records are handled in batches; after each batch the images are in place, both .jsonl files are appended and
+fsynced, and only then the progress record is replaced. A build killed at any instant is resumed by running the
+same command: the .jsonl files are cut back to the recorded lengths (dropping half-written lines) and the
+records already handled are skipped. Images are named by the hash of their normalised pixels, so the same
+image in two marks is stored once; the second mark goes to rejects as ``duplicate_image`` naming the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loguru import logger
+from tqdm import tqdm
+
+from logo_similarity.config import ImageSettings
+from logo_similarity.datasets.st66 import TradeMarkRecord, XmlReject, iter_trademarks
+from logo_similarity.preprocessing import ImageLoadError, load_image
+from logo_similarity.preprocessing.normalize import pad_to_square
+from logo_similarity.utils.fs import atomic_write
+
+VIENNA_CODE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{2})$")
+VIENNA_CATEGORIES = range(1, 30)  # the Vienna Classification has 29 categories
+
+
+@dataclass
+class DatasetReport:
+    records: int = 0
+    items: int = 0
+    rejects: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+def _progress_path(out: Path) -> Path:
+    return out / ".progress.json"
+
+
+def _resume(out: Path) -> tuple[int, dict[str, str]]:
+    """Records already handled; the .jsonl files cut back to what the progress record vouches for."""
+    progress = json.loads(_progress_path(out).read_text()) if _progress_path(out).exists() else {}
+    for name in ("metadata.jsonl", "rejects.jsonl"):
+        path = out / name
+        keep = int(progress.get(name, 0))
+        if path.exists() and path.stat().st_size != keep:
+            with open(path, "r+b") as fh:
+                fh.truncate(keep)
+    seen: dict[str, str] = {}  # image hash -> the mark that kept it
+    if (out / "metadata.jsonl").exists():
+        with open(out / "metadata.jsonl") as fh:
+            for line in fh:
+                item = json.loads(line)
+                seen[Path(item["file"]).stem] = f"{item['application_number']}/{item['image_index']}"
+    return int(progress.get("records", 0)), seen
+
+
+def _vienna_problem(codes: tuple[str, ...]) -> str | None:
+    for code in codes:
+        match = VIENNA_CODE.match(code)
+        if not match or int(match.group(1)) not in VIENNA_CATEGORIES:
+            return f"unknown Vienna code {code!r}"
+    return None
+
+
+def _image_bytes(record: TradeMarkRecord, images_dir: Path | None) -> bytes:
+    """The image a record names: under ``images_dir``, beside its XML (or its zip), or inside that zip."""
+    name = record.image_file or ""
+    xml_path = Path(record.source.split("!", 1)[0])
+    for folder in ([images_dir] if images_dir else []) + [xml_path.parent]:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate.read_bytes()
+    if "!" in record.source:
+        with zipfile.ZipFile(xml_path) as archive:
+            members = {Path(m).name: m for m in archive.namelist()}
+            if Path(name).name in members:
+                return archive.read(members[Path(name).name])
+    raise FileNotFoundError(f"image {name!r} not found (looked in {images_dir or '-'}, {xml_path.parent})")
+
+
+def _normalised_png(data: bytes, side: int, settings: ImageSettings) -> tuple[str, bytes]:
+    image = pad_to_square(load_image(data, settings)).resize((side, side), reducing_gap=3.0)
+    digest = hashlib.sha256(image.tobytes()).hexdigest()[:32]
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=False)
+    return digest, buf.getvalue()
+
+
+def _reject(record: TradeMarkRecord | XmlReject, reason: str, message: str, **extra) -> dict:
+    return {"source": record.source, "application_number": record.application_number,
+            "image_file": getattr(record, "image_file", None), "reason": reason, "message": message, **extra}
+
+
+def _handle(record, out: Path, images_dir: Path | None, side: int, settings: ImageSettings,
+            seen: dict[str, str]) -> tuple[dict | None, dict | None]:
+    """(metadata item, None) for a kept image, else (None, reject)."""
+    if isinstance(record, XmlReject):
+        return None, _reject(record, record.reason, record.message)
+    if not record.image_file:
+        return None, _reject(record, "no_image", "the mark lists no image")
+    problem = _vienna_problem(record.vienna_codes)
+    if problem:
+        return None, _reject(record, "unknown_vienna_code", problem)
+    try:
+        digest, png = _normalised_png(_image_bytes(record, images_dir), side, settings)
+    except FileNotFoundError as exc:
+        return None, _reject(record, "missing_image", str(exc))
+    except (ImageLoadError, zipfile.BadZipFile, OSError) as exc:
+        return None, _reject(record, getattr(exc, "reason", "broken_image"), str(exc))
+    if digest in seen:
+        return None, _reject(record, "duplicate_image", f"same image as {seen[digest]}", duplicate_of=seen[digest])
+    target = out / "images" / f"{digest}.png"
+    if not target.exists():
+        atomic_write(target, png)
+    seen[digest] = f"{record.application_number}/{record.image_index}"
+    return {"file": f"images/{digest}.png", "text": record.text, "vienna_codes": list(record.vienna_codes),
+            "year": record.year, "nice_classes": list(record.nice_classes),
+            "application_number": record.application_number, "mark_feature": record.mark_feature,
+            "image_index": record.image_index}, None
+
+
+def _append(path: Path, lines: list[dict]) -> int:
+    with open(path, "a") as fh:
+        for line in lines:
+            fh.write(json.dumps(line) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path.stat().st_size
+
+
+def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None, side: int = 256,
+                  settings: ImageSettings | None = None, batch: int = 256) -> DatasetReport:
+    """Build (or resume) the dataset in ``out`` from ST.66 ``sources``; see the module doc for the layout."""
+    import time
+
+    settings = settings or ImageSettings()
+    out = Path(out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    done, seen = _resume(out)
+    report = DatasetReport()
+    if done:
+        logger.info("resuming: {} records already handled in {}", done, out)
+    pending_items: list[dict] = []
+    pending_rejects: list[dict] = []
+    position = 0
+
+    def flush() -> None:
+        sizes = {"metadata.jsonl": _append(out / "metadata.jsonl", pending_items),
+                 "rejects.jsonl": _append(out / "rejects.jsonl", pending_rejects)}
+        atomic_write(_progress_path(out), json.dumps({"records": position, **sizes}).encode())
+        pending_items.clear()
+        pending_rejects.clear()
+
+    for position, record in enumerate(tqdm(_records(sources), desc="dataset", unit="rec", disable=None), start=1):
+        if position <= done:
+            continue
+        item, reject = _handle(record, out, images_dir, side, settings, seen)
+        report.records += 1
+        if item is not None:
+            pending_items.append(item)
+            report.items += 1
+        else:
+            pending_rejects.append(reject)
+            report.rejects[reject["reason"]] += 1
+        if position % batch == 0:
+            flush()
+    flush()
+    report.seconds = time.perf_counter() - start
+    write_report(out)
+    return report
+
+
+def _records(sources: list[Path]) -> Iterator[TradeMarkRecord | XmlReject]:
+    yield from iter_trademarks([Path(s) for s in sources])
+
+
+def write_report(out: Path) -> dict:
+    """``report/summary.json`` and histograms (years, Vienna categories) over the whole dataset as it stands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    items = [json.loads(line) for line in open(out / "metadata.jsonl") if line.strip()]
+    rejects = [json.loads(line) for line in open(out / "rejects.jsonl") if line.strip()]
+    years = Counter(i["year"] for i in items if i.get("year"))
+    categories = Counter(int(c[:2]) for i in items for c in set(v[:2] for v in i["vienna_codes"]))
+    summary = {"items": len(items), "rejects": len(rejects),
+               "rejects_by_reason": dict(Counter(r["reason"] for r in rejects).most_common()),
+               "with_name": sum(1 for i in items if i.get("text")), "years": dict(sorted(years.items())),
+               "vienna_categories": dict(sorted(categories.items()))}
+    folder = out / "report"
+    folder.mkdir(exist_ok=True)
+    atomic_write(folder / "summary.json", json.dumps(summary, indent=2).encode())
+    for name, counts, label in (("years", years, "application year"), ("vienna_categories", categories,
+                                                                         "Vienna category")):
+        fig, ax = plt.subplots(figsize=(8, 3))
+        keys = sorted(counts)
+        ax.bar([str(k) for k in keys], [counts[k] for k in keys], color="#3b6ea5")
+        ax.set_xlabel(label)
+        ax.set_ylabel("images")
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        plt.close(fig)
+        atomic_write(folder / f"{name}.png", buf.getvalue())
+    return summary

@@ -1,0 +1,106 @@
+"""`logo-sim dataset build` on ST.66 fixtures written here: expected metadata and rejects, report, resume after kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from logo_similarity.datasets.l3d_builder import build_dataset
+from tests.conftest import COLOURS, KINDS, draw_logo
+from tests.datasets.test_st66 import trademark, transaction
+
+CLI = [sys.executable, "-m", "logo_similarity.cli"]
+
+
+def lines(path):
+    return [json.loads(line) for line in open(path) if line.strip()]
+
+
+@pytest.fixture()
+def register(tmp_path):
+    """Every kind of record: good (several images), namespaced/plain, missing and broken image, duplicate image,
+    unknown Vienna code, no image, a record without number, and a malformed file."""
+    src = tmp_path / "src"
+    src.mkdir()
+    draw_logo("ring", COLOURS[0], side=80).save(src / "a.png")
+    draw_logo("star", COLOURS[1], side=60).save(src / "b1.jpg")
+    draw_logo("triangle", COLOURS[2], side=70).save(src / "b2.png")
+    Image.open(src / "a.png").save(src / "dup.png")  # the same pixels under another name
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    (src / "1.xml").write_text(transaction([
+        trademark("001", "ALPHA", images=[("a.png", ["27.05.01"])], classes=["9"], date="2016-02-01"),
+        trademark("002", None, images=[("b1.jpg", ["26.01.03"]), ("b2.png", ["26.04.05", "01.01.01"])]),
+        trademark("003", "GONE", images=[("missing.png", ["27.05.01"])]),
+        trademark("004", "BROKEN", images=[("broken.jpg", ["27.05.01"])]),
+        trademark("005", "COPY", images=[("dup.png", ["27.05.01"])]),
+        trademark("006", "ODD", images=[("a.png", ["99.01.01"])]),
+        trademark("007", "WORD", images=[]),
+        "<TradeMark><MarkFeature>Word</MarkFeature></TradeMark>",
+    ]))
+    text = transaction([trademark("008", "PLAIN", images=[("b1.jpg", ["26.01.03"])])], namespaced=False)
+    (src / "2.xml").write_text(text[: text.index("</TradeMark>")])  # cut off: malformed
+    return src
+
+
+def test_builds_items_and_rejects_with_reasons(register, tmp_path):
+    out = tmp_path / "out"
+    report = build_dataset([register], out, batch=3)
+    items = lines(out / "metadata.jsonl")
+    assert [(i["application_number"], i["image_index"], i["vienna_codes"]) for i in items] == [
+        ("001", 0, ["27.05.01"]), ("002", 0, ["26.01.03"]), ("002", 1, ["26.04.05", "01.01.01"])]
+    first = items[0]
+    assert first["text"] == "ALPHA" and first["year"] == 2016 and first["nice_classes"] == [9]
+    assert first["mark_feature"] == "Figurative" and items[1]["text"] is None
+    for item in items:
+        with Image.open(out / item["file"]) as image:
+            assert image.size == (256, 256) and image.mode == "RGB"
+            assert image.getpixel((0, 0)) == (255, 255, 255)  # padded on white
+    rejects = lines(out / "rejects.jsonl")
+    assert [(r["application_number"], r["reason"]) for r in rejects] == [
+        ("003", "missing_image"), ("004", rejects[1]["reason"]), ("005", "duplicate_image"),
+        ("006", "unknown_vienna_code"), ("007", "no_image"), (None, "no_application_number"),
+        (None, "malformed_xml")]
+    assert rejects[1]["reason"] not in ("missing_image", "duplicate_image")  # the loader's reason for a bad file
+    assert rejects[2]["duplicate_of"] == "001/0"
+    assert report.items == 3 and sum(report.rejects.values()) == 7
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    assert summary["rejects_by_reason"]["duplicate_image"] == 1 and summary["vienna_categories"] == {"1": 1, "26": 2, "27": 1}
+    for png in ("years.png", "vienna_categories.png"):
+        assert (out / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_killed_build_resumes_to_the_same_dataset(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    marks = []
+    for i in range(400):
+        draw_logo(KINDS[i % len(KINDS)], COLOURS[(i // len(KINDS)) % len(COLOURS)], side=48 + i % 97).save(src / f"{i}.png")
+        marks.append(trademark(f"{i:05d}", f"N{i}", images=[(f"{i}.png", ["27.05.01"])]))
+    (src / "big.xml").write_text(transaction(marks))
+    reference = tmp_path / "reference"
+    build_dataset([src], reference, side=64, batch=16)
+
+    out = tmp_path / "out"
+    args = [*CLI, "dataset", "build", str(src), "--out", str(out), "--side", "64", "--batch", "16"]
+    env = {**os.environ, "LOGO_SIM__LOG_LEVEL": "WARNING"}
+    kills = 0
+    for delay in (0.8, 1.2, 1.6):
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert kills >= 1
+    assert (out / "metadata.jsonl").read_text() == (reference / "metadata.jsonl").read_text()
+    assert (out / "rejects.jsonl").read_text() == (reference / "rejects.jsonl").read_text()
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(p.name for p in (reference / "images").iterdir())
