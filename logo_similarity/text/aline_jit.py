@@ -42,26 +42,15 @@ def _pair(a, la, b, lb, two, one, cur, sub, exp, skip):  # pragma: no cover (com
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _scores(q, q_len, codes, lengths, rows, sub, exp, skip):  # pragma: no cover (compiled)
-    out = np.zeros(len(rows))
-    width = codes.shape[1]
-    for block in prange((len(rows) + _BLOCK - 1) // _BLOCK):
+def _pairs(a, a_lens, a_rows, b, b_lens, b_rows, sub, exp, skip):  # pragma: no cover (compiled)
+    """score(a[a_rows[k]], b[b_rows[k]]) for every k, in blocks of pairs run in parallel."""
+    out = np.zeros(len(b_rows))
+    width = b.shape[1]
+    for block in prange((len(b_rows) + _BLOCK - 1) // _BLOCK):
         two, one, cur = np.zeros(width + 1), np.zeros(width + 1), np.zeros(width + 1)
-        for k in range(block * _BLOCK, min((block + 1) * _BLOCK, len(rows))):
-            c = rows[k]
-            out[k] = _pair(q, q_len, codes[c], lengths[c], two, one, cur, sub, exp, skip)
-    return out
-
-
-@njit(cache=True, parallel=True, nogil=True)
-def _self_scores(codes, lengths, sub, exp, skip):  # pragma: no cover (compiled)
-    out = np.zeros(len(codes))
-    width = codes.shape[1]
-    for block in prange((len(codes) + _BLOCK - 1) // _BLOCK):
-        two, one, cur = np.zeros(width + 1), np.zeros(width + 1), np.zeros(width + 1)
-        for c in range(block * _BLOCK, min((block + 1) * _BLOCK, len(codes))):
-            n = lengths[c]
-            out[c] = 1.0 if n == 0 else _pair(codes[c], n, codes[c], n, two, one, cur, sub, exp, skip)
+        for k in range(block * _BLOCK, min((block + 1) * _BLOCK, len(b_rows))):
+            i, j = a_rows[k], b_rows[k]
+            out[k] = _pair(a[i], a_lens[i], b[j], b_lens[j], two, one, cur, sub, exp, skip)
     return out
 
 
@@ -70,10 +59,13 @@ def aline_raw_scores(q_codes: np.ndarray, q_len: int, codes: np.ndarray, lengths
     """Local ALINE score of one encoded query (first ``q_len`` codes of row 0) against encoded candidates
     (``rows`` of ``codes``, all of them when None); no copy of ``codes`` is made."""
     rows = np.arange(len(codes), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
-    q = np.ascontiguousarray(q_codes[0, :q_len])
-    return _scores(q, int(q_len), codes, np.asarray(lengths, np.int64), rows, SUB, EXP, float(C_SKIP))
+    q = np.ascontiguousarray(q_codes[:1, :q_len], dtype=codes.dtype)
+    return _pairs(q, np.array([q_len], np.int64), np.zeros(len(rows), np.int64), codes,
+                  np.asarray(lengths, np.int64), rows, SUB, EXP, float(C_SKIP))
 
 
 def aline_self_scores(codes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """score(x, x) of every encoded name (1.0 for an empty one, as abydos)."""
-    return _self_scores(codes, np.asarray(lengths, np.int64), SUB, EXP, float(C_SKIP))
+    lengths = np.asarray(lengths, np.int64)
+    rows = np.arange(len(codes), dtype=np.int64)
+    return np.where(lengths == 0, 1.0, _pairs(codes, lengths, rows, codes, lengths, rows, SUB, EXP, float(C_SKIP)))
