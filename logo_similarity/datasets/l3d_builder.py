@@ -159,8 +159,9 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    for stale in (out / "images").glob(".*.tmp-*"):  # an image a killed run was writing (atomic_write's temp name)
-        stale.unlink(missing_ok=True)
+    for folder in (out, out / "images", out / "report"):  # files a killed run was writing (atomic_write's temp names)
+        for stale in folder.glob(".*.tmp-*"):
+            stale.unlink(missing_ok=True)
     done, seen = _resume(out)
     report = DatasetReport()
     if done:
