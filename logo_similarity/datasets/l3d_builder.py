@@ -25,7 +25,6 @@ import os
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,7 +176,8 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
         pending_items.clear()
         pending_rejects.clear()
 
-    for position, record in enumerate(tqdm(_records(sources), desc="dataset", unit="rec", disable=None), start=1):
+    records = iter_trademarks([Path(s) for s in sources])
+    for position, record in enumerate(tqdm(records, desc="dataset", unit="rec", disable=None), start=1):
         if position <= done:
             continue
         item, reject = _handle(record, out, images_dir, side, settings, seen)
@@ -194,10 +194,6 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
     report.seconds = time.perf_counter() - start
     write_report(out)
     return report
-
-
-def _records(sources: list[Path]) -> Iterator[TradeMarkRecord | XmlReject]:
-    yield from iter_trademarks([Path(s) for s in sources])
 
 
 def write_report(out: Path) -> dict:

@@ -71,9 +71,13 @@ def _first(elem: Element, name: str) -> Element | None:
     return next(_find_all(elem, name), None)
 
 
+def _child(elem: Element, name: str) -> Element | None:
+    return next((c for c in elem if _local(c.tag) == name), None)
+
+
 def parse_trademark(elem: Element, source: str) -> list[TradeMarkRecord] | XmlReject:
     """The records of one ``TradeMark`` element (one per image, or one without an image)."""
-    number = _text(next((c for c in elem if _local(c.tag) == "ApplicationNumber"), None))
+    number = _text(_child(elem, "ApplicationNumber"))
     if not number:
         return XmlReject(source, "no_application_number", "a TradeMark without ApplicationNumber")
     notes: list[str] = []
@@ -88,8 +92,7 @@ def parse_trademark(elem: Element, source: str) -> list[TradeMarkRecord] | XmlRe
     verbal = _first(elem, "WordMarkSpecification")
     common = dict(
         source=source, application_number=number, text=_text(_first(verbal, "MarkVerbalElementText")) if verbal else None,
-        application_date=_text(next((c for c in elem if _local(c.tag) == "ApplicationDate"), None)),
-        mark_feature=_text(next((c for c in elem if _local(c.tag) == "MarkFeature"), None)),
+        application_date=_text(_child(elem, "ApplicationDate")), mark_feature=_text(_child(elem, "MarkFeature")),
         nice_classes=tuple(sorted(set(classes))), notes=tuple(notes),
     )
     images = [img for details in _find_all(elem, "MarkImageDetails") for img in _children(details, "MarkImage")]

@@ -25,7 +25,6 @@ import numpy as np
 
 from loguru import logger
 
-from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import (
     can_remove,
@@ -42,7 +41,7 @@ from logo_similarity.retrieval.index_errors import (  # re-exported: callers imp
     IndexNotFoundError,
     SearchIndexError,
 )
-from logo_similarity.retrieval.index_io import FORMAT_VERSION, read_version, write_version
+from logo_similarity.retrieval.index_io import FORMAT_VERSION, manifest_of, read_version, write_version
 from logo_similarity.retrieval.metadata_store import searchable_name
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.refine import RefineCodes, refine_kind
@@ -263,24 +262,8 @@ class SearchIndex:
             )
 
     def manifest(self) -> dict[str, Any]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "package_version": __version__,
-            "created": self.created,
-            "count": len(self),
-            "index_type": self.factory,
-            "search_params": self.search_params,
-            "tuned_recall@100": self.tuned_recall,
-            "id_high_water": self.id_high_water,
-            "tombstones": len(self.tombstones),
-            "refine": None if self.refine is None else self.refine.manifest(),
-            "ivf_lists": "ondisk" if self.ondisk_lists else "in_index",
-            "pca": {"dim": self.projection.dim} if self.projection else None,
-            "local": None if self.local is None else self.local.manifest(),
-            "metric": "inner_product",
-            "spec": self.spec.to_dict(),
-            "spec_fingerprint": self.spec.fingerprint(),
-        }
+        """What a version records about this index (index_io.manifest_of)."""
+        return manifest_of(self)
 
     def save(self, root: str | Path, keep_versions: int = 2) -> Path:
         """Write a new version under ``root``, switch ``root/current`` to it, prune old versions.
@@ -295,7 +278,7 @@ class SearchIndex:
 
     def write_version(self, root: Path) -> Path:
         """Write this index as a new, not yet live, version folder under ``root/versions`` (index_io.py)."""
-        return write_version(self, Path(root), self.manifest())
+        return write_version(self, Path(root), manifest_of(self))
 
     @classmethod
     def load(cls, folder: str | Path, expected_spec: ModelSpec | None = None, mmap: bool = False) -> SearchIndex:

@@ -19,6 +19,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import migrate_ivf_ids, stored_ids
 from logo_similarity.retrieval.index_errors import (
@@ -37,6 +38,28 @@ from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
 FORMAT_VERSION = 1
 HASH_VERIFY_MAX_BYTES = 256 * 1024**2  # larger files of a version are checked by size only when loading
+
+
+def manifest_of(index) -> dict[str, Any]:
+    """The manifest of a ``SearchIndex``: format, model spec, index type and tuning, stage-2 data."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "created": index.created,
+        "count": len(index),
+        "index_type": index.factory,
+        "search_params": index.search_params,
+        "tuned_recall@100": index.tuned_recall,
+        "id_high_water": index.id_high_water,
+        "tombstones": len(index.tombstones),
+        "refine": None if index.refine is None else index.refine.manifest(),
+        "ivf_lists": "ondisk" if index.ondisk_lists else "in_index",
+        "pca": {"dim": index.projection.dim} if index.projection else None,
+        "local": None if index.local is None else index.local.manifest(),
+        "metric": "inner_product",
+        "spec": index.spec.to_dict(),
+        "spec_fingerprint": index.spec.fingerprint(),
+    }
 
 
 def write_version(index, root: Path, manifest: dict[str, Any]) -> Path:

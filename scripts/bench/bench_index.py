@@ -34,6 +34,7 @@ from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval import SearchIndex, build_index
 from logo_similarity.retrieval.ann import recall_at
 from logo_similarity.retrieval.chooser import ivf_lists, pq_bytes
+from scripts.bench.bench_scale import clustered
 from tests.support.crashtest import kill_and_resume
 from logo_similarity.utils.logging import configure_logging
 from logo_similarity.utils.timing import percentiles_ms
@@ -52,14 +53,6 @@ def bench_build(gallery: Path) -> dict[str, float]:
         out[name] = report.images_per_s
         print(f"build {name}: {report.items} images, {report.images_per_s:.1f} img/s", flush=True)
     return out
-
-
-def clustered(n: int, dim: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(max(100, n // 1000), dim)).astype(np.float32)
-    x = centers[rng.integers(0, len(centers), n)] + 0.35 * rng.normal(size=(n, dim)).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x
 
 
 def factories(n: int, dim: int) -> list[str]:
