@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from logo_similarity.retrieval.metadata_store import read_metadata, write_metada
 from logo_similarity.retrieval.ondisk import IVFDATA, has_ondisk_lists, to_array_lists, write_ondisk
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.refine import RefineCodes
+from logo_similarity.retrieval.versions import new_version_name
 from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
 FORMAT_VERSION = 1
@@ -66,7 +66,7 @@ def write_version(index, root: Path, manifest: dict[str, Any]) -> Path:
     """Write ``index`` (a SearchIndex) as a new, not yet live, version folder under ``root/versions``."""
     versions = Path(root) / "versions"
     versions.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+    name = new_version_name(root)
     folder = versions / name
     staging = versions / f".{name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import shutil
+import time
 from pathlib import Path
 
 from logo_similarity.utils.fs import fsync_dir
@@ -51,3 +53,30 @@ def versions_newest_first(root: Path) -> list[Path]:
         return []
     return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name,
                   reverse=True)
+
+
+def _stamp(ns: int) -> str:
+    seconds, fraction = divmod(ns, 10**9)
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds)) + f"-{fraction:09d}"
+
+
+def _stamp_ns(name: str) -> int | None:
+    try:
+        return calendar.timegm(time.strptime(name[:15], "%Y%m%dT%H%M%S")) * 10**9 + int(name[16:25])
+    except ValueError:
+        return None
+
+
+def new_version_name(root: Path) -> str:
+    """A version name that sorts after every existing one: rollback and pruning order versions by name.
+
+    Seconds and nanoseconds come from one clock reading (``time.gmtime()`` alone reads a coarse clock that can
+    lag a tick behind ``time_ns``, which once named a newer version before an older one); a clock stepped back
+    still names the new version after the newest.
+    """
+    ns = time.time_ns()
+    newest = versions_newest_first(Path(root))
+    last = _stamp_ns(newest[0].name) if newest else None
+    if last is not None and ns <= last:
+        ns = last + 1
+    return f"{_stamp(ns)}-{os.getpid()}"

@@ -167,3 +167,22 @@ def test_name_index_is_stored_with_the_version(tmp_path):
     rebuilt.remove([1])  # a change drops the stored structure: the next one is built from the items left
     assert rebuilt.names_file is None and [h.id for h in rebuilt.name_index(weight).search("KODACK", 3, 100)][0] == 0
     assert 1 not in [h.id for h in rebuilt.name_index(weight).search("KODACK", 3, 100)]
+
+
+def test_version_names_keep_increasing_when_the_clock_steps_back(tmp_path, monkeypatch):
+    # rollback and pruning order versions by name: a newer version must never sort before an older one
+    import time as time_module
+
+    from logo_similarity.retrieval.versions import versions_newest_first
+
+    root = tmp_path / "idx"
+    readings = iter([1_795_000_000_999_999_000, 1_795_000_001_000_817_211, 1_795_000_000_500_000_000])
+    monkeypatch.setattr(time_module, "time_ns", lambda: next(readings))
+    real_gmtime = time_module.gmtime  # the coarse clock behind a bare gmtime() has not ticked to the next second
+    monkeypatch.setattr(time_module, "gmtime", lambda *at: real_gmtime(*at) if at else real_gmtime(1_795_000_000))
+    sizes = (3, 4, 5)  # the third save's clock reading is earlier than both before it
+    for n in sizes:
+        make_index(n).save(root, keep_versions=5)
+    newest_first = versions_newest_first(root)
+    assert [len(SearchIndex.load(v)) for v in newest_first] == [5, 4, 3]
+    assert newest_first[0].resolve() == (root / "current").resolve()
