@@ -193,6 +193,13 @@ class TrainSettings(_Section):
     seed: int = 0
 
 
+class ClassificationSettings(_Section):
+    vienna_file: str | None = Field(
+        None, description="a code<TAB>title file (WIPO's list, L3D's vienna_codes) over the shipped Vienna table")
+    review_below: float = Field(0.6, ge=0.0, le=1.0,
+                                description="`logo-sim names review` lists OCR-read names at or below this confidence")
+
+
 class Settings(_Section):
     image: ImageSettings = ImageSettings()
     model: ModelSettings = ModelSettings()
@@ -203,6 +210,7 @@ class Settings(_Section):
     api: ApiSettings = ApiSettings()
     eval: EvalSettings = EvalSettings()
     train: TrainSettings = TrainSettings()
+    classification: ClassificationSettings = ClassificationSettings()
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 

@@ -22,7 +22,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,14 +30,13 @@ from pathlib import Path
 from loguru import logger
 from tqdm import tqdm
 
+from logo_similarity.classification import ViennaClassification, canonical, load_vienna
 from logo_similarity.config import ImageSettings
 from logo_similarity.datasets.st66 import TradeMarkRecord, XmlReject, iter_trademarks
 from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.preprocessing.normalize import pad_to_square
 from logo_similarity.utils.fs import atomic_write
 
-VIENNA_CODE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{2})$")
-VIENNA_CATEGORIES = range(1, 30)  # the Vienna Classification has 29 categories
 
 
 @dataclass
@@ -75,12 +73,13 @@ def _resume(out: Path) -> tuple[int, dict[str, str]]:
     return int(progress.get("records", 0)), seen
 
 
-def _vienna_problem(codes: tuple[str, ...]) -> str | None:
+def _checked_codes(codes: tuple[str, ...], table: ViennaClassification) -> tuple[list[str], str | None]:
+    """The codes in canonical form (27.05.01), or the first problem the classification finds with one."""
     for code in codes:
-        match = VIENNA_CODE.match(code)
-        if not match or int(match.group(1)) not in VIENNA_CATEGORIES:
-            return f"unknown Vienna code {code!r}"
-    return None
+        problem = table.problem(code)
+        if problem:
+            return [], problem
+    return [canonical(c) for c in codes], None
 
 
 def _image_bytes(record: TradeMarkRecord, images_dir: Path | None) -> bytes:
@@ -113,13 +112,13 @@ def _reject(record: TradeMarkRecord | XmlReject, reason: str, message: str, **ex
 
 
 def _handle(record, out: Path, images_dir: Path | None, side: int, settings: ImageSettings,
-            seen: dict[str, str]) -> tuple[dict | None, dict | None]:
+            seen: dict[str, str], table: ViennaClassification) -> tuple[dict | None, dict | None]:
     """(metadata item, None) for a kept image, else (None, reject)."""
     if isinstance(record, XmlReject):
         return None, _reject(record, record.reason, record.message)
     if not record.image_file:
         return None, _reject(record, "no_image", "the mark lists no image")
-    problem = _vienna_problem(record.vienna_codes)
+    codes, problem = _checked_codes(record.vienna_codes, table)
     if problem:
         return None, _reject(record, "unknown_vienna_code", problem)
     try:
@@ -134,7 +133,7 @@ def _handle(record, out: Path, images_dir: Path | None, side: int, settings: Ima
     if not target.exists():
         atomic_write(target, png)
     seen[digest] = f"{record.application_number}/{record.image_index}"
-    return {"file": f"images/{digest}.png", "text": record.text, "vienna_codes": list(record.vienna_codes),
+    return {"file": f"images/{digest}.png", "text": record.text, "vienna_codes": codes,
             "year": record.year, "nice_classes": list(record.nice_classes),
             "application_number": record.application_number, "mark_feature": record.mark_feature,
             "image_index": record.image_index}, None
@@ -150,11 +149,13 @@ def _append(path: Path, lines: list[dict]) -> int:
 
 
 def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None, side: int = 256,
-                  settings: ImageSettings | None = None, batch: int = 256) -> DatasetReport:
+                  settings: ImageSettings | None = None, batch: int = 256,
+                  vienna: ViennaClassification | None = None) -> DatasetReport:
     """Build (or resume) the dataset in ``out`` from ST.66 ``sources``; see the module doc for the layout."""
     import time
 
     settings = settings or ImageSettings()
+    table = vienna or load_vienna()
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -180,7 +181,7 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
     for position, record in enumerate(tqdm(records, desc="dataset", unit="rec", disable=None), start=1):
         if position <= done:
             continue
-        item, reject = _handle(record, out, images_dir, side, settings, seen)
+        item, reject = _handle(record, out, images_dir, side, settings, seen, table)
         report.records += 1
         if item is not None:
             pending_items.append(item)

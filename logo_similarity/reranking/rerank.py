@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from logo_similarity.classification import load_vienna
 from logo_similarity.config import Settings
 from logo_similarity.reranking.composite import composite_scores
 from logo_similarity.reranking.expansion import alpha_query_expansion, database_augmentation
 from logo_similarity.reranking.spatial import patch_max_similarity, verified_matches
-from logo_similarity.reranking.vienna import vienna_scores
+from logo_similarity.reranking.vienna import best_shared, usable_codes, vienna_scores
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.metadata_store import searchable_name
 from logo_similarity.text.read_name import name_variants
@@ -57,6 +58,13 @@ class Ranked:
     rows: list[RankedRow]
     fused: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _shared_code(query, candidate, table) -> dict[str, Any]:
+    """The deepest code the two marks share, with its titles: why the Vienna component is what it is."""
+    _, prefix = best_shared(usable_codes(query, table), usable_codes(candidate, table))
+    path = table.path(prefix) if prefix else []
+    return {"code": prefix, "title": path[-1].title if path else None, "path": [e.title for e in path]}
 
 
 def _lap(timings: dict[str, float], stage: str, start: float) -> float:
@@ -144,9 +152,10 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
             text[scored] = np.fmax(text[scored], sims)
         components["text"] = text
         start = _lap(timings, "text", start)
+    table = load_vienna(settings.classification.vienna_file) if features.vienna_codes else None
     if fuse and features.vienna_codes and len(ids):
         components["vienna"] = vienna_scores(features.vienna_codes, [index.metadata[int(i)].get("vienna_codes")
-                                                                     for i in ids])
+                                                                     for i in ids], table)
     fused = bool(fuse and len(components) > 1)
     if fused:
         w, n = dict(settings.rerank.weights), dict(settings.rerank.neutral)
@@ -168,6 +177,9 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
         if "text" in components:
             explanation["text_source"] = {"query": features.name_source, "candidate": names[r][1],
                                           "query_text": features.name, "candidate_text": names[r][0]}
+        if parts.get("vienna"):
+            explanation["vienna_shared"] = _shared_code(features.vienna_codes,
+                                                        index.metadata[int(ids[r])].get("vienna_codes"), table)
         if int(r) in pairs:
             explanation["spatial_pairs"] = [[*_cell_xy(q, grid), *_cell_xy(c, grid)] for q, c in pairs[int(r)]]
         rows.append(RankedRow(int(ids[r]), float(score[r]), parts, explanation))

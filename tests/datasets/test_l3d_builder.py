@@ -104,3 +104,27 @@ def test_killed_build_resumes_to_the_same_dataset(tmp_path):
     assert (out / "metadata.jsonl").read_text() == (reference / "metadata.jsonl").read_text()
     assert (out / "rejects.jsonl").read_text() == (reference / "rejects.jsonl").read_text()
     assert sorted(p.name for p in (out / "images").iterdir()) == sorted(p.name for p in (reference / "images").iterdir())
+
+
+def test_eval_vienna_runs_on_a_dataset_the_builder_made(tmp_path, model_cache):
+    """Builder output is L3D data the rest of the system reads: `logo-sim eval --vienna` on it, end to end.
+    A division the Vienna table lists completely does not have (26.06) is an unknown code."""
+    src = tmp_path / "src"
+    src.mkdir()
+    marks = []
+    for i, (kind, code) in enumerate([("ring", "26.01.01"), ("ring", "26.01.03"), ("star", "01.01.02"),
+                                      ("star", "1.1.5"), ("triangle", "26.03.01"), ("triangle", "26.03.04"),
+                                      ("crescent", "26.06.01")]):
+        draw_logo(kind, COLOURS[i % len(COLOURS)], side=72 + 4 * i).save(src / f"{i}.png")
+        marks.append(trademark(f"{i:03d}", kind.upper(), images=[(f"{i}.png", [code])]))
+    (src / "register.xml").write_text(transaction(marks))
+    out = tmp_path / "out"
+    report = build_dataset([src], out)
+    assert report.items == 6 and report.rejects == {"unknown_vienna_code": 1}
+    assert lines(out / "metadata.jsonl")[3]["vienna_codes"] == ["01.01.05"]  # stored in canonical form
+    env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": str(model_cache), "LOGO_SIM__LOG_LEVEL": "WARNING"}
+    result = subprocess.run([*CLI, "eval", "--vienna", str(out / "metadata.jsonl"), "--json", str(tmp_path / "r.json")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    row = json.loads((tmp_path / "r.json").read_text())["tasks"]["vienna_level2"]
+    assert row["n"] == 6 and 0.0 <= row["nar"] <= 1.0 and row["recall@1"] >= 0.5

@@ -53,3 +53,14 @@ def test_dba_pulls_near_duplicates_together():
     assert np.allclose(np.linalg.norm(augmented, axis=1), 1.0)
     assert augmented[0] @ augmented[10] > vectors[0] @ vectors[10]
     np.testing.assert_array_equal(database_augmentation(vectors, 0, 3.0), vectors)
+
+
+def test_the_classification_leaves_out_codes_it_does_not_know():
+    from logo_similarity.classification import load_vienna
+
+    table = load_vienna()
+    # 26.06 is no division of category 26 (listed completely); 31 is no category: neither counts as evidence
+    assert np.isnan(vienna_overlap(["26.06.01"], ["26.06.01"], table))
+    assert np.isnan(vienna_overlap(["31.01.01"], ["31.01.01"], table))
+    assert vienna_overlap(["26.6.1", "26.1.1"], ["26.01.01"], table) == 1.0
+    assert vienna_overlap(["26.06.01"], ["26.06.01"]) == 1.0  # without the table, any well-formed code counts
