@@ -24,6 +24,7 @@ from logo_similarity.retrieval.embedding import (
     decode_pool,
     embed_records,
     extra_metadata,
+    ocr_name_fields,
     stage2_options,
 )
 from logo_similarity.retrieval.embedding_cache import CachedItem, EmbeddingCache
@@ -195,7 +196,7 @@ def _embed_chunk(records, rows: range, embedder, image_settings, batch_size: int
             row = todo[p]
             extra = {**extra_metadata(ocr), "source_sha256": digests[row]}
             if name is not None:
-                extra["ocr_text"] = name.text
+                extra.update(ocr_name_fields(name))
             item = CachedItem(vector, extra)
             if local is not None:
                 item.cells, item.ink = batch.cells[n], batch.ink[n]

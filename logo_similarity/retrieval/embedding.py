@@ -137,3 +137,9 @@ def extra_metadata(ocr) -> dict:
     if ocr is None:
         return {}
     return {"text_boxes": [list(b) for b in ocr.boxes] + [[c for p in poly for c in p] for poly in ocr.polygons]}
+
+
+def ocr_name_fields(name) -> dict:
+    """What an index stores of a name read by OCR (a ``ReadName``): the text and how sure OCR was of it (the
+    lowest word confidence), which ``logo-sim names review`` sorts the reviewer's sheet by."""
+    return {"ocr_text": name.text, "ocr_confidence": round(float(name.confidence), 4)}

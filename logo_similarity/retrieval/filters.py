@@ -1,10 +1,11 @@
-"""Metadata filters applied to search candidates: Vienna code prefix and year range."""
+"""Metadata filters applied to search candidates: Vienna code prefix, Nice classes and year range."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from logo_similarity.classification.nice import parse_nice
 from logo_similarity.datasets.records import VIENNA_CODE
 
 VIENNA_PREFIX = VIENNA_CODE  # a prefix is written like a code
@@ -20,8 +21,11 @@ class ItemFilter:
     vienna: str | None = None
     year_from: int | None = None
     year_to: int | None = None
+    nice: frozenset[int] = frozenset()  # any of these goods/services classes
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "nice", parse_nice(self.nice if not isinstance(self.nice, frozenset)
+                                                    else sorted(self.nice)))
         if self.vienna is not None and not VIENNA_PREFIX.match(self.vienna):
             raise ValueError(f"vienna must be a code prefix like 27 or 27.05 or 27.05.01, got {self.vienna!r}")
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
@@ -29,10 +33,13 @@ class ItemFilter:
 
     @property
     def active(self) -> bool:
-        return self.vienna is not None or self.year_from is not None or self.year_to is not None
+        return (self.vienna is not None or self.year_from is not None or self.year_to is not None
+                or bool(self.nice))
 
     def accepts(self, meta: dict[str, Any]) -> bool:
-        """Items without a year never pass a year filter; items without codes never pass a Vienna filter."""
+        """Items without a year, codes or classes never pass a year, Vienna or Nice filter."""
+        if self.nice and not self.nice.intersection(int(c) for c in meta.get("nice_classes") or ()):
+            return False
         if self.vienna is not None and not vienna_matches(meta.get("vienna_codes") or [], self.vienna):
             return False
         year = meta.get("year")

@@ -21,6 +21,7 @@ class SearchResult:
     text: str | None
     vienna_codes: list[str] = field(default_factory=list)
     year: int | None = None
+    nice_classes: list[int] = field(default_factory=list)
     components: dict[str, float | None] = field(default_factory=dict)
     explanation: dict[str, Any] = field(default_factory=dict)  # where the text came from, spatial matches
 
@@ -36,6 +37,7 @@ class SearchResult:
             text=meta.get("text"),
             vienna_codes=list(meta.get("vienna_codes") or []),
             year=meta.get("year"),
+            nice_classes=[int(c) for c in meta.get("nice_classes") or ()],
             components=components,
             explanation=dict(explanation or {}),
         )

@@ -17,6 +17,7 @@ from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.retrieval.build import embed_records, extra_metadata
+from logo_similarity.retrieval.embedding import ocr_name_fields
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.lock import index_writer
 
@@ -53,7 +54,7 @@ def add_items_locked(root, records, embedder, image, batch_size=32, workers=2, r
         report.rejects += batch.rejects
         if batch.positions:
             ids = np.asarray([first + p for p in batch.positions], dtype=np.int64)
-            metas = [{**records[p].to_metadata(), **extra_metadata(o), **({"ocr_text": n.text} if n else {})}
+            metas = [{**records[p].to_metadata(), **extra_metadata(o), **(ocr_name_fields(n) if n else {})}
                      for p, o, n in zip(batch.positions, batch.ocr, batch.names or [None] * len(batch.positions))]
             index.add(ids, batch.vectors, metas, batch.cells, batch.ink)
             report.added += ids.tolist()

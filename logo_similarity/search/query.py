@@ -170,9 +170,9 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
 
 
 def search_image(index: SearchIndex, embedder: Embedder, image: Image.Image, k: int, settings: Settings,
-                 text: str | None = None) -> list[SearchResult]:
+                 text: str | None = None, item_filter: ItemFilter = ItemFilter()) -> list[SearchResult]:
     """The CLI's and the demo's image query: ``run_query`` with the settings' re-ranking. A name without
     letters is ignored (no name score) rather than an error, as a side remark to an image query."""
     index.check_compatible(embedder.spec)
     name = text if text and phonetic_letters(text) else None
-    return run_query(index, embedder, Query(image=image, text=name, k=k), settings).results
+    return run_query(index, embedder, Query(image=image, text=name, k=k, filter=item_filter), settings).results
