@@ -14,7 +14,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from logo_similarity import commands, commands_train, demo
+from logo_similarity import commands, commands_names, commands_train, demo
+from logo_similarity.classification import ViennaFileError
 from logo_similarity.config.settings import ConfigError
 from logo_similarity.datasets import DatasetError
 from logo_similarity.embeddings.loading import ModelNotFoundError
@@ -25,12 +26,14 @@ from logo_similarity.text.errors import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table
 from logo_similarity.retrieval.chunks import WorkFolderMismatchError
 from logo_similarity.retrieval.ray_engine import RayUnavailableError
+from logo_similarity.retrieval.edits import EditError, UnknownItemError
 from logo_similarity.retrieval.index import SearchIndexError
 from logo_similarity.utils.fs import is_disk_full
 
 USER_ERRORS = (
     ConfigError, DatasetError, FontNotFoundError, ImageLoadError, SearchIndexError, ModelNotFoundError,
-    OcrModelError, PretrainedWeightsError, RayUnavailableError, WorkFolderMismatchError,
+    OcrModelError, PretrainedWeightsError, RayUnavailableError, WorkFolderMismatchError, EditError, UnknownItemError,
+    ViennaFileError,
 )
 
 app = typer.Typer(
@@ -140,6 +143,31 @@ def _show_dataset(report) -> None:
     reasons = ", ".join(f"{k} {v}" for k, v in report.rejects.most_common()) or "none"
     console.print(f"{report.records} records -> {report.items} images ({report.records_per_s:.0f} records/s); "
                   f"rejects: {reasons}")
+
+
+names_app = typer.Typer(help="Review the names OCR read from unnamed marks.", no_args_is_help=True)
+app.add_typer(names_app, name="names")
+
+
+def _show_edits(report) -> None:
+    version = report.version.name if report.version else "unchanged (no new version)"
+    console.print(f"{len(report.changed)} changed, {len(report.unchanged)} already so; live version: {version}")
+
+
+@names_app.command("review")
+@functools.wraps(commands_names.names_review)
+def _names_review(*args, **kwargs):
+    sheet = commands_names.names_review(*args, **kwargs)
+    console.print(f"{sheet.rows} names to review: {sheet.csv} (fill in 'name'), {sheet.html} (thumbnails)")
+
+
+@names_app.command("apply")
+@functools.wraps(commands_names.names_apply)
+def _names_apply(*args, **kwargs):
+    _show_edits(commands_names.names_apply(*args, **kwargs))
+
+
+_register(commands_names.edit, "edit", _show_edits)
 
 
 @dataset_app.command("build")

@@ -29,6 +29,7 @@ from logo_similarity.retrieval import (
     write_rejects,
 )
 from logo_similarity.retrieval.chunks import WorkFolderMismatchError, remove_work_folder
+from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.lock import index_writer
 from logo_similarity.retrieval.rollback import roll_back
 from logo_similarity.search import Query, QueryError, run_query, search_image
@@ -172,24 +173,32 @@ def search(
     model: ModelOpt = None,
     sheet: Annotated[Optional[Path], typer.Option(help="write an HTML result sheet here")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="write results as JSON here")] = None,
+    nice: Annotated[Optional[str], typer.Option(help="only marks in any of these Nice classes, e.g. 9,42")] = None,
+    vienna: Annotated[Optional[str], typer.Option(help="only marks with a code under this prefix, e.g. 27.05")] = None,
+    year_from: Annotated[Optional[int], typer.Option(help="only marks filed in or after this year")] = None,
+    year_to: Annotated[Optional[int], typer.Option(help="only marks filed in or before this year")] = None,
     config: ConfigOpt = None,
 ) -> list[SearchResult]:
     """Find the indexed marks that look like IMAGE and/or sound like --text."""
     if image is None and not text:
         raise typer.BadParameter("give a query IMAGE, --text NAME, or both")
+    try:
+        item_filter = ItemFilter(vienna, year_from, year_to, nice or frozenset())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     settings = _settings(config)
     folder = index_dir or Path(settings.index.dir)
     loaded = SearchIndex.load(folder, mmap=settings.index.mmap)
     k = k or settings.search.k
     if image is None:
         try:
-            results = run_query(loaded, None, Query(text=text, k=k), settings).results
+            results = run_query(loaded, None, Query(text=text, k=k, filter=item_filter), settings).results
         except QueryError as exc:
             raise typer.BadParameter(str(exc)) from exc
     else:
         embedder = embedder_for_spec(model, loaded.spec, settings)
         query = load_image(image, settings.image)
-        results = search_image(loaded, embedder, query, k, settings, text)
+        results = search_image(loaded, embedder, query, k, settings, text, item_filter)
         if sheet:
             from logo_similarity.reporting import QueryReport, write_html_sheet
 
@@ -282,9 +291,12 @@ def dataset_build(
     config: ConfigOpt = None,
 ):
     """Build an L3D-format dataset from trademark XML (WIPO ST.66, as EUIPO publishes it); resumable."""
+    from logo_similarity.classification import load_vienna
     from logo_similarity.datasets.l3d_builder import build_dataset
 
     missing = [str(s) for s in sources if not s.exists()]
     if missing:
         raise DatasetError(f"no such source: {', '.join(missing)}")
-    return build_dataset(sources, out, images, side, _settings(config).image, batch)
+    settings = _settings(config)
+    return build_dataset(sources, out, images, side, settings.image, batch,
+                         load_vienna(settings.classification.vienna_file))

@@ -29,6 +29,7 @@ from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard, RoutePolicy
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.routes import build_router
+from logo_similarity.api.routes_catalog import build_catalog_router
 from logo_similarity.api.security import check_key_config, key_checker
 from logo_similarity.api.service import SearchService
 from logo_similarity.config import Settings
@@ -97,6 +98,7 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     read = key_checker(api, api.read_requires_key)
     write = key_checker(api, True)
     app.include_router(build_router(service, jobs, metrics, pool, write_pool, read, write, settings))
+    app.include_router(build_catalog_router(service, write_pool, read, write, settings))
     app.state.service, app.state.jobs, app.state.admission = service, jobs, admission
     app.state.write_admission = write_admission
 

@@ -17,7 +17,9 @@ from logo_similarity.api import schemas
 from logo_similarity.api.errors import BadQuery, NotFound, WriteConflict
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
+from logo_similarity.api.routes_catalog import vienna_out
 from logo_similarity.api.service import LiveIndex, SearchService
+from logo_similarity.classification import load_vienna
 from logo_similarity.config import Settings
 from logo_similarity.datasets.records import VIENNA_CODE
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
@@ -27,14 +29,7 @@ from logo_similarity.retrieval.search import SearchResult
 BOX = re.compile(r"^\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*$")
 MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
          ".webp": "image/webp", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff"}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.ErrorOut, "description": text} for code, text in {
-        400: "malformed request (e.g. broken multipart body)", 401: "missing or wrong API key",
-        404: "unknown item or job", 409: "a rebuild is running", 413: "request body over the size limit",
-        415: "not a form upload, or an image format that is not supported", 422: "invalid parameter or image",
-        503: "index not loaded yet, or too many searches in flight (see Retry-After)",
-    }.items()
-}
+ERRORS = schemas.ERRORS
 
 BATCH_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["images"],
@@ -49,11 +44,13 @@ BATCH_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data
 KParam = Annotated[int, Query(ge=1, le=1000, description="number of results")]
 ViennaParam = Annotated[str, Query(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")]
 YearParam = Annotated[int, Query(ge=0, le=9999)]
+NICE_HELP = "only marks in any of these Nice classes, e.g. 9,42"
+NiceParam = Annotated[str, Query(max_length=200, description=NICE_HELP)]
 
 
-def _filter(vienna: str | None, year_from: int | None, year_to: int | None) -> ItemFilter:
+def _filter(vienna: str | None, year_from: int | None, year_to: int | None, nice: str | None = None) -> ItemFilter:
     try:
-        return ItemFilter(vienna, year_from, year_to)
+        return ItemFilter(vienna, year_from, year_to, nice or frozenset())
     except ValueError as exc:
         raise BadQuery(str(exc), reason="invalid_filter") from exc
 
@@ -82,6 +79,7 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
                  read, write, settings: Settings) -> APIRouter:
     router = APIRouter()
     default_k, default_rerank = settings.search.k, settings.search.rerank
+    vienna_table = load_vienna(settings.classification.vienna_file)
 
     async def off_loop(fn, *args):
         return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
@@ -96,7 +94,8 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
         return schemas.ResultOut(
             rank=r.rank, id=r.id, score=r.score, components=schemas.ComponentScores(**r.components),
             explanation=schemas.Explanation(**r.explanation), name=r.text,
-            key=r.key, vienna_codes=r.vienna_codes, year=r.year, image_url=image_url(request, r.id),
+            key=r.key, vienna_codes=r.vienna_codes, vienna=vienna_out(vienna_table, r.vienna_codes),
+            nice_classes=r.nice_classes, year=r.year, image_url=image_url(request, r.id),
         )
 
     def search_out(request: Request, live: LiveIndex, outcome: QueryOutcome, k: int) -> schemas.SearchOut:
@@ -121,6 +120,7 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
         vienna: Annotated[str, Form(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")] = None,
         year_from: Annotated[int, Form(ge=0, le=9999)] = None,
         year_to: Annotated[int, Form(ge=0, le=9999)] = None,
+        nice: Annotated[str, Form(max_length=200, description=NICE_HELP)] = None,
         rerank: Annotated[bool, Form(description="order by the composite score")] = None,
         codes: Annotated[str, Form(max_length=400, description="the query mark's Vienna codes, comma-separated "
                                    "(e.g. 27.05.01,26.01.03): a re-ranking component")] = None,
@@ -131,7 +131,7 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
         if image is not None and not data and not image.filename:
             data = None  # an empty file input of a browser form: no image given
         read_ms = (time.perf_counter() - start) * 1000.0
-        text, crop, item_filter = _text(text), _box(box), _filter(vienna, year_from, year_to)
+        text, crop, item_filter = _text(text), _box(box), _filter(vienna, year_from, year_to, nice)
         query_codes = _codes(codes)
         do_rerank = default_rerank if rerank is None else rerank
 
@@ -152,12 +152,12 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
                  dependencies=[Depends(read)], tags=["search"])
     async def search_by_id(
         request: Request, item_id: int, k: KParam = default_k, vienna: ViennaParam = None,
-        year_from: YearParam = None, year_to: YearParam = None,
+        year_from: YearParam = None, year_to: YearParam = None, nice: NiceParam = None,
         rerank: Annotated[bool, Query(description="order by the composite score")] = None,
     ) -> schemas.SearchOut:
         """Marks like an indexed item (its stored embedding, and its name)."""
         start = time.perf_counter()
-        item_filter = _filter(vienna, year_from, year_to)
+        item_filter = _filter(vienna, year_from, year_to, nice)
         do_rerank = default_rerank if rerank is None else rerank
 
         def work() -> tuple[LiveIndex, QueryOutcome]:
@@ -173,9 +173,12 @@ def build_router(service: SearchService, jobs: JobManager, metrics: Metrics, poo
     def get_item(request: Request, item_id: int) -> schemas.ItemOut:
         live = service.live
         meta = service.item(live, item_id)
-        return schemas.ItemOut(id=item_id, key=meta["key"], name=meta.get("text"),
-                               vienna_codes=list(meta.get("vienna_codes") or []), year=meta.get("year"),
-                               image_url=image_url(request, item_id), index_version=live.version)
+        codes = list(meta.get("vienna_codes") or [])
+        return schemas.ItemOut(id=item_id, key=meta["key"], name=meta.get("text"), vienna_codes=codes,
+                               vienna=vienna_out(vienna_table, codes), nice_classes=meta.get("nice_classes") or [],
+                               ocr_text=meta.get("ocr_text"), ocr_confidence=meta.get("ocr_confidence"),
+                               year=meta.get("year"), image_url=image_url(request, item_id),
+                               index_version=live.version)
 
     @router.get("/items/{item_id}/image", response_class=FileResponse, responses=ERRORS,
                 dependencies=[Depends(read)], tags=["items"])

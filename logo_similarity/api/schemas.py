@@ -27,8 +27,21 @@ class TextSource(BaseModel):
     candidate_text: str | None
 
 
+class ViennaShared(BaseModel):
+    code: str | None = Field(description="the deepest Vienna code (or prefix) query and result share, e.g. 26.01")
+    title: str | None = Field(description="its title in the Vienna classification")
+    path: list[str] = Field(default_factory=list, description="titles from the category down")
+
+
+class ViennaCodeOut(BaseModel):
+    code: str = Field(description="as stored on the mark")
+    title: str | None = Field(description="the deepest title the classification has for it (None if unknown)")
+    path: list[str] = Field(default_factory=list, description="titles from the category down")
+
+
 class Explanation(BaseModel):
     text_source: TextSource | None = None
+    vienna_shared: ViennaShared | None = None
     spatial_pairs: list[list[float]] | None = Field(
         None, description="matched points [query x, query y, result x, result y], fractions of each image's "
         "padded square (the image centred in a square of its longer side)",
@@ -44,6 +57,8 @@ class ResultOut(BaseModel):
     name: str | None
     key: str
     vienna_codes: list[str]
+    vienna: list[ViennaCodeOut] = Field(default_factory=list, description="the codes with their titles")
+    nice_classes: list[int] = Field(default_factory=list)
     year: int | None
     image_url: str
 
@@ -64,6 +79,10 @@ class ItemOut(BaseModel):
     key: str
     name: str | None
     vienna_codes: list[str]
+    vienna: list[ViennaCodeOut] = Field(default_factory=list)
+    nice_classes: list[int] = Field(default_factory=list)
+    ocr_text: str | None = None
+    ocr_confidence: float | None = None
     year: int | None
     image_url: str
     index_version: str
@@ -116,3 +135,13 @@ class JobOut(BaseModel):
     started: float | None
     finished: float | None
     attempts: int = Field(0, description="runs so far (a job a restart interrupted runs again)")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text} for code, text in {
+        400: "malformed request (e.g. broken multipart body)", 401: "missing or wrong API key",
+        404: "unknown item or job", 409: "a rebuild is running", 413: "request body over the size limit",
+        415: "not a form upload, or an image format that is not supported", 422: "invalid parameter or image",
+        503: "index not loaded yet, or too many searches in flight (see Retry-After)",
+    }.items()
+}

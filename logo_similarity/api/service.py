@@ -36,6 +36,7 @@ from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.rollback import load_servable
 from logo_similarity.retrieval.index_errors import CorruptIndexError
 from logo_similarity.retrieval.filters import ItemFilter
+from logo_similarity.retrieval.edits import EditError, clean_edit, edit_items_locked
 from logo_similarity.retrieval.lock import IndexLockedError, index_writer
 from logo_similarity.retrieval.metadata_store import ids_with_extra
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
@@ -194,6 +195,19 @@ class SearchService:
             prune_uploads(self.root)  # images of items no kept version holds any more
             self.swap()
             return self.live.version
+
+    def edit_item(self, item_id: int, change: dict[str, Any]) -> tuple[bool, str]:
+        """Correct the fields ``change`` names (no re-embedding); returns (changed, version)."""
+        try:
+            cleaned = clean_edit(change, self.settings.classification.vienna_file)
+        except EditError as exc:
+            raise BadQuery(str(exc), reason="invalid_edit") from exc
+        with self._writing("edit items"):
+            self.item(self.live, item_id)
+            report = edit_items_locked(self.root, {item_id: cleaned})
+            if report.version is not None:
+                self.swap()
+            return bool(report.changed), self.live.version
 
     # -- bulk adds (api/batch.py) ----------------------------------------------------------------------------
 

@@ -91,6 +91,12 @@ def test_search_page_end_to_end(browser, live_server, tmp_path):
     page.click("#search")
     page.wait_for_function("document.querySelector('.result .title')?.textContent === '#1 RING'")
 
+    # the Nice filter reaches the service: no mark of this gallery has class 9
+    page.fill("#nice", "9")
+    page.click("#search")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('0 results')")
+    page.fill("#nice", "")
+
     # a bad upload shows the service's reason, not a blank page
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image at all")

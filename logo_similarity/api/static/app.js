@@ -84,7 +84,10 @@ function render(data, label) {
     const meta = document.createElement("div");
     meta.className = "meta";
     meta.textContent = `id ${r.id} · score ${r.score.toFixed(3)}` +
-      (r.year ? ` · ${r.year}` : "") + (r.vienna_codes.length ? ` · ${r.vienna_codes.join(", ")}` : "");
+      (r.year ? ` · ${r.year}` : "") + (r.vienna_codes.length ? ` · ${r.vienna_codes.join(", ")}` : "") +
+      (r.nice_classes && r.nice_classes.length ? ` · Nice ${r.nice_classes.join(", ")}` : "");
+    // the codes' titles, for an examiner who does not know them by heart
+    meta.title = (r.vienna || []).map(v => `${v.code} ${v.path.join(" > ") || "(no title)"}`).join("\n");
     card.append(img, title, meta);
     for (const [name, value] of Object.entries(r.components)) {
       if (value !== null) card.append(bar(name, value));
@@ -94,6 +97,12 @@ function render(data, label) {
       card.append(matchFigure(queryImage, r.image_url, why.spatial_pairs));
     }
     if (why.text_source && why.text_source.candidate_text) card.append(textWhy(why.text_source));
+    if (why.vienna_shared && why.vienna_shared.code) {
+      const shared = document.createElement("div");
+      shared.className = "why-text";
+      shared.textContent = `shares Vienna ${why.vienna_shared.code} ${why.vienna_shared.title || ""}`;
+      card.append(shared);
+    }
     card.addEventListener("click", () => searchById(r.id, r.name || r.key, r.image_url));
     grid.append(card);
   }
@@ -121,6 +130,7 @@ async function call(url, options, label) {
 function filters(params) {
   params.set("k", $("k").value || "20");
   if ($("vienna").value.trim()) params.set("vienna", $("vienna").value.trim());
+  if ($("nice").value.trim()) params.set("nice", $("nice").value.trim());
   for (const id of ["year_from", "year_to"]) if ($(id).value) params.set(id, $(id).value);
   params.set("rerank", $("rerank").checked ? "true" : "false");
   return params;
