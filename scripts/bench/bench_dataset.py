@@ -3,8 +3,9 @@
     python scripts/bench/bench_dataset.py --records 10000 --json runs/bench_dataset.json
 
 Writes the fixture (one XML file, PNG images beside it, one record in 50 naming a missing image, one in 50 a
-duplicate image), runs `build_dataset` and reports records/s, images/s, the rejects by reason and where the
-report PNGs are (kept with --keep).
+duplicate image, one in 50 an unknown Vienna code; the others codes under real divisions), runs
+`build_dataset` and reports records/s, images/s, the rejects by reason and where the report PNGs are (kept
+with --keep).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import time
 from pathlib import Path
 
 from logo_similarity.datasets.l3d_builder import build_dataset
+from logo_similarity.classification import load_vienna
 from logo_similarity.synthetic import random_text_logo, synthetic_name
+
+CATEGORIES = ("01", "02", "03", "05", "24", "26", "27", "28")
 from logo_similarity.utils.logging import configure_logging
 
 NS = "http://www.euipo.europa.eu/EUTM/EUTM_Download"
@@ -35,6 +39,7 @@ def _mark(number: str, name: str, image: str, code: str, year: int) -> str:
 
 def write_fixture(folder: Path, records: int, side: int = 96) -> None:
     rng = random.Random(0)
+    divisions = sorted(c for c in load_vienna().entries if c.count(".") == 1 and c[:2] in CATEGORIES)
     marks = []
     for i in range(records):
         image = f"{i:06d}.png"
@@ -44,7 +49,7 @@ def write_fixture(folder: Path, records: int, side: int = 96) -> None:
             image = f"{i - 1:06d}.png"  # the previous mark's image
         else:
             random_text_logo(i, side=side)[0].save(folder / image)
-        code = f"{rng.choice([1, 2, 3, 5, 24, 26, 27, 28]):02d}.{rng.randint(1, 15):02d}.{rng.randint(1, 25):02d}"
+        code = f"{rng.choice(divisions)}.{rng.randint(1, 25):02d}" if i % 50 != 23 else "99.01.01"  # unknown
         marks.append(_mark(f"{i:09d}", synthetic_name(rng).upper(), image, code, rng.randint(1996, 2024)))
     (folder / "marks.xml").write_text(
         f'<?xml version="1.0" encoding="UTF-8"?><Transaction xmlns="{NS}"><TradeMarkTransactionBody>'
