@@ -46,6 +46,11 @@ class ViennaEntry:
 class ViennaClassification:
     entries: dict[str, ViennaEntry] = field(default_factory=dict)
     complete: set[str] = field(default_factory=set)  # categories whose divisions are all listed
+    # (category, depth) pairs the table has entries at: problem() runs per candidate code when re-ranking
+    _levels: set[tuple[str, int]] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self._levels = {(code.split(".")[0], e.level) for code, e in self.entries.items()}
 
     def title(self, code: str) -> str | None:
         entry = self.entries.get(canonical(code))
@@ -64,7 +69,8 @@ class ViennaClassification:
 
     def describe(self, code: str) -> str:
         """``"26.01.01 Circles, ellipses > ..."``: the code and its titles, deepest known last."""
-        return f"{canonical(code)} " + " > ".join(e.title for e in self.path(code)) if self.path(code) else code
+        path = self.path(code)
+        return f"{canonical(code)} " + " > ".join(e.title for e in path) if path else code
 
     def problem(self, code: str) -> str | None:
         """Why ``code`` is not a Vienna code, or None: its category is unknown, or its division is missing from a
@@ -83,8 +89,7 @@ class ViennaClassification:
         return None
 
     def _lists_level(self, category: str, depth: int) -> bool:
-        return category in self.complete and any(
-            e.level == depth and e.code.startswith(category + ".") for e in self.entries.values())
+        return category in self.complete and (category, depth) in self._levels
 
 
 def _read_rows(text: str, source: str) -> list[tuple[str, str, str]]:
@@ -105,9 +110,10 @@ def _read_rows(text: str, source: str) -> list[tuple[str, str, str]]:
 
 
 def _build(rows: list[tuple[str, str, str]], base: ViennaClassification | None = None) -> ViennaClassification:
-    table = ViennaClassification(dict(base.entries) if base else {}, set(base.complete) if base else set())
+    entries = dict(base.entries) if base else {}
     for code, title, check in rows:
-        table.entries[code] = ViennaEntry(code, title, check)
+        entries[code] = ViennaEntry(code, title, check)
+    table = ViennaClassification(entries, set(base.complete) if base else set())
     by_category: dict[str, set[str]] = {}
     for code, _, check in rows:
         by_category.setdefault(code.split(".")[0], set()).add(check)

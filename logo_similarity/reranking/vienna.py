@@ -50,14 +50,15 @@ def best_shared(query: list[str], candidate: list[str]) -> tuple[int, str | None
     return best, prefix
 
 
+def _overlap(query: list[str], candidate: list[str]) -> float:
+    return best_shared(query, candidate)[0] / LEVELS if query and candidate else float("nan")
+
+
 def vienna_overlap(query: list[str], candidate: list[str], table: ViennaClassification | None = None) -> float:
-    query, candidate = usable_codes(query, table), usable_codes(candidate, table)
-    if not query or not candidate:
-        return float("nan")
-    return best_shared(query, candidate)[0] / LEVELS
+    return _overlap(usable_codes(query, table), usable_codes(candidate, table))
 
 
 def vienna_scores(query: list[str], candidates: list[list[str]], table: ViennaClassification | None = None
                   ) -> np.ndarray:
-    query = usable_codes(query, table)
-    return np.array([vienna_overlap(query, list(c or []), table) for c in candidates], dtype=np.float64)
+    query = usable_codes(query, table)  # once, not per candidate
+    return np.array([_overlap(query, usable_codes(c, table)) for c in candidates], dtype=np.float64)
