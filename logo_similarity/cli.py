@@ -24,9 +24,9 @@ from logo_similarity.synthetic import FontNotFoundError
 from logo_similarity.preprocessing import ImageLoadError
 from logo_similarity.text.errors import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table
-from logo_similarity.retrieval.chunks import WorkFolderMismatchError
-from logo_similarity.retrieval.ray_engine import RayUnavailableError
-from logo_similarity.retrieval.edits import EditError, UnknownItemError
+from logo_similarity.indexing.chunks import WorkFolderMismatchError
+from logo_similarity.indexing.ray_engine import RayUnavailableError
+from logo_similarity.indexing.edits import EditError, UnknownItemError
 from logo_similarity.retrieval.index import SearchIndexError
 from logo_similarity.utils.fs import is_disk_full
 

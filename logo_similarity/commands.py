@@ -15,25 +15,20 @@ import typer
 from loguru import logger
 
 from logo_similarity.config import Settings, load_settings
-from logo_similarity.datasets import DatasetError, read_dataset
+from logo_similarity.datasets import DatasetError, read_dataset, write_rejects
 from logo_similarity.datasets.mask import MaskReport, mask_dataset
 from logo_similarity.datasets.prepare import PrepareReport, prepare_dataset
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
-from logo_similarity.retrieval import (
-    BuildReport,
-    SearchIndex,
-    SearchResult,
-    build_with_settings,
-    write_rejects,
-)
-from logo_similarity.retrieval.chunks import WorkFolderMismatchError, remove_work_folder
+from logo_similarity.indexing import BuildReport, build_with_settings
+from logo_similarity.retrieval import SearchIndex, SearchResult
+from logo_similarity.indexing.chunks import WorkFolderMismatchError, remove_work_folder
 from logo_similarity.retrieval.filters import ItemFilter
-from logo_similarity.retrieval.lock import index_writer
+from logo_similarity.retrieval.store.lock import index_writer
 from logo_similarity.retrieval.rollback import roll_back
 from logo_similarity.search import Query, QueryError, run_query, search_image
-from logo_similarity.retrieval.update import UpdateReport, add_items, delete_items
+from logo_similarity.indexing.update import UpdateReport, add_items, delete_items
 from logo_similarity.text.read_name import name_reader
 from logo_similarity.utils.logging import configure_logging
 
@@ -269,7 +264,7 @@ def serve(
 
     from logo_similarity.api import create_app
     from logo_similarity.retrieval.index import IndexNotFoundError
-    from logo_similarity.retrieval.versions import live_version
+    from logo_similarity.retrieval.store.versions import live_version
 
     api = {"host": host, "port": port, "dev_mode": dev}
     settings = _settings(config, api={k: v for k, v in api.items() if v is not None and v is not False})

@@ -10,7 +10,7 @@ import typer
 
 from logo_similarity.commands import ConfigOpt, _settings
 from logo_similarity.reporting.name_review import ReviewSheet, read_corrections, review_candidates, write_review
-from logo_similarity.retrieval.edits import EditReport, edit_items
+from logo_similarity.indexing.edits import EditReport, edit_items
 from logo_similarity.retrieval.index import SearchIndex
 
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="index folder")]

@@ -16,8 +16,9 @@ from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reporting import QueryReport, write_html_sheet, write_png_sheet
-from logo_similarity.retrieval import SearchIndex, build_with_settings
-from logo_similarity.retrieval.lock import index_writer
+from logo_similarity.indexing import build_with_settings
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.store.lock import index_writer
 from logo_similarity.search import search_image
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from logo_similarity.classification import ViennaFileError, canonical, load_vienna, parse_nice
-from logo_similarity.retrieval.edits import EditError, clean_edit
+from logo_similarity.indexing.edits import EditError, clean_edit
 
 
 def test_shipped_vienna_table():

@@ -10,9 +10,9 @@ import numpy as np
 
 from logo_similarity.commands_names import names_review
 from logo_similarity.datasets import LogoRecord
-from logo_similarity.retrieval import SearchIndex, build_index
-from logo_similarity.retrieval.build import stage2_options
-from logo_similarity.retrieval.versions import versions_newest_first
+from logo_similarity.indexing import BuildRequest, build_index, stage2_data
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.store.versions import versions_newest_first
 from logo_similarity.search import Query, run_query
 from logo_similarity.synthetic import render_text_logo
 from tests.support.faults import CLI
@@ -25,7 +25,7 @@ def build(tmp_path, embedder, settings):
         render_text_logo(word, seed=i, shape=False, size=44).save(path)
         records.append(LogoRecord(f"k{i}", path, text="Registered Name" if word == "LUMEN" else None,
                                   vienna_codes=("27.05.01",), year=2016))
-    index, _ = build_index(records, embedder, settings.image, **stage2_options(embedder, settings))
+    index, _ = build_index(BuildRequest(records, image=settings.image, stage2=stage2_data(embedder, settings)), embedder)
     root = tmp_path / "idx"
     index.save(root)
     return root

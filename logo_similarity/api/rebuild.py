@@ -50,8 +50,10 @@ def _worker(settings_json: dict, root: str, spec: dict, model: str | None, paren
         from logo_similarity.datasets.records import record_from_metadata
         from logo_similarity.embeddings.loading import embedder_for_spec
         from logo_similarity.embeddings.spec import ModelSpec
-        from logo_similarity.retrieval import SearchIndex, build_with_settings, write_rejects
-        from logo_similarity.retrieval.lock import index_writer
+        from logo_similarity.datasets import write_rejects
+        from logo_similarity.indexing import build_with_settings
+        from logo_similarity.retrieval import SearchIndex
+        from logo_similarity.retrieval.store.lock import index_writer
         from logo_similarity.utils.logging import configure_logging
 
         settings = Settings.model_validate(settings_json)

@@ -24,7 +24,7 @@ from logo_similarity.config import Settings
 from logo_similarity.datasets.records import VIENNA_CODE
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
 from logo_similarity.search import QueryOutcome
-from logo_similarity.retrieval.search import SearchResult
+from logo_similarity.retrieval.results import SearchResult
 
 BOX = re.compile(r"^\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*$")
 MEDIA = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",

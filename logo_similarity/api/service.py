@@ -34,14 +34,14 @@ from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
 from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.rollback import load_servable
-from logo_similarity.retrieval.index_errors import CorruptIndexError
+from logo_similarity.retrieval.store.errors import CorruptIndexError
 from logo_similarity.retrieval.filters import ItemFilter
-from logo_similarity.retrieval.edits import EditError, clean_edit, edit_items_locked
-from logo_similarity.retrieval.lock import IndexLockedError, index_writer
-from logo_similarity.retrieval.metadata_store import ids_with_extra
+from logo_similarity.indexing.edits import EditError, clean_edit, edit_items_locked
+from logo_similarity.retrieval.store.lock import IndexLockedError, index_writer
+from logo_similarity.retrieval.store.metadata import ids_with_extra
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
-from logo_similarity.retrieval.update import add_items_locked, delete_items_locked
-from logo_similarity.retrieval.versions import live_version
+from logo_similarity.indexing.update import add_items_locked, delete_items_locked
+from logo_similarity.retrieval.store.versions import live_version
 from logo_similarity.text.read_name import name_reader
 from logo_similarity.utils.fs import is_disk_full
 

@@ -20,7 +20,7 @@ from logo_similarity.datasets import DatasetError, LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
 from logo_similarity.preprocessing import load_image
-from logo_similarity.retrieval import BuildReport, build_with_settings, embed_query, embed_records
+from logo_similarity.indexing import BuildReport, build_with_settings, embed_records
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.utils.timing import percentiles_ms
 
@@ -44,7 +44,7 @@ def measure_latency(index: SearchIndex, embedder: Embedder, paths: list[Path], k
                     rerank: bool = False):
     """End-to-end single-query latency, one query at a time: decode + normalise + embed + search, and with
     ``rerank`` the whole query path (OCR of the query, stage 2)."""
-    from logo_similarity.search.query import Query, run_query
+    from logo_similarity.search.query import Query, embed_query, run_query
 
     samples = []
     for path in paths:

@@ -18,7 +18,7 @@ from logo_similarity.datasets import LogoRecord, read_dataset
 from logo_similarity.embeddings import Embedder
 from logo_similarity.evaluation.metrics import full_ranks, normalized_average_rank
 from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
-from logo_similarity.retrieval import build_with_settings
+from logo_similarity.indexing import build_with_settings
 
 
 def vienna_prefix(code: str, level: int = 2) -> str:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from logo_similarity.config import ImageSettings
 from logo_similarity.preprocessing import ImageLoadError, load_image, pad_to_square
-from logo_similarity.retrieval.edits import EditError, clean_edit
+from logo_similarity.indexing.edits import EditError, clean_edit
 from logo_similarity.utils.fs import atomic_write
 
 COLUMNS = ["id", "key", "ocr_text", "ocr_confidence", "name", "vienna_codes", "nice_classes", "year"]

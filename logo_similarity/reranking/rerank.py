@@ -30,7 +30,7 @@ from logo_similarity.reranking.expansion import alpha_query_expansion, database_
 from logo_similarity.reranking.spatial import patch_max_similarity, verified_matches
 from logo_similarity.reranking.vienna import best_shared, usable_codes, vienna_scores
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.retrieval.metadata_store import searchable_name
+from logo_similarity.retrieval.store.metadata import searchable_name
 from logo_similarity.text.read_name import name_variants
 from logo_similarity.text.similarity import text_similarity_many
 

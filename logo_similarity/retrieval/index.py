@@ -6,9 +6,9 @@ On disk, an index root holds immutable versions and a pointer to the live one::
     ROOT/versions/<id>/manifest.json                   format version, model spec, count, index type, time
     ROOT/versions/<id>/index.faiss                     faiss index holding our int64 ids (retrieval/ann.py)
     ROOT/versions/<id>/metadata.sqlite                 items: id, key, file, text, vienna_codes, year, OCR, checksum
-    ROOT/versions/<id>/local_*.npy, local_pca.npz       local features for spatial re-ranking (retrieval/local_store.py)
+    ROOT/versions/<id>/local_*.npy, local_pca.npz       local features for spatial re-ranking (retrieval/store/local_features.py)
 
-A version is written completely (under a temporary name, fsynced, renamed; retrieval/index_io.py) before
+A version is written completely (under a temporary name, fsynced, renamed; retrieval/store/index_io.py) before
 ``current`` is switched to it, so a reader sees either the old index or the new one, never half of one or
 none. The newest ``keep_versions`` versions are kept; older ones are pruned after the switch.
 """
@@ -35,17 +35,17 @@ from logo_similarity.retrieval.ann import (
     train_index,
     tune_search,
 )
-from logo_similarity.retrieval.index_errors import (  # re-exported: callers import them from here
+from logo_similarity.retrieval.store.errors import (  # re-exported: callers import them from here
     CorruptIndexError,
     IndexMismatchError,
     IndexNotFoundError,
     SearchIndexError,
 )
-from logo_similarity.retrieval.index_io import FORMAT_VERSION, manifest_of, read_version, write_version
-from logo_similarity.retrieval.metadata_store import searchable_name
+from logo_similarity.retrieval.store.index_io import FORMAT_VERSION, manifest_of, read_version, write_version
+from logo_similarity.retrieval.store.metadata import searchable_name
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.refine import RefineCodes, refine_kind
-from logo_similarity.retrieval.versions import live_version, prune_versions, switch_current
+from logo_similarity.retrieval.store.versions import live_version, prune_versions, switch_current
 
 __all__ = ["CorruptIndexError", "EXACT_FILTER_MAX", "FORMAT_VERSION", "Hits", "IndexMismatchError",
            "IndexNotFoundError", "SearchIndex", "SearchIndexError"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from loguru import logger
 
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.retrieval.index_errors import CorruptIndexError, IndexNotFoundError, SearchIndexError
-from logo_similarity.retrieval.versions import live_version, switch_current, versions_newest_first
+from logo_similarity.retrieval.store.errors import CorruptIndexError, IndexNotFoundError, SearchIndexError
+from logo_similarity.retrieval.store.versions import live_version, switch_current, versions_newest_first
 
 
 def load_servable(root: Path, mmap: bool = True) -> tuple[SearchIndex, str | None]:

@@ -23,7 +23,7 @@ from logo_similarity.embeddings import Embedder
 from logo_similarity.reranking.rerank import QueryFeatures, rerank_candidates
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.retrieval.search import SearchResult
+from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.text.normalize import phonetic_letters
 from logo_similarity.text.read_name import name_variants
 
@@ -167,6 +167,11 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
     timings = {**clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
     return QueryOutcome(results, timings, candidates=len(order), reranked=ranked.fused,
                         query_text=features.name, query_text_source=features.name_source)
+
+
+def embed_query(embedder: Embedder, image: Image.Image) -> np.ndarray:
+    """The raw (not PCA-projected) embedding of one query image, prepared as the index's images were."""
+    return embedder.embed_batch(embedder.preprocess(image).array[None])
 
 
 def search_image(index: SearchIndex, embedder: Embedder, image: Image.Image, k: int, settings: Settings,

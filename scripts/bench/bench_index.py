@@ -31,7 +31,8 @@ from logo_similarity.config import load_settings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.embeddings.spec import ModelSpec
-from logo_similarity.retrieval import SearchIndex, build_index
+from logo_similarity.indexing import BuildRequest, build_index
+from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.ann import recall_at
 from logo_similarity.retrieval.chooser import ivf_lists, pq_bytes
 from scripts.bench.bench_scale import clustered
@@ -48,8 +49,9 @@ def bench_build(gallery: Path) -> dict[str, float]:
         embedder = load_embedder(None, settings)
         embedder.preprocess(__import__("logo_similarity.preprocessing", fromlist=["load_image"]).load_image(records[0].path))
         with tempfile.TemporaryDirectory() as work:
-            _, report = build_index(records, embedder, settings.image, settings.model.batch_size,
-                                    settings.index.workers, work=Path(work), chunk_size=settings.index.chunk_size)
+            request = BuildRequest(records, settings.index.model_copy(update={"pca_dim": 0}), settings.image,
+                                   settings.model.batch_size, work=Path(work))
+            _, report = build_index(request, embedder)
         out[name] = report.images_per_s
         print(f"build {name}: {report.items} images, {report.images_per_s:.1f} img/s", flush=True)
     return out

@@ -15,6 +15,7 @@ import argparse
 import json
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,7 @@ from logo_similarity.embeddings import load_embedder
 from logo_similarity.evaluation.logobench import load_benchmark
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reranking.rerank import rerank_candidates
-from logo_similarity.retrieval import build_index
-from logo_similarity.retrieval.build import stage2_options
+from logo_similarity.indexing import BuildRequest, build_index, stage2_data
 from logo_similarity.search.query import Query, query_features
 from logo_similarity.utils.logging import configure_logging
 from logo_similarity.utils.timing import percentiles_ms
@@ -41,10 +41,9 @@ def main() -> None:
     settings = load_settings(overrides={"rerank": {"ocr_index": False}})
     embedder = load_embedder(None, settings)
     gallery, rows = load_benchmark(args.bench)
-    common = dict(batch_size=settings.model.batch_size, workers=settings.index.workers, factory="Flat",
-                  pca_dim=settings.index.pca_dim, pca_min_items=settings.index.pca_min_items)
-    plain, plain_report = build_index(gallery, embedder, settings.image, **common)
-    index, report = build_index(gallery, embedder, settings.image, **common, **stage2_options(embedder, settings))
+    request = BuildRequest(gallery, settings.index, settings.image, settings.model.batch_size, factory="Flat")
+    plain, plain_report = build_index(request, embedder)
+    index, report = build_index(replace(request, stage2=stage2_data(embedder, settings)), embedder)
     full = settings.model_copy(update={"rerank": settings.rerank.model_copy(update={"ocr_index": True})})
     files = random.Random(0).sample(sorted({q["file"] for q in rows}), args.queries)
     spatial_ms, all_ms = [], []

@@ -200,7 +200,7 @@ def bench_search(sizes: list[int], dim: int, kinds: list[str], hnsw_max: int, k:
 def bench_sharded(data: np.ndarray, factory: str, shards: int) -> dict:
     """Per-shard figures of a sharded build: train once, add each shard, merge the lists on disk."""
     from logo_similarity.retrieval.ann import training_rows
-    from logo_similarity.retrieval.sharded import ShardedBuild, add_shard
+    from logo_similarity.indexing.sharded import ShardedBuild, add_shard
 
     n, dim = data.shape
     size = -(-n // shards)

@@ -17,8 +17,7 @@ from logo_similarity.api import create_app
 from logo_similarity.api.service import SearchService
 from logo_similarity.config import load_settings
 from logo_similarity.datasets import read_dataset
-from logo_similarity.retrieval import build_index
-from logo_similarity.retrieval.build import stage2_options
+from logo_similarity.indexing import BuildRequest, build_index, stage2_data
 from tests.conftest import COLOURS, draw_logo
 from tests.support.faults import free_port
 
@@ -40,8 +39,9 @@ def api_settings(model_cache):
 @pytest.fixture(scope="session")
 def built_index(tiny_gallery, default_embedder, settings, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("api-index") / "index"
-    index, report = build_index(read_dataset(tiny_gallery / "metadata.jsonl"), default_embedder, settings.image,
-                                **stage2_options(default_embedder, settings))
+    request = BuildRequest(read_dataset(tiny_gallery / "metadata.jsonl"), image=settings.image,
+                           stage2=stage2_data(default_embedder, settings))
+    index, report = build_index(request, default_embedder)
     assert report.items == 12
     index.save(root)
     return root

@@ -113,7 +113,7 @@ def test_jobs_panel_shows_progress_and_cancels(browser, api_settings, built_inde
 
     from logo_similarity.api.app import create_app
     from logo_similarity.api.service import SearchService
-    from logo_similarity.retrieval.lock import index_writer
+    from logo_similarity.retrieval.store.lock import index_writer
     from tests.api.conftest import KEY, RunningServer, copy_index
 
     root = copy_index(built_index, tmp_path)

@@ -82,7 +82,7 @@ def test_failed_rebuild_reports_why_and_keeps_the_live_index(writable_client, se
 
 
 def test_writes_wait_for_no_one_but_a_rebuild_refuses_them(writable_client):
-    from logo_similarity.retrieval.lock import index_writer
+    from logo_similarity.retrieval.store.lock import index_writer
 
     client = writable_client
     root = client.app.state.service.root
@@ -210,7 +210,7 @@ def test_blocked_writers_have_their_own_limit_and_never_starve_searches(api_sett
                                                                          query_png):
     import threading
 
-    from logo_similarity.retrieval.lock import index_writer
+    from logo_similarity.retrieval.store.lock import index_writer
 
     settings = api_settings.model_copy(update={"api": api_settings.api.model_copy(update={"max_writes_in_flight": 2})})
     root = copy_index(built_index, tmp_path)
@@ -242,7 +242,7 @@ def test_images_changed_or_removed_under_a_built_index(api_settings, tmp_path):
     from logo_similarity.config import ImageSettings
     from logo_similarity.datasets import LogoRecord
     from logo_similarity.embeddings import ThumbnailEmbedder
-    from logo_similarity.retrieval import build_index
+    from logo_similarity.indexing import BuildRequest, build_index
 
     from tests.conftest import KINDS
 
@@ -252,7 +252,7 @@ def test_images_changed_or_removed_under_a_built_index(api_settings, tmp_path):
         draw_logo(KINDS[i % len(KINDS)], COLOURS[i % len(COLOURS)], side=100 + 5 * i).save(path)
         paths.append(path)
     root = tmp_path / "idx"
-    build_index([LogoRecord(p.name, p) for p in paths], ThumbnailEmbedder(), ImageSettings())[0].save(root)
+    build_index(BuildRequest([LogoRecord(p.name, p) for p in paths], image=ImageSettings()), ThumbnailEmbedder())[0].save(root)
     svc = SearchService(api_settings, root)
     svc.load()
     with TestClient(create_app(api_settings, service=svc)) as client:

@@ -11,9 +11,10 @@ import pytest
 from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import ThumbnailEmbedder
-from logo_similarity.retrieval import SearchIndex, build_index
-from logo_similarity.retrieval.lock import LOCK_NAME, IndexLockedError, index_writer
-from logo_similarity.retrieval.update import add_items, delete_items
+from logo_similarity.indexing import BuildRequest, build_index
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.store.lock import LOCK_NAME, IndexLockedError, index_writer
+from logo_similarity.indexing.update import add_items, delete_items
 from tests.conftest import draw_gallery
 
 CLI = [sys.executable, "-m", "logo_similarity.cli"]
@@ -23,8 +24,8 @@ BLOCKED_FOR = 3.0  # how long a second writer is watched to make sure it waits (
 @pytest.fixture
 def root(tmp_path):
     paths = draw_gallery(tmp_path)
-    built, _ = build_index([LogoRecord(p.name, p, p.stem.upper()) for p in paths[:6]], ThumbnailEmbedder(),
-                           ImageSettings())
+    records = [LogoRecord(p.name, p, p.stem.upper()) for p in paths[:6]]
+    built, _ = build_index(BuildRequest(records, image=ImageSettings()), ThumbnailEmbedder())
     built.save(tmp_path / "idx")
     return tmp_path / "idx", paths
 
@@ -68,7 +69,7 @@ def test_a_cli_delete_waits_for_the_server_side_writer(root):
 def test_a_writer_gives_up_with_who_holds_the_index(root):
     root, _ = root
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from logo_similarity.retrieval.lock import index_writer\n"
+        [sys.executable, "-c", "import sys, time; from logo_similarity.retrieval.store.lock import index_writer\n"
          f"with index_writer({str(root)!r}, 'a long rebuild'):\n    print('held', flush=True); time.sleep(120)"],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -12,7 +12,7 @@ import pytest
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval import CorruptIndexError, SearchIndex
 from logo_similarity.retrieval.rollback import load_servable
-from logo_similarity.retrieval.lock import index_writer
+from logo_similarity.retrieval.store.lock import index_writer
 from logo_similarity.retrieval.projection import fit_projection
 from logo_similarity.retrieval.rollback import roll_back
 from tests.conftest import draw_gallery

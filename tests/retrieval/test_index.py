@@ -5,7 +5,7 @@ import pytest
 
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval import IndexMismatchError, IndexNotFoundError, SearchIndex
-from logo_similarity.retrieval.index_errors import CorruptIndexError
+from logo_similarity.retrieval.store.errors import CorruptIndexError
 
 SPEC = ModelSpec("arch", "w1", 224, (0.5,) * 3, (0.5,) * 3, "gem", 3.0, 8)
 
@@ -51,7 +51,7 @@ def test_save_replaces_an_existing_index(tmp_path):
 
 
 def test_reader_sees_the_old_version_until_the_switch(tmp_path):
-    from logo_similarity.retrieval.versions import switch_current
+    from logo_similarity.retrieval.store.versions import switch_current
 
     root = tmp_path / "idx"
     make_index(20).save(root)
@@ -173,7 +173,7 @@ def test_version_names_keep_increasing_when_the_clock_steps_back(tmp_path, monke
     # rollback and pruning order versions by name: a newer version must never sort before an older one
     import time as time_module
 
-    from logo_similarity.retrieval.versions import versions_newest_first
+    from logo_similarity.retrieval.store.versions import versions_newest_first
 
     root = tmp_path / "idx"
     readings = iter([1_795_000_000_999_999_000, 1_795_000_001_000_817_211, 1_795_000_000_500_000_000])

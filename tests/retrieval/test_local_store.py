@@ -4,10 +4,10 @@ import numpy as np
 
 from logo_similarity.datasets import read_dataset
 from logo_similarity.embeddings.local import LocalProjection
-from logo_similarity.retrieval import SearchIndex, build_index
-from logo_similarity.retrieval.build import stage2_options
-from logo_similarity.retrieval.local_store import LocalFeatures
-from logo_similarity.retrieval.update import add_items, delete_items
+from logo_similarity.indexing import BuildRequest, build_index, stage2_data
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.store.local_features import LocalFeatures
+from logo_similarity.indexing.update import add_items, delete_items
 
 
 def _store(n=5, cells=4, dim=3, seed=0):
@@ -35,10 +35,11 @@ def test_store_round_trip_add_remove(tmp_path):
 
 def test_build_stores_local_features_and_updates_keep_them(tiny_gallery, default_embedder, settings, tmp_path):
     records = read_dataset(tiny_gallery / "metadata.jsonl")
-    options = stage2_options(default_embedder, settings)
-    index, report = build_index(records[:8], default_embedder, settings.image, cache=tmp_path / "c.sqlite", **options)
+    request = BuildRequest(records[:8], image=settings.image, stage2=stage2_data(default_embedder, settings),
+                           cache=tmp_path / "c.sqlite")
+    index, report = build_index(request, default_embedder)
     assert len(index.local) == 8 and index.local.bytes_per_item <= 16 * 1024
-    again, second = build_index(records[:8], default_embedder, settings.image, cache=tmp_path / "c.sqlite", **options)
+    again, second = build_index(request, default_embedder)
     assert second.cached == 8  # local features came from the embedding cache too
     np.testing.assert_array_equal(again.local.take([3])[1], index.local.take([3])[1])
     root = tmp_path / "index"

@@ -13,8 +13,7 @@ def test_only_confident_words_with_enough_letters_make_a_name():
 def test_unnamed_marks_are_searchable_by_the_text_read_from_them(default_embedder, settings, tmp_path):
     from logo_similarity.datasets import LogoRecord
     from logo_similarity.synthetic import render_text_logo
-    from logo_similarity.retrieval import build_index
-    from logo_similarity.retrieval.build import stage2_options
+    from logo_similarity.indexing import BuildRequest, build_index, stage2_data
     from logo_similarity.search import Query, run_query
 
     records = []
@@ -22,7 +21,8 @@ def test_unnamed_marks_are_searchable_by_the_text_read_from_them(default_embedde
         path = tmp_path / f"{i}.png"
         render_text_logo(word, seed=i, shape=False, size=44).save(path)
         records.append(LogoRecord(f"k{i}", path, text="Registered Name" if word == "LUMEN" else None))
-    index, _ = build_index(records, default_embedder, settings.image, **stage2_options(default_embedder, settings))
+    index, _ = build_index(BuildRequest(records, image=settings.image, stage2=stage2_data(default_embedder, settings)),
+                           default_embedder)
     read = {m["key"]: m.get("ocr_text") for m in index.metadata.values()}
     assert read == {"k0": "NOVA", "k1": "ORBIT", "k2": None}  # a named mark is not read: its name is the name
     hit = run_query(index, None, Query(text="ORBITT", k=1), settings).results[0]

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from logo_similarity.retrieval.index_errors import SearchIndexError
+from logo_similarity.retrieval.store.errors import SearchIndexError
 
 LOCK_NAME = ".write.lock"
 

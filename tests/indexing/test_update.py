@@ -7,8 +7,10 @@ from logo_similarity.datasets import LogoRecord
 from logo_similarity.config import ImageSettings
 from logo_similarity.embeddings import ThumbnailEmbedder
 from logo_similarity.preprocessing import load_image
-from logo_similarity.retrieval import SearchIndex, build_index, embed_query
-from logo_similarity.retrieval.update import add_items, delete_items
+from logo_similarity.indexing import BuildRequest, build_index
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.search import embed_query
+from logo_similarity.indexing.update import add_items, delete_items
 from tests.conftest import KINDS, draw_gallery
 
 
@@ -24,7 +26,7 @@ def records(paths):
 def test_add_then_delete_stays_consistent(logos, tmp_path):
     embedder, image = ThumbnailEmbedder(), ImageSettings()
     root = tmp_path / "idx"
-    built, _ = build_index(records(logos[:8]), embedder, image)
+    built, _ = build_index(BuildRequest(records(logos[:8]), image=image), embedder)
     built.save(root)
     report = add_items(root, records(logos[8:]), embedder, image)
     assert report.added == [8, 9, 10, 11]
@@ -46,7 +48,7 @@ def test_add_then_delete_stays_consistent(logos, tmp_path):
 def test_failed_update_leaves_the_live_version(logos, tmp_path, monkeypatch):
     embedder, image = ThumbnailEmbedder(), ImageSettings()
     root = tmp_path / "idx"
-    build_index(records(logos[:4]), embedder, image)[0].save(root)
+    build_index(BuildRequest(records(logos[:4]), image=image), embedder)[0].save(root)
 
     def crash(*args, **kwargs):
         raise OSError("disk full")

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from logo_similarity.retrieval.chunks import Chunk, ChunkStore, WorkFolderMismatchError
+from logo_similarity.indexing.chunks import Chunk, ChunkStore, WorkFolderMismatchError
 
 
 def chunk(rows, dim=4):
@@ -51,7 +51,7 @@ def test_leftover_temporary_files_are_cleaned(tmp_path):
 
 
 def test_a_work_folder_with_other_files_is_refused_and_cleanup_removes_only_the_builds_files(tmp_path):
-    from logo_similarity.retrieval.chunks import remove_work_folder
+    from logo_similarity.indexing.chunks import remove_work_folder
 
     users = tmp_path / "data"
     users.mkdir()

@@ -32,7 +32,7 @@ class WorkFolderMismatchError(RuntimeError):
 
 def _ours(name: str) -> bool:
     """Files a chunk store writes: its plan, chunks, done records and their temporary names, and the folder of
-    a sharded index build (retrieval/sharded.py)."""
+    a sharded index build (indexing/sharded.py)."""
     return name in ("plan.json", SHARDS) or (name.startswith("chunk-") and name.endswith((".npz", ".done"))) or (
         name.startswith(".") and ".tmp-" in name)
 

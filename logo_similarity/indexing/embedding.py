@@ -1,5 +1,9 @@
 """Embedding records for an index: decode in a pool, preprocess, embed (with local features and names read by
-OCR when the build stores them). Unreadable images come back as rejects, never as blank vectors."""
+OCR when the build stores them). Unreadable images come back as rejects, never as blank vectors.
+
+``embed_chunk`` is one chunk of a build, cache hits reused: the local engine and the Ray engine's actors both
+call it, so both leave the same chunk files.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from loguru import logger
@@ -15,9 +21,12 @@ from tqdm import tqdm
 
 from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord, reject_entry
-from logo_similarity.embeddings import Embedder
-from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.datasets.decode import prepare_plain
+from logo_similarity.embeddings import Embedder
+from logo_similarity.indexing.chunks import Chunk
+from logo_similarity.indexing.embedding_cache import CachedItem, EmbeddingCache
+from logo_similarity.preprocessing import ImageLoadError, load_image
+from logo_similarity.utils.fs import file_sha256
 
 
 @dataclass
@@ -31,8 +40,22 @@ class EmbeddedBatch:
     names: list = field(default_factory=list)  # ReadName | None per position: text read from unnamed marks
 
 
-def stage2_options(embedder: Embedder, settings) -> dict:
-    """What an index build stores for re-ranking under these settings: local features, names read by OCR."""
+@dataclass(frozen=True)
+class Stage2Data:
+    """What a build stores for re-ranking: local features made with ``local`` (a ``LocalProjection``) and, with
+    ``read_names`` (a ``NameReader``), the text OCR reads from marks that have no name."""
+
+    local: Any = None
+    read_names: Any = None
+
+    def fingerprint(self) -> str:
+        """Part of a build's identity: chunks made with other stage-2 data are not resumed."""
+        return f"local={self.local.fingerprint() if self.local else None};names={self.read_names is not None}"
+
+
+def stage2_data(embedder: Embedder, settings) -> Stage2Data:
+    """What an index build stores for re-ranking under these settings (a ``Settings``: its ``rerank`` section,
+    and the model's cache and OCR settings for the projection and the name reader)."""
     from logo_similarity.embeddings.local import local_projection_for
     from logo_similarity.text.read_name import name_reader
 
@@ -42,7 +65,7 @@ def stage2_options(embedder: Embedder, settings) -> dict:
         local = local_projection_for(embedder, rerank.local_dim, settings.model.cache_dir)
     elif rerank.local_features:
         logger.warning("{} gives no local features: the index will have no spatial re-ranking", embedder.spec.arch)
-    return {"local": local, "read_names": name_reader(settings)}
+    return Stage2Data(local, name_reader(settings))
 
 
 def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettings, read_names=None):
@@ -143,3 +166,54 @@ def ocr_name_fields(name) -> dict:
     """What an index stores of a name read by OCR (a ``ReadName``): the text and how sure OCR was of it (the
     lowest word confidence), which ``logo-sim names review`` sorts the reviewer's sheet by."""
     return {"ocr_text": name.text, "ocr_confidence": round(float(name.confidence), 4)}
+
+
+def local_cells(embedder: Embedder, local) -> int:
+    """Grid cells per image of the local features ``local`` makes from this embedder's feature map."""
+    side = embedder.spec.input_size // local.stride
+    return side * side
+
+
+def embed_chunk(records: list[LogoRecord], rows: range, embedder: Embedder, image_settings: ImageSettings,
+                batch_size: int, pool: Executor, cache: EmbeddingCache | None,
+                stage2: Stage2Data = Stage2Data()) -> tuple[Chunk, int, list]:
+    """Embeddings of one chunk's rows of ``records`` (cache hits reused, the rest computed).
+
+    Returns the chunk, the number of cache hits and the fresh (sha256, item) pairs for the caller to cache:
+    the caller, not a Ray worker, is the one writer of the cache.
+    """
+    local = stage2.local
+    digests = {r: _sha256(records[r].path) for r in rows}
+    hits = cache.get([d for d in digests.values() if d]) if cache else {}
+    found: dict[int, CachedItem] = {r: hits[d] for r, d in digests.items() if d in hits}
+    todo = [r for r in rows if r not in found]
+    rejects, fresh = [], []
+    for batch in embed_records([records[r] for r in todo], embedder, image_settings, batch_size, progress=False,
+                               pool=pool, local=local, read_names=stage2.read_names):
+        rejects += batch.rejects
+        for n, (p, vector, ocr, name) in enumerate(zip(batch.positions, batch.vectors, batch.ocr, batch.names)):
+            row = todo[p]
+            extra = {**extra_metadata(ocr), "source_sha256": digests[row]}
+            if name is not None:
+                extra.update(ocr_name_fields(name))
+            item = CachedItem(vector, extra)
+            if local is not None:
+                item.cells, item.ink = batch.cells[n], batch.ink[n]
+            found[row] = item
+            fresh.append((digests[row], item))
+    ordered = sorted(found)
+    vectors = np.stack([found[r].vector for r in ordered]) if ordered else np.zeros((0, embedder.spec.dim), np.float32)
+    chunk = Chunk(np.asarray(ordered, dtype=np.int64), vectors, rejects, [found[r].extra for r in ordered])
+    if local is not None:
+        shape = (local_cells(embedder, local), local.dim)
+        chunk.cells = np.stack([found[r].cells for r in ordered]) if ordered else np.zeros((0, *shape), np.float16)
+        chunk.ink = np.stack([found[r].ink for r in ordered]) if ordered else np.zeros((0, shape[0]), np.float32)
+    return chunk, len(rows) - len(todo), [entry for entry in fresh if entry[0]]
+
+
+def _sha256(path: Path) -> str | None:
+    """Content hash of a source image; None when it cannot be read (the decoder will reject it with a reason)."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None

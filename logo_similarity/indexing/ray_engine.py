@@ -2,7 +2,7 @@
 
 A build's pending chunks become a Ray Data dataset, one row per chunk, mapped by an actor pool
 (``map_batches``): each actor loads the embedder once (one ONNX session, and the OCR models when the build
-reads names), embeds a chunk with the same code as the local engine (``build._embed_chunk``) and returns it
+reads names), embeds a chunk with the same function as the local engine (``embedding.embed_chunk``) and returns it
 serialised as its ``.npz``. The driver streams the results and writes each chunk file and embedding-cache entry
 itself, so the work folder, the resume-after-kill logic, the cache and the final index are the local engine's.
 
@@ -110,7 +110,7 @@ class _ChunkEmbedder:
 
     def __init__(self, make_embedder, settings, records, rows, spec_json: str, local, read_names: bool, cache_args,
                  threads: int):
-        from logo_similarity.retrieval.embedding import decode_pool
+        from logo_similarity.indexing.embedding import decode_pool
         from logo_similarity.text.read_name import name_reader
 
         settings = settings.model_copy(update={
@@ -131,9 +131,9 @@ class _ChunkEmbedder:
 
         import numpy as np
 
-        from logo_similarity.retrieval.build import _embed_chunk
-        from logo_similarity.retrieval.chunks import encode_chunk
-        from logo_similarity.retrieval.embedding_cache import EmbeddingCache
+        from logo_similarity.indexing.chunks import encode_chunk
+        from logo_similarity.indexing.embedding import Stage2Data, embed_chunk
+        from logo_similarity.indexing.embedding_cache import EmbeddingCache
 
         out: dict[str, list] = {"number": [], "data": [], "count": [], "hits": [], "fresh": []}
         # opened per call: Ray runs calls on another thread than __init__, and SQLite connections stay in theirs
@@ -141,9 +141,9 @@ class _ChunkEmbedder:
         try:
             for number in batch["number"].tolist():
                 start, stop = self.rows[number]
-                chunk, hits, fresh = _embed_chunk(self.records, range(start, stop), self.embedder,
-                                                  self.settings.image, self.settings.model.batch_size, self.pool,
-                                                  cache, self.local, self.read_names)
+                chunk, hits, fresh = embed_chunk(self.records, range(start, stop), self.embedder,
+                                                 self.settings.image, self.settings.model.batch_size, self.pool,
+                                                 cache, Stage2Data(self.local, self.read_names))
                 for key, value in (("number", number), ("data", encode_chunk(chunk)),
                                    ("count", len(chunk.positions)), ("hits", hits), ("fresh", pickle.dumps(fresh))):
                     out[key].append(value)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from logo_similarity.embeddings.spec import ModelSpec
-from logo_similarity.retrieval import SearchIndex, build_index
+from logo_similarity.config import IndexSettings
+from logo_similarity.indexing import BuildRequest, build_index
+from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.ann import recall_at
-from logo_similarity.retrieval.sharded import ShardedBuild, build_sharded_index
+from logo_similarity.indexing.sharded import ShardedBuild, build_sharded_index
 from tests.conftest import draw_gallery
 
 DIM = 32
@@ -107,10 +110,11 @@ def test_build_index_shards_from_its_chunks(tmp_path, settings):
     draw_gallery(tmp_path / "g", n=40, side=64, grow=1)
     records = read_dataset(tmp_path / "g")
     embedder = load_embedder("thumbnail", settings)
-    kw = dict(work=None, chunk_size=4, factory="IVF4,Flat")
-    whole, _ = build_index(records, embedder, settings.image, 8, 1, **kw)
+    chunks = IndexSettings(chunk_size=4, workers=1)
+    request = BuildRequest(records, chunks, settings.image, batch_size=8, factory="IVF4,Flat")
+    whole, _ = build_index(request, embedder)
     work = tmp_path / "work"
-    sharded, _ = build_index(records, embedder, settings.image, 8, 1, **{**kw, "work": work}, shard_size=12)
+    sharded, _ = build_index(replace(request, index=chunks.model_copy(update={"shard_size": 12}), work=work), embedder)
     assert sharded.ondisk_lists and not whole.ondisk_lists
     assert sorted(sharded.metadata) == sorted(whole.metadata)
     q = whole.vectors(np.array(sorted(whole.metadata)[:5]))

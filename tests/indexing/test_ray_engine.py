@@ -88,9 +88,9 @@ def test_killed_ray_build_resumes(gallery, model_cache, local_index, tmp_path):
 def test_shards_added_as_ray_tasks_equal_local_shards(tmp_path):
     import ray
 
-    from logo_similarity.retrieval.ray_engine import RayEngine
-    from logo_similarity.retrieval.sharded import build_sharded_index
-    from tests.retrieval.test_sharded import SPEC, clustered_data, loaders
+    from logo_similarity.indexing.ray_engine import RayEngine
+    from logo_similarity.indexing.sharded import build_sharded_index
+    from tests.indexing.test_sharded import SPEC, clustered_data, loaders
 
     ids, x, q = clustered_data()
     metas = {int(i): {"key": str(i)} for i in ids}

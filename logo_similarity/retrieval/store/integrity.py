@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from logo_similarity.retrieval.index_errors import CorruptIndexError
+from logo_similarity.retrieval.store.errors import CorruptIndexError
 from logo_similarity.utils.fs import file_sha256
 
 

@@ -1,14 +1,10 @@
-"""Search results and query embedding (the query path itself: search/query.py)."""
+"""What a search returns per mark (made by the query path, search/query.py; rendered by the API, CLI and sheets)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
-from logo_similarity.embeddings import Embedder
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,3 @@ class SearchResult:
             explanation=dict(explanation or {}),
         )
 
-
-def embed_query(embedder: Embedder, image: Image.Image) -> np.ndarray:
-    return embedder.embed_batch(embedder.preprocess(image).array[None])

@@ -14,7 +14,7 @@ from typing import Any
 
 from logo_similarity.classification import load_vienna, parse_nice
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.retrieval.lock import index_writer
+from logo_similarity.retrieval.store.lock import index_writer
 
 EDITABLE = ("text", "vienna_codes", "nice_classes", "year")
 ALIASES = {"name": "text"}

@@ -104,7 +104,7 @@ def add_shard(trained_path: Path, out: Path, loader: ShardLoader) -> int:
 
 def load_chunks(folder: Path, numbers: Sequence[int], id_map: np.ndarray | None, projection) -> tuple:
     """A shard's (ids, vectors in index space) from a build's chunk files (picklable, for Ray tasks)."""
-    from logo_similarity.retrieval.chunks import read_chunk_file
+    from logo_similarity.indexing.chunks import read_chunk_file
 
     ids, vectors = [], []
     for number in numbers:

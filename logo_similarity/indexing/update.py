@@ -16,10 +16,9 @@ import numpy as np
 from logo_similarity.config import ImageSettings
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
-from logo_similarity.retrieval.build import embed_records, extra_metadata
-from logo_similarity.retrieval.embedding import ocr_name_fields
+from logo_similarity.indexing.embedding import embed_records, extra_metadata, ocr_name_fields
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.retrieval.lock import index_writer
+from logo_similarity.retrieval.store.lock import index_writer
 
 
 @dataclass
@@ -34,7 +33,7 @@ def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: 
               batch_size: int = 32, workers: int = 2, read_names=None, lock_timeout_s: float = 300.0) -> UpdateReport:
     """Embed and add ``records``; local features with the index's own projection when it stores them.
 
-    The whole load - add - save holds the index's write lock (retrieval/lock.py), so a concurrent writer's
+    The whole load - add - save holds the index's write lock (retrieval/store/lock.py), so a concurrent writer's
     change is never lost.
     """
     with index_writer(root, f"adding {len(records)} items", lock_timeout_s):

@@ -8,8 +8,9 @@ from logo_similarity.config import ImageSettings, TextSettings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.datasets.records import record_from_metadata
 from logo_similarity.embeddings import ThumbnailEmbedder
-from logo_similarity.retrieval import SearchIndex, build_index
-from logo_similarity.retrieval.update import add_items
+from logo_similarity.indexing import BuildRequest, build_index
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.indexing.update import add_items
 from tests.conftest import COLOURS, KINDS, draw_logo
 
 
@@ -36,7 +37,7 @@ def stored_rows(root):
 def test_extras_are_stored_on_build_and_add_and_kept_by_a_rebuild(tmp_path):
     embedder, image = ThumbnailEmbedder(), ImageSettings()
     root = tmp_path / "idx"
-    built, _ = build_index(dataset(tmp_path, KINDS[:4], "a.jsonl"), embedder, image)
+    built, _ = build_index(BuildRequest(dataset(tmp_path, KINDS[:4], "a.jsonl"), image=image), embedder)
     built.save(root)
     add_items(root, dataset(tmp_path, KINDS[4:6], "b.jsonl"), embedder, image)
     rows = stored_rows(root)
@@ -49,7 +50,7 @@ def test_extras_are_stored_on_build_and_add_and_kept_by_a_rebuild(tmp_path):
     # a rebuild re-reads the items from the index's metadata: the records it makes carry the extras again
     live = SearchIndex.load(root)
     records = [record_from_metadata(m) for _, m in sorted(live.metadata.items())]
-    rebuilt, _ = build_index(records, embedder, image, ids=sorted(live.metadata))
+    rebuilt, _ = build_index(BuildRequest(records, image=image, ids=sorted(live.metadata)), embedder)
     rebuilt.save(root)
     assert stored_rows(root) == rows
     assert len(SearchIndex.load(root).name_index(TextSettings().phonetic_weight).names) == 6  # the OCR'd names are searchable

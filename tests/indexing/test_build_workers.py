@@ -4,10 +4,10 @@ import shutil
 
 import numpy as np
 
-from logo_similarity.config import ImageSettings
+from logo_similarity.config import ImageSettings, IndexSettings
 from logo_similarity.datasets import read_dataset
-from logo_similarity.retrieval import build_index
-from logo_similarity.retrieval.build import decode_pool
+from logo_similarity.indexing import BuildRequest, build_index
+from logo_similarity.indexing.embedding import decode_pool
 
 
 def test_process_pool_build_equals_in_process_build(tiny_gallery, onnx_embedder, tmp_path):
@@ -19,9 +19,9 @@ def test_process_pool_build_equals_in_process_build(tiny_gallery, onnx_embedder,
         assert type(pool).__name__ == "ProcessPoolExecutor"
     with decode_pool(onnx_embedder, 2) as pool:
         assert type(pool).__name__ == "ThreadPoolExecutor"
-    procs, report_p = build_index(records, onnx_embedder, ImageSettings(), batch_size=5, workers=2,
-                                  decode_processes=True)
-    inproc, report_t = build_index(records, onnx_embedder, ImageSettings(), batch_size=5, workers=1)
+    processes = IndexSettings(workers=2, decode_processes=True)
+    procs, report_p = build_index(BuildRequest(records, processes, ImageSettings(), batch_size=5), onnx_embedder)
+    inproc, report_t = build_index(BuildRequest(records, IndexSettings(workers=1), batch_size=5), onnx_embedder)
     ids = np.array(sorted(inproc.metadata))
     assert sorted(procs.metadata) == ids.tolist() and len(ids) == 12
     np.testing.assert_array_equal(procs.vectors(ids), inproc.vectors(ids))

@@ -21,19 +21,19 @@ import numpy as np
 from logo_similarity import __version__
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.retrieval.ann import migrate_ivf_ids, stored_ids
-from logo_similarity.retrieval.index_errors import (
+from logo_similarity.retrieval.store.errors import (
     CorruptIndexError,
     IndexMismatchError,
     IndexNotFoundError,
     SearchIndexError,
 )
-from logo_similarity.retrieval.integrity import file_digests, verify_files
-from logo_similarity.retrieval.local_store import LocalFeatures
-from logo_similarity.retrieval.metadata_store import read_metadata, write_metadata
+from logo_similarity.retrieval.store.integrity import file_digests, verify_files
+from logo_similarity.retrieval.store.local_features import LocalFeatures
+from logo_similarity.retrieval.store.metadata import read_metadata, write_metadata
 from logo_similarity.retrieval.ondisk import IVFDATA, has_ondisk_lists, to_array_lists, write_ondisk
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.refine import RefineCodes
-from logo_similarity.retrieval.versions import new_version_name
+from logo_similarity.retrieval.store.versions import new_version_name
 from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
 FORMAT_VERSION = 1
