@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from logo_similarity.text.aline import C_SKIP, EXP, SUB
+from logo_similarity.text.aline_tables import C_SKIP, EXP, SUB
 
 _BLOCK = 2048
 
