@@ -16,10 +16,11 @@ import numpy as np
 from loguru import logger
 from tqdm import tqdm
 
-from logo_similarity.config import Settings
+from logo_similarity.config import RerankSettings, Settings
 from logo_similarity.embeddings import Embedder
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reranking.expansion import alpha_query_expansion
+from logo_similarity.reranking.fusion import best_rows, fused_scores, ranking
 from logo_similarity.reranking.spatial import patch_max_similarity
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.search.query import Query, query_features, run_query
@@ -67,7 +68,7 @@ def collect(index: SearchIndex, embedder: Embedder, settings: Settings, bench: P
         comps = {n: np.array([np.nan if r.components.get(n) is None else r.components[n] for r in outcome.results])
                  for n in COMPONENTS}
         if variants:
-            comps.update(_variants(index, f, ids, comps["image"], settings))
+            comps.update(_variants(index, f, ids, comps["image"], settings.rerank))
         out.queries.append(RankedQuery(
             q["task"], ids, comps, {key_to_id[r] for r in q["relevant"] if r in key_to_id},
             {key_to_id[r] for r in q.get("ignore") or [] if r in key_to_id}, f.name_source, elapsed,
@@ -77,10 +78,10 @@ def collect(index: SearchIndex, embedder: Embedder, settings: Settings, bench: P
     return out
 
 
-def _variants(index: SearchIndex, f, ids: np.ndarray, image: np.ndarray, settings: Settings) -> dict[str, np.ndarray]:
+def _variants(index: SearchIndex, f, ids: np.ndarray, image: np.ndarray, rerank: RerankSettings) -> dict[str, np.ndarray]:
     """Alternatives measured against the configured components: patch-max spatial, alpha-QE image scores."""
     extra = {}
-    top = np.argsort(-image, kind="stable")[: settings.rerank.spatial_top]
+    top = best_rows(image, rerank.spatial_top)  # the candidates the configured spatial component scores
     pm = np.full(len(ids), np.nan)
     if index.local is not None and f.cells is not None and len(top):
         present, cells, ink = index.local.take(ids[top])
@@ -88,7 +89,7 @@ def _variants(index: SearchIndex, f, ids: np.ndarray, image: np.ndarray, setting
     extra["spatial_patch_max"] = pm
     vectors = index.vectors(ids).astype(np.float32)
     for n in (5, 10):
-        query = alpha_query_expansion(f.vector, vectors, image, n, settings.rerank.qe_alpha)
+        query = alpha_query_expansion(f.vector, vectors, image, n, rerank.qe_alpha)
         extra[f"image_qe{n}"] = vectors @ query
     return extra
 
@@ -96,24 +97,17 @@ def _variants(index: SearchIndex, f, ids: np.ndarray, image: np.ndarray, setting
 def rankings(collected: Collected, depth: int, weights: dict[str, float] | None = None,
              use: dict[str, str] | None = None, neutral: dict[str, float] | None = None) -> list[list[int]]:
     """Top ``depth`` ids per query (ignored ids removed): the path's own order, or re-fused with ``weights``
-    and ``neutral`` as ``rerank_candidates`` would (``ocr_text`` entries for names read by OCR).
+    and ``neutral`` by the serving rule itself (``fused_scores`` and ``ranking``, as ``rerank_candidates``).
 
     ``use`` maps a fusion component to the collected column that plays it (e.g. image -> image_qe10).
     """
-    from logo_similarity.reranking.composite import composite_scores
-
     out = []
     for q in collected.queries:
         if weights is None:
             order = q.ids
         else:
-            w, n = dict(weights), dict(neutral or {})
-            if q.text_source == "ocr":
-                w["text"], n["text"] = w.get("ocr_text", 0.0), n.get("ocr_text", 0.0)
-            columns = {name: q.components[(use or {}).get(name, name)] for name in w if name in COMPONENTS}
-            columns = {c: v for c, v in columns.items() if w.get(c, 0) > 0 and not np.isnan(v).all()}
-            score = composite_scores(columns, w, n) if columns else q.components["image"]
-            order = q.ids[np.lexsort((q.ids, -np.nan_to_num(score, nan=-np.inf)))]
+            columns = {name: q.components[(use or {}).get(name, name)] for name in COMPONENTS}
+            order = q.ids[ranking(q.ids, fused_scores(columns, weights, neutral or {}, q.text_source))]
         out.append([int(i) for i in order if int(i) not in q.ignore][:depth])
     return out
 

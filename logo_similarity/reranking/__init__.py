@@ -1,5 +1,5 @@
-"""Stage 2: re-score the first stage's candidates with more evidence than the embedding alone."""
+"""Stage 2: component scores over the stage-1 candidates (``rerank.py``), fused by one rule (``fusion.py``)."""
 
-from logo_similarity.reranking.composite import composite_scores
+from logo_similarity.reranking.fusion import best_rows, composite_scores, fused_scores, fusion_weights, ranking
 
-__all__ = ["composite_scores"]
+__all__ = ["best_rows", "composite_scores", "fused_scores", "fusion_weights", "ranking"]

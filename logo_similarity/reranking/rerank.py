@@ -9,23 +9,22 @@ nothing rather than zero):
   read from its logo at index time), one scoring rule (``text/similarity.py``);
 - ``vienna``: hierarchical agreement of Vienna codes (``vienna.py``).
 
-The fusion (``composite.py``) adds each present component's weighted distance from its neutral point; the
+The fusion (``fusion.py``) adds each present component's weighted distance from its neutral point; the
 weights and neutral points come from settings (``rerank.weights``, ``rerank.neutral``), fitted by
-``scripts/06b_fit_rerank.py``. A name read by OCR has its own weight (``ocr_text``), and is compared as a
+``scripts/06b_fit_rerank.py`` through the same functions. A name read by OCR has its own weight (``ocr_text``), and is compared as a
 whole and word by word, best kept: a logo's words are often the mark plus descriptive words ("Studio").
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from logo_similarity.classification import load_vienna
-from logo_similarity.config import Settings
-from logo_similarity.reranking.composite import composite_scores
+from logo_similarity.config import RerankSettings, Settings
+from logo_similarity.reranking.fusion import best_rows, fused_scores, ranking
 from logo_similarity.reranking.expansion import alpha_query_expansion, database_augmentation
 from logo_similarity.reranking.spatial import patch_max_similarity, verified_matches
 from logo_similarity.reranking.vienna import best_shared, usable_codes, vienna_scores
@@ -33,6 +32,7 @@ from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.store.metadata import searchable_name
 from logo_similarity.text.read_name import name_variants
 from logo_similarity.text.similarity import text_similarity_many
+from logo_similarity.utils.timing import Stopwatch
 
 
 @dataclass
@@ -67,17 +67,10 @@ def _shared_code(query, candidate, table) -> dict[str, Any]:
     return {"code": prefix, "title": path[-1].title if path else None, "path": [e.title for e in path]}
 
 
-def _lap(timings: dict[str, float], stage: str, start: float) -> float:
-    now = time.perf_counter()
-    timings[stage] = (now - start) * 1000.0
-    return now
-
-
 def image_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, found: dict[int, float],
-                    settings: Settings, fuse: bool) -> np.ndarray:
+                    r: RerankSettings, expand_query: bool) -> np.ndarray:
     known = np.array([found.get(int(i), np.nan) for i in ids])
-    r = settings.rerank
-    expand = fuse and (r.qe_top > 0 or r.dba_top > 0) and len(ids) > 1
+    expand = expand_query and (r.qe_top > 0 or r.dba_top > 0) and len(ids) > 1
     if not expand and not np.isnan(known).any():
         return known
     missing = np.isnan(known) if not expand else np.ones(len(ids), bool)
@@ -92,14 +85,13 @@ def image_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray
 
 
 def spatial_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, image: np.ndarray,
-                      settings: Settings) -> tuple[np.ndarray, dict[int, list]]:
+                      r: RerankSettings) -> tuple[np.ndarray, dict[int, list]]:
     """Spatial scores (NaN where not computed) and, per candidate row, the matched cell pairs."""
-    r = settings.rerank
     out = np.full(len(ids), np.nan)
     pairs: dict[int, list] = {}
     if r.spatial == "off" or index.local is None or features.cells is None or r.spatial_top == 0:
         return out, pairs
-    top = np.argsort(-np.nan_to_num(image, nan=-np.inf), kind="stable")[: r.spatial_top]
+    top = best_rows(image, r.spatial_top)
     present, cells, ink = index.local.take(ids[top])
     rows = top[present]
     if not len(rows):
@@ -125,17 +117,17 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
                       settings: Settings, fuse: bool, k: int, text_found: dict[int, float] | None = None) -> Ranked:
     """Components, fusion and explanations for ``ids``; ``image_found`` / ``text_found`` are scores stage 1
     already computed (by the same functions), reused rather than recomputed."""
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
+    clock = Stopwatch()
     visual = features.vector is not None
     components: dict[str, np.ndarray] = {}
     pairs: dict[int, list] = {}
     if visual and len(ids):
-        components["image"] = image_component(index, features, ids, image_found, settings, fuse)
-        start = _lap(timings, "image", start)
+        components["image"] = image_component(index, features, ids, image_found, settings.rerank, fuse)
+        clock.lap("image")
         if fuse:
-            components["spatial"], pairs = spatial_component(index, features, ids, components["image"], settings)
-            start = _lap(timings, "spatial", start)
+            components["spatial"], pairs = spatial_component(index, features, ids, components["image"],
+                                                             settings.rerank)
+            clock.lap("spatial")
     names: list[tuple[str | None, str | None]] = []  # looked up only when there is a name to compare with
     if features.name and len(ids):
         names = [searchable_name(index.metadata[int(i)]) for i in ids]
@@ -143,33 +135,28 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
         text = np.array([text_found.get(int(i), np.nan) for i in ids])
         # names that sound alike were found (and scored) by the name index over the whole collection; of the
         # rest, the best ``text_top`` by image get a name score, the others none (neutral), which bounds the cost
-        ranked = np.argsort(-np.nan_to_num(components.get("image", np.zeros(len(ids))), nan=-np.inf), kind="stable")
-        scored = ranked[: settings.rerank.text_top] if visual else np.arange(len(ids))
+        scored = best_rows(components["image"], settings.rerank.text_top) if visual else np.arange(len(ids))
         variants = name_variants(features.name) if features.name_source == "ocr" else [features.name]
         scored_names = [names[r][0] for r in scored]
         for variant in variants:  # stage 1 kept the best variant too: the same rule for every candidate
             sims = text_similarity_many(variant, scored_names, settings.text.phonetic_weight)
             text[scored] = np.fmax(text[scored], sims)
         components["text"] = text
-        start = _lap(timings, "text", start)
+        clock.lap("text")
     table = load_vienna(settings.classification.vienna_file) if features.vienna_codes else None
     if fuse and features.vienna_codes and len(ids):
         components["vienna"] = vienna_scores(features.vienna_codes, [index.metadata[int(i)].get("vienna_codes")
                                                                      for i in ids], table)
     fused = bool(fuse and len(components) > 1)
     if fused:
-        w, n = dict(settings.rerank.weights), dict(settings.rerank.neutral)
-        if features.name_source == "ocr":
-            w["text"], n["text"] = w.get("ocr_text", w.get("text", 0.0)), n.get("ocr_text", n.get("text", 0.0))
-        score = composite_scores(components, {c: w.get(c, 0.0) for c in components}, n)
+        score = fused_scores(components, settings.rerank.weights, settings.rerank.neutral, features.name_source)
     elif visual:
         score = components.get("image", np.zeros(0))
     else:
         score = components.get("text", np.zeros(0))
-    order = [r for r in np.lexsort((ids, -np.nan_to_num(score, nan=-np.inf))) if not np.isnan(score[r])][:k]
     rows = []
     grid = index.local.grid if index.local is not None else 0
-    for r in order:
+    for r in ranking(ids, score, k):
         parts = {name: (None if np.isnan(v[r]) else float(v[r])) for name, v in components.items()}
         if fused:
             parts["composite"] = float(score[r])
@@ -183,5 +170,5 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
         if int(r) in pairs:
             explanation["spatial_pairs"] = [[*_cell_xy(q, grid), *_cell_xy(c, grid)] for q, c in pairs[int(r)]]
         rows.append(RankedRow(int(ids[r]), float(score[r]), parts, explanation))
-    _lap(timings, "fuse", start)
-    return Ranked(rows, fused, timings)
+    clock.lap("fuse")
+    return Ranked(rows, fused, clock.timings)

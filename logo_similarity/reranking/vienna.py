@@ -54,10 +54,6 @@ def _overlap(query: list[str], candidate: list[str]) -> float:
     return best_shared(query, candidate)[0] / LEVELS if query and candidate else float("nan")
 
 
-def vienna_overlap(query: list[str], candidate: list[str], table: ViennaClassification | None = None) -> float:
-    return _overlap(usable_codes(query, table), usable_codes(candidate, table))
-
-
 def vienna_scores(query: list[str], candidates: list[list[str]], table: ViennaClassification | None = None
                   ) -> np.ndarray:
     query = usable_codes(query, table)  # once, not per candidate

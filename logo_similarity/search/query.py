@@ -12,13 +12,12 @@ Without re-ranking, results are ordered by the image score (or the name score fo
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
 
-from logo_similarity.config import Settings
+from logo_similarity.config import RerankSettings, Settings, TextSettings
 from logo_similarity.embeddings import Embedder
 from logo_similarity.reranking.rerank import QueryFeatures, rerank_candidates
 from logo_similarity.retrieval.filters import ItemFilter
@@ -26,6 +25,7 @@ from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.text.normalize import phonetic_letters
 from logo_similarity.text.read_name import name_variants
+from logo_similarity.utils.timing import Stopwatch
 
 
 class QueryError(ValueError):
@@ -66,21 +66,10 @@ def crop_box(image: Image.Image, box: tuple[int, int, int, int], min_side: int) 
     return image.crop(box)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.timings[stage] = self.timings.get(stage, 0.0) + (now - self._last) * 1000.0
-        self._last = now
-
-
 def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings, rerank: bool,
-                   clock: _Clock | None = None) -> QueryFeatures:
+                   clock: Stopwatch | None = None) -> QueryFeatures:
     """What the query brings: its vector (index space), local features, name (given or read), Vienna codes."""
-    clock = clock or _Clock()
+    clock = clock or Stopwatch()
     features = QueryFeatures(vienna_codes=list(query.vienna_codes))
     if query.text:
         features.name, features.name_source = query.text, "given"
@@ -112,8 +101,8 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
     return features
 
 
-def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, fetch: int, settings: Settings,
-                     clock: _Clock) -> tuple[list[int], dict[int, float], dict[int, float]]:
+def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, fetch: int, text: TextSettings,
+                     rerank: RerankSettings, clock: Stopwatch) -> tuple[list[int], dict[int, float], dict[int, float]]:
     """Stage 1: candidate ids in order of discovery, the image score of those found by image and the name
     score of those found by name (a name read by OCR fetches fewer: it is a hint, not the examiner's word)."""
     allowed = None
@@ -127,14 +116,14 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
     order = list(image_scores)
     text_scores: dict[int, float] = {}
     if features.name and (features.vector is None or query.rerank is not False):
-        names = index.name_index(settings.text.phonetic_weight)
+        names = index.name_index(text.phonetic_weight)
         seen = set(order)
         ocr = features.name_source == "ocr"
-        count = min(fetch, settings.rerank.ocr_name_fetch) if ocr else fetch
-        budget = min(settings.text.name_candidates, 4 * count) if ocr else settings.text.name_candidates
+        count = min(fetch, rerank.ocr_name_fetch) if ocr else fetch
+        budget = min(text.name_candidates, 4 * count) if ocr else text.name_candidates
         variants = name_variants(features.name) if ocr else [features.name]
         for variant in variants:
-            for hit in names.search(variant, count, budget, settings.text.name_rescore):
+            for hit in names.search(variant, count, budget, text.name_rescore):
                 if allowed is not None and not query.filter.accepts(index.metadata[hit.id]):
                     continue
                 text_scores[hit.id] = max(text_scores.get(hit.id, 0.0), hit.score)  # best variant, as stage 2
@@ -150,13 +139,13 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
         raise QueryError("give an image, a name (text), or both")
     if query.text is not None and not phonetic_letters(query.text):
         raise QueryError(f"the name {query.text!r} has no letters or digits to compare")
-    clock = _Clock()
+    clock = Stopwatch()
     rerank = settings.search.rerank if query.rerank is None else query.rerank
     features = query_features(index, embedder, query, settings, rerank, clock)
     visual = features.vector is not None
     fetch = max(query.k, settings.search.candidates) if (query.filter.active or rerank or not visual) else query.k
     order, image_scores, text_scores = fetch_candidates(index, features, replace(query, rerank=rerank), fetch,
-                                                        settings, clock)
+                                                        settings.text, settings.rerank, clock)
     ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
                                fuse=rerank, k=query.k, text_found=text_scores)
     clock.lap("rerank")

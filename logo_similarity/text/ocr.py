@@ -14,6 +14,7 @@ import hashlib
 import shutil
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,10 @@ from logo_similarity.utils.torchvision_compat import ensure_torchvision_importab
 
 # easyocr imports torchvision at import time: prepare torch before any easyocr import below.
 ensure_torchvision_importable()
+# EasyOCR's recogniser feeds the crops through a torch DataLoader with pin_memory=True, which warns on every call
+# when there is no GPU (hundreds of times in one evaluation). Pinning means nothing there; only this message goes.
+warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator is found",
+                        category=UserWarning)
 
 # Re-entrant: building a detector may build the reader it exports CRAFT from.
 _lock = threading.RLock()

@@ -1,36 +1,27 @@
-"""Small timing helpers: a context manager that logs a step, and latency percentiles."""
+"""Timing helpers: a stopwatch charging elapsed time to named stages, and latency percentiles."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
-from loguru import logger
 
 
-@dataclass
-class Timer:
-    seconds: float = 0.0
+class Stopwatch:
+    """Milliseconds per stage of one piece of work (a query's ``timings_ms``).
 
-    @property
-    def ms(self) -> float:
-        return self.seconds * 1000.0
+    ``lap(stage)`` charges the time since the previous lap (or since the stopwatch was made) to ``stage``; a stage
+    lapped more than once adds up.
+    """
 
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
 
-@contextmanager
-def timed(step: str | None = None) -> Iterator[Timer]:
-    """Time a block; logs ``step`` with its duration when a name is given."""
-    timer = Timer()
-    start = time.perf_counter()
-    try:
-        yield timer
-    finally:
-        timer.seconds = time.perf_counter() - start
-        if step:
-            logger.info("{} took {:.2f}s", step, timer.seconds)
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + (now - self._last) * 1000.0
+        self._last = now
 
 
 def percentiles_ms(samples_s: list[float] | np.ndarray, qs: tuple[int, ...] = (50, 99)) -> dict[str, float]:

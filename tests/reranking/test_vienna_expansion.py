@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from logo_similarity.reranking.expansion import alpha_query_expansion, database_augmentation
-from logo_similarity.reranking.vienna import shared_levels, vienna_overlap, vienna_scores
+from logo_similarity.reranking.vienna import shared_levels, vienna_scores
+
+
+def vienna_overlap(query, candidate, table=None) -> float:
+    """One candidate's score, as the re-ranker computes it for many."""
+    return float(vienna_scores(query, [candidate], table)[0])
 
 
 @pytest.mark.parametrize(
