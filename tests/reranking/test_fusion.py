@@ -33,3 +33,29 @@ def test_bad_arguments():
         composite_scores({}, W)
     with pytest.raises(ValueError, match=">= 0"):
         composite_scores({"image": np.ones(2)}, {"image": -1.0})
+
+
+def test_a_name_read_by_ocr_plays_with_the_ocr_text_weights_or_else_the_text_ones():
+    from logo_similarity.reranking import fusion_weights
+
+    weights, neutral = {"image": 1.0, "text": 0.8, "ocr_text": 0.3}, {"text": 0.4, "ocr_text": 0.5}
+    assert fusion_weights(weights, neutral, "ocr") == ({**weights, "text": 0.3}, {**neutral, "text": 0.5})
+    assert fusion_weights(weights, neutral, "given") == (weights, neutral)
+    # no ocr_text entries configured: the typed name's weight and neutral point, not 0
+    assert fusion_weights({"text": 0.8}, {"text": 0.4}, "ocr") == ({"text": 0.8}, {"text": 0.4})
+
+
+def test_ranking_orders_by_score_then_id_and_leaves_out_unscored_rows():
+    from logo_similarity.reranking import ranking
+
+    ids = np.array([7, 3, 5, 9])
+    scores = np.array([0.5, 0.9, 0.5, np.nan])
+    assert ranking(ids, scores).tolist() == [1, 2, 0]  # 0.9 first; the tie 0.5 goes to the smaller id (5 < 7)
+    assert ranking(ids, scores, k=2).tolist() == [1, 2]
+
+
+def test_best_rows_puts_missing_scores_last_and_keeps_row_order_on_ties():
+    from logo_similarity.reranking import best_rows
+
+    assert best_rows(np.array([0.2, np.nan, 0.8, 0.2]), 3).tolist() == [2, 0, 3]
+    assert best_rows(np.array([0.1, 0.2]), 0).tolist() == []
