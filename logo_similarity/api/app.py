@@ -11,31 +11,31 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from logo_similarity import __version__
-from logo_similarity.api import schemas
+from logo_similarity.api.deps import Workers
 from logo_similarity.api.errors import ServiceError, WriteConflict, error_response
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard, RoutePolicy
 from logo_similarity.api.metrics import Metrics
-from logo_similarity.api.routes import build_router
-from logo_similarity.api.routes_catalog import build_catalog_router
+from logo_similarity.api.routes import catalog, index_writes, items, search
+from logo_similarity.api.routes import jobs as job_routes
+from logo_similarity.api.routes import service as service_routes
+from logo_similarity.api.routes.service import STATIC
 from logo_similarity.api.security import check_key_config, key_checker
 from logo_similarity.api.service import SearchService
+from logo_similarity.classification import load_vienna
 from logo_similarity.config import Settings
 from logo_similarity.preprocessing import ImageLoadError
-
-STATIC = Path(str(resources.files("logo_similarity.api") / "static"))
 REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
            415: "unsupported_media_type", 422: "invalid_parameter"}
 
@@ -74,15 +74,9 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     check_key_config(api)
     service = service or SearchService(settings, index_dir or settings.index.dir, model)
     jobs = JobManager(Path(service.root) / "jobs.sqlite", nice=api.job_nice, timeout_s=api.job_timeout_s)
-    metrics = Metrics()
-    pool = ThreadPoolExecutor(api.search_threads, thread_name_prefix="logo-sim-search")
-    # writes wait for each other (and for other processes' writes): their own threads and admission limit
-    write_pool = ThreadPoolExecutor(api.write_threads, thread_name_prefix="logo-sim-write")
-    admission = Admission(api.max_in_flight, api.retry_after_s, on_busy=metrics.busy.inc)
-    write_admission = Admission(api.max_writes_in_flight, api.retry_after_s, "writes", on_busy=metrics.busy.inc)
-    metrics.in_flight.set_function(lambda: admission.in_flight)
-    metrics.swaps.set_function(lambda: service.swaps)
-    metrics.items.set_function(lambda: len(service.live.index) if service.ready else 0)
+    workers = Workers(ThreadPoolExecutor(api.search_threads, thread_name_prefix="logo-sim-search"),
+                      # writes wait for each other (and for other processes' writes): own threads and admission
+                      ThreadPoolExecutor(api.write_threads, thread_name_prefix="logo-sim-write"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -90,21 +84,46 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
         threading.Thread(target=_load_and_recover, args=(service, jobs), daemon=True, name="logo-sim-load").start()
         yield
         jobs.shutdown()
-        pool.shutdown(wait=False, cancel_futures=True)
-        write_pool.shutdown(wait=False, cancel_futures=True)
+        workers.search.shutdown(wait=False, cancel_futures=True)
+        workers.write.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="logo-similarity", version=__version__, lifespan=lifespan,
                   description="Search engine for trademark logos: look-alike and sound-alike marks, ranked and explained.")
-    read = key_checker(api, api.read_requires_key)
-    write = key_checker(api, True)
-    app.include_router(build_router(service, jobs, metrics, pool, write_pool, read, write, settings))
-    app.include_router(build_catalog_router(service, write_pool, read, write, settings))
-    app.state.service, app.state.jobs, app.state.admission = service, jobs, admission
-    app.state.write_admission = write_admission
+    metrics = Metrics()
+    admission = Admission(api.max_in_flight, api.retry_after_s, on_busy=metrics.busy.inc)
+    write_admission = Admission(api.max_writes_in_flight, api.retry_after_s, "writes", on_busy=metrics.busy.inc)
+    metrics.in_flight.set_function(lambda: admission.in_flight)
+    metrics.swaps.set_function(lambda: service.swaps)
+    metrics.items.set_function(lambda: len(service.live.index) if service.ready else 0)
+    app.state.service, app.state.jobs, app.state.metrics, app.state.workers = service, jobs, metrics, workers
+    app.state.admission, app.state.write_admission = admission, write_admission
+    app.state.vienna = load_vienna(settings.classification.vienna_file)
+    _include_routes(app, settings)
+    _add_error_handlers(app, api.retry_after_s)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(RequestGuard, policy=_request_policy(api, admission, write_admission))
+    app.add_middleware(_Measured, metrics=metrics)
+    return app
+
+
+def _include_routes(app: FastAPI, settings: Settings) -> None:
+    """Every resource's routes, each router behind the key check its access needs: writes always need the key,
+    reads when ``api.read_requires_key``; the probes and /metrics never."""
+    read = Depends(key_checker(settings.api, settings.api.read_requires_key))
+    write = Depends(key_checker(settings.api, True))
+    for router, key in ((search.router(settings.search), read), (items.router, read), (index_writes.router, write),
+                        (job_routes.reads, read), (job_routes.writes, write), (catalog.router, read),
+                        (service_routes.probes, None), (service_routes.statistics, read),
+                        (service_routes.exposition, None)):
+        app.include_router(router, dependencies=[key] if key is not None else None)
+
+
+def _add_error_handlers(app: FastAPI, retry_after_s: int) -> None:
+    """Every error as ``{"detail", "reason"}`` with its status; a 500 says only that it was logged."""
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"Retry-After": str(api.retry_after_s)} if exc.status in (409, 503) else None
+        headers = {"Retry-After": str(retry_after_s)} if exc.status in (409, 503) else None
         return error_response(exc.status, exc.reason, str(exc), headers)
 
     @app.exception_handler(ImageLoadError)
@@ -127,42 +146,9 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
         logger.opt(exception=exc).error("unhandled error on {} {}", request.method, request.url.path)
         return error_response(500, "internal", "internal error; it has been logged")
 
-    @app.get("/health", response_model=schemas.HealthOut, tags=["service"])
-    def health() -> schemas.HealthOut:
-        """Liveness: the process answers."""
-        return schemas.HealthOut()
 
-    @app.get("/ready", response_model=schemas.ReadyOut, responses={503: {"model": schemas.ReadyOut}}, tags=["service"])
-    def ready() -> Response:
-        """Readiness: an index is loaded and searches can be served."""
-        if service.ready:
-            return JSONResponse(schemas.ReadyOut(ready=True, index_version=service.live.version,
-                                                 warning=service.warning).model_dump())
-        return JSONResponse(schemas.ReadyOut(ready=False, error=service.load_error).model_dump(), status_code=503,
-                            headers={"Retry-After": str(api.retry_after_s)})
-
-    @app.get("/stats", response_model=schemas.StatsOut, dependencies=[Depends(read)], tags=["service"])
-    def stats() -> schemas.StatsOut:
-        live = service.live
-        index, spec = live.index, live.index.spec.to_dict()
-        preprocessing = {k: spec.get(k) for k in ("input_size", "color_mode", "background", "text_mask", "mean", "std")}
-        return schemas.StatsOut(
-            items=len(index), index_version=live.version, index_type=index.factory,
-            search_params=index.search_params, pca_dim=index.projection.dim if index.projection else None,
-            model=spec, preprocessing=preprocessing, swaps=service.swaps, searches_in_flight=admission.in_flight,
-        )
-
-    @app.get("/metrics", response_class=Response, tags=["service"],
-             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
-    def prometheus() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
+def _request_policy(api, admission: Admission, write_admission: Admission):
+    """Body limit, form check and admission gate per request, decided before the body is read (RequestGuard)."""
     upload, batch = int(api.max_upload_mb * 1024**2), int(api.max_batch_mb * 1024**2)
 
     def policy(method: str, path: str) -> RoutePolicy:
@@ -175,9 +161,7 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
             return RoutePolicy(upload, form=path == "/index/items", gate=write_admission)
         return RoutePolicy(upload)
 
-    app.add_middleware(RequestGuard, policy=policy)
-    app.add_middleware(_Measured, metrics=metrics)
-    return app
+    return policy
 
 
 def _load_and_recover(service: SearchService, jobs: JobManager) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorOut(BaseModel):
@@ -135,6 +135,22 @@ class JobOut(BaseModel):
     started: float | None
     finished: float | None
     attempts: int = Field(0, description="runs so far (a job a restart interrupted runs again)")
+
+
+class ItemEdit(BaseModel):
+    """The fields to correct; a field left out stays as it is, a null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, max_length=200, description="the mark's verbal element")
+    vienna_codes: list[str] | None = Field(None, max_length=100, description='e.g. ["27.05.01", "26.01.03"]')
+    nice_classes: list[int] | None = Field(None, max_length=45, description="goods and services classes, 1-45")
+    year: int | None = Field(None, ge=0, le=9999)
+
+
+class EditedOut(BaseModel):
+    id: int
+    changed: bool = Field(description="false when every named field already had that value (no new version)")
+    index_version: str
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

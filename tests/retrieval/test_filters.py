@@ -32,7 +32,7 @@ def test_one_vienna_code_definition_for_datasets_filters_and_the_api(code, tmp_p
     import json
 
     from logo_similarity.api.errors import BadQuery
-    from logo_similarity.api.routes import _codes
+    from logo_similarity.api.deps import vienna_code_list
     from logo_similarity.datasets import DatasetError, read_dataset
 
     (tmp_path / "a.png").write_bytes(b"")
@@ -48,7 +48,7 @@ def test_one_vienna_code_definition_for_datasets_filters_and_the_api(code, tmp_p
     except ValueError:
         filter_ok = False
     try:
-        api_ok = _codes(code) == (code,)
+        api_ok = vienna_code_list(code) == [code]
     except BadQuery:
         api_ok = False
     assert dataset_ok == filter_ok == api_ok, (dataset_ok, filter_ok, api_ok)
