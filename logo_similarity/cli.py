@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from logo_similarity import commands, commands_names, commands_train, demo
+from logo_similarity import commands
 from logo_similarity.classification import ViennaFileError
 from logo_similarity.config.settings import ConfigError
 from logo_similarity.datasets import DatasetError
@@ -25,8 +25,8 @@ from logo_similarity.preprocessing import ImageLoadError
 from logo_similarity.text.errors import OcrModelError
 from logo_similarity.reporting.table import metrics_table, results_table
 from logo_similarity.indexing.chunks import WorkFolderMismatchError
-from logo_similarity.indexing.ray_engine import RayUnavailableError
 from logo_similarity.indexing.edits import EditError, UnknownItemError
+from logo_similarity.indexing.ray_engine import RayUnavailableError
 from logo_similarity.retrieval.index import SearchIndexError
 from logo_similarity.utils.fs import is_disk_full
 
@@ -130,10 +130,10 @@ _register(commands.rollback, "rollback", lambda version: console.print(f"live ve
 _register(commands.search, "search", _show_search)
 _register(commands.evaluate, "eval", _show_eval)
 _register(commands.export, "export", _show_export)
-_register(demo.demo, "demo", _show_demo)
+_register(commands.demo, "demo", _show_demo)
 _register(commands.serve, "serve", lambda _: None)
-_register(commands_train.train_data, "train-data", _show_train_data)
-_register(commands_train.train, "train", _show_train)
+_register(commands.train_data, "train-data", _show_train_data)
+_register(commands.train, "train", _show_train)
 
 dataset_app = typer.Typer(help="Build datasets from trademark registers.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
@@ -155,19 +155,19 @@ def _show_edits(report) -> None:
 
 
 @names_app.command("review")
-@functools.wraps(commands_names.names_review)
+@functools.wraps(commands.names_review)
 def _names_review(*args, **kwargs):
-    sheet = commands_names.names_review(*args, **kwargs)
+    sheet = commands.names_review(*args, **kwargs)
     console.print(f"{sheet.rows} names to review: {sheet.csv} (fill in 'name'), {sheet.html} (thumbnails)")
 
 
 @names_app.command("apply")
-@functools.wraps(commands_names.names_apply)
+@functools.wraps(commands.names_apply)
 def _names_apply(*args, **kwargs):
-    _show_edits(commands_names.names_apply(*args, **kwargs))
+    _show_edits(commands.names_apply(*args, **kwargs))
 
 
-_register(commands_names.edit, "edit", _show_edits)
+_register(commands.edit, "edit", _show_edits)
 
 
 @dataset_app.command("build")

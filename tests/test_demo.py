@@ -1,6 +1,6 @@
 """The quick-start job on the bundled gallery of real logos."""
 
-from logo_similarity.demo import demo
+from logo_similarity.commands import demo
 from tests.conftest import DEMO
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 
-from logo_similarity.commands_names import names_review
+from logo_similarity.commands import names_review
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.indexing import BuildRequest, build_index, stage2_data
 from logo_similarity.retrieval import SearchIndex

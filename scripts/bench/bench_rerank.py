@@ -18,7 +18,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 
 from logo_similarity.config import load_settings
 from logo_similarity.embeddings import load_embedder

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from loguru import logger
 
-from logo_similarity.commands import ConfigOpt, ModelOpt, TextMaskOpt, _settings
+from logo_similarity.commands.options import ConfigOpt, ModelOpt, TextMaskOpt, command_settings
 from logo_similarity.datasets import read_dataset
 from logo_similarity.datasets.transforms import modified_copy
 from logo_similarity.embeddings import load_embedder
@@ -47,7 +47,7 @@ def demo(
     config: ConfigOpt = None,
 ) -> DemoReport:
     """Index the bundled gallery of real logos, search with modified copies of some, show the rankings."""
-    settings = _settings(config, text_mask=text_mask)
+    settings = command_settings(config, text_mask=text_mask)
     records = read_dataset(gallery)
     embedder = load_embedder(model, settings)
     index_dir = index_dir or Path("index/demo")

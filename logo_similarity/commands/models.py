@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from logo_similarity.commands import ConfigOpt, TextMaskOpt, _settings
+from logo_similarity.commands.options import ConfigOpt, TextMaskOpt, command_settings
 
 
 def train_data(
@@ -21,7 +21,7 @@ def train_data(
     """Render the training logos from pinned npm icon sets (never the evaluation sets), with a manifest."""
     from logo_similarity.datasets.iconify import render_training_icons
 
-    _settings(config)
+    command_settings(config)
     return render_training_icons(icons, out, npm_prefix, bench, workers)
 
 
@@ -68,6 +68,6 @@ def train(
     if val_bench is not None:
         section["val_bench"] = val_bench or None
     model = {"input_size": image_size} if image_size else {}
-    settings = _settings(config, text_mask=text_mask, train=section, model=model)
+    settings = command_settings(config, text_mask=text_mask, train=section, model=model)
     return run_training(settings, data, out, resume=resume, init=init,
                         max_seconds=max_minutes * 60 if max_minutes else None, until=stop_at)

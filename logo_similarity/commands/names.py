@@ -8,12 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from logo_similarity.commands import ConfigOpt, _settings
+from logo_similarity.commands.options import ConfigOpt, IndexOpt, command_settings
 from logo_similarity.reporting.name_review import ReviewSheet, read_corrections, review_candidates, write_review
 from logo_similarity.indexing.edits import EditReport, edit_items
 from logo_similarity.retrieval.index import SearchIndex
-
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="index folder")]
 
 
 def names_review(
@@ -25,7 +23,7 @@ def names_review(
     config: ConfigOpt = None,
 ) -> ReviewSheet:
     """Export the names OCR read with low confidence: a CSV to fill in and an HTML sheet with thumbnails."""
-    settings = _settings(config)
+    settings = command_settings(config)
     index = SearchIndex.load(index_dir or Path(settings.index.dir), mmap=True)
     threshold = settings.classification.review_below if below is None else below
     items = review_candidates(index.metadata, threshold)[:limit]
@@ -38,7 +36,7 @@ def names_apply(
     config: ConfigOpt = None,
 ) -> EditReport:
     """Import reviewed names (and codes, classes, years) as one new index version; nothing is re-embedded."""
-    settings = _settings(config)
+    settings = command_settings(config)
     edits = read_corrections(corrections, settings.classification.vienna_file)
     return edit_items(index_dir or Path(settings.index.dir), edits, settings.classification.vienna_file,
                       settings.index.lock_timeout_s)
@@ -54,7 +52,7 @@ def edit(
     config: ConfigOpt = None,
 ) -> EditReport:
     """Correct one mark's name, Vienna codes, Nice classes or year (only the options given change)."""
-    settings = _settings(config)
+    settings = command_settings(config)
     change: dict = {}
     if name is not None:
         change["text"] = name
