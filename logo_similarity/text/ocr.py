@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,8 @@ ensure_torchvision_importable()
 # when there is no GPU (hundreds of times in one evaluation). Pinning means nothing there; only this message goes.
 warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator is found",
                         category=UserWarning)
+# Building the reader quantises its recogniser with torch's older quantisation API, which says so once per process.
+warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel", category=UserWarning)
 
 # Re-entrant: building a detector may build the reader it exports CRAFT from.
 _lock = threading.RLock()
@@ -115,7 +118,7 @@ def export_craft(path: Path, quantize: bool, calibration_size: int, cache_dir: P
     reader = get_reader(cache_dir, recognizer=False)
     net = getattr(reader.detector, "module", reader.detector).eval()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".craft-") as tmp:
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".craft-") as tmp, _quiet_export():
         fp32 = Path(tmp) / "craft.onnx"
         dims = {2: 32 * torch.export.Dim("h32", min=1, max=80), 3: 32 * torch.export.Dim("w32", min=1, max=80)}
         program = torch.onnx.export(
@@ -145,6 +148,23 @@ def export_craft(path: Path, quantize: bool, calibration_size: int, cache_dir: P
         shutil.move(str(final), path)
     logger.info("exported CRAFT text detector to {}", path)
     return path
+
+
+@contextmanager
+def _quiet_export():
+    """The one-off export's third-party chatter (torch.export's deprecation notices, the quantiser's per-weight
+    axis warnings on the root logger) kept out of our output; the export runs once per machine, under ``_lock``."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        root.setLevel(level)
 
 
 class CraftDetector:
