@@ -1,5 +1,6 @@
 from logo_similarity.config.settings import (
     ApiSettings,
+    ClassificationSettings,
     EvalSettings,
     ImageSettings,
     IndexSettings,
@@ -8,11 +9,13 @@ from logo_similarity.config.settings import (
     SearchSettings,
     Settings,
     TextSettings,
+    TrainSettings,
     load_settings,
 )
 
 __all__ = [
     "ApiSettings",
+    "ClassificationSettings",
     "EvalSettings",
     "ImageSettings",
     "IndexSettings",
@@ -21,5 +24,6 @@ __all__ = [
     "SearchSettings",
     "Settings",
     "TextSettings",
+    "TrainSettings",
     "load_settings",
 ]
