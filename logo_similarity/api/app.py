@@ -27,14 +27,15 @@ from logo_similarity.api.errors import ServiceError, WriteConflict, error_respon
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard, RoutePolicy
 from logo_similarity.api.metrics import Metrics
-from logo_similarity.api.routes import catalog, index_writes, items, search
+from logo_similarity.api.routes import catalog, index_writes, items
+from logo_similarity.api.routes import search as search_routes
 from logo_similarity.api.routes import jobs as job_routes
 from logo_similarity.api.routes import service as service_routes
 from logo_similarity.api.routes.service import STATIC
 from logo_similarity.api.security import check_key_config, key_checker
 from logo_similarity.api.service import SearchService
 from logo_similarity.classification import load_vienna
-from logo_similarity.config import Settings
+from logo_similarity.config import ApiSettings, SearchSettings, Settings
 from logo_similarity.preprocessing import ImageLoadError
 REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
            415: "unsupported_media_type", 422: "invalid_parameter"}
@@ -98,7 +99,7 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     app.state.service, app.state.jobs, app.state.metrics, app.state.workers = service, jobs, metrics, workers
     app.state.admission, app.state.write_admission = admission, write_admission
     app.state.vienna = load_vienna(settings.classification.vienna_file)
-    _include_routes(app, settings)
+    _include_routes(app, api, settings.search)
     _add_error_handlers(app, api.retry_after_s)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestGuard, policy=_request_policy(api, admission, write_admission))
@@ -106,12 +107,12 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     return app
 
 
-def _include_routes(app: FastAPI, settings: Settings) -> None:
+def _include_routes(app: FastAPI, api: ApiSettings, search: SearchSettings) -> None:
     """Every resource's routes, each router behind the key check its access needs: writes always need the key,
     reads when ``api.read_requires_key``; the probes and /metrics never."""
-    read = Depends(key_checker(settings.api, settings.api.read_requires_key))
-    write = Depends(key_checker(settings.api, True))
-    for router, key in ((search.router(settings.search), read), (items.router, read), (index_writes.router, write),
+    read = Depends(key_checker(api, api.read_requires_key))
+    write = Depends(key_checker(api, True))
+    for router, key in ((search_routes.router(search), read), (items.router, read), (index_writes.router, write),
                         (job_routes.reads, read), (job_routes.writes, write), (catalog.router, read),
                         (service_routes.probes, None), (service_routes.statistics, read),
                         (service_routes.exposition, None)):
@@ -147,7 +148,7 @@ def _add_error_handlers(app: FastAPI, retry_after_s: int) -> None:
         return error_response(500, "internal", "internal error; it has been logged")
 
 
-def _request_policy(api, admission: Admission, write_admission: Admission):
+def _request_policy(api: ApiSettings, admission: Admission, write_admission: Admission):
     """Body limit, form check and admission gate per request, decided before the body is read (RequestGuard)."""
     upload, batch = int(api.max_upload_mb * 1024**2), int(api.max_batch_mb * 1024**2)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from logo_similarity.config import Settings
+from logo_similarity.config import ImageSettings, ModelSettings, Settings
 from logo_similarity.embeddings.embedder import Embedder, OnnxEmbedder, ThumbnailEmbedder, TorchEmbedder
 from logo_similarity.embeddings.spec import ModelSpec
 from logo_similarity.utils.fs import file_sha256
@@ -30,23 +30,22 @@ class ModelNotFoundError(FileNotFoundError):
     pass
 
 
-def imagenet_onnx_path(settings: Settings) -> Path:
+def imagenet_onnx_path(m: ModelSettings, image: ImageSettings) -> Path:
     """Cache location of the ImageNet model's ONNX file, keyed by the settings that change its output."""
     from logo_similarity.embeddings.weights_file import weights_path
 
-    m = settings.model
     key = "|".join(
-        map(str, (m.arch, m.input_size, m.mean, m.std, m.pooling, m.gem_p, m.color_mode, settings.image.background, weights_path()))
+        map(str, (m.arch, m.input_size, m.mean, m.std, m.pooling, m.gem_p, m.color_mode, image.background, weights_path()))
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return Path(m.cache_dir).expanduser() / "models" / f"{m.arch}-{m.pooling}-{digest}" / "model.onnx"
 
 
-def checkpoint_onnx_path(checkpoint: Path, settings: Settings) -> Path:
+def checkpoint_onnx_path(checkpoint: Path, model: ModelSettings) -> Path:
     """Where a checkpoint's ONNX export is cached: keyed by the checkpoint's content, so a retrained file gets a
     fresh export and nothing next to the user's checkpoint is ever written or deleted."""
     name = f"checkpoint-{checkpoint.stem}-{file_sha256(checkpoint)[:16]}"
-    return Path(settings.model.cache_dir).expanduser() / "models" / name / "model.onnx"
+    return Path(model.cache_dir).expanduser() / "models" / name / "model.onnx"
 
 
 def _onnx_for(extractor_factory, path: Path) -> Path:
@@ -64,7 +63,7 @@ def load_embedder(model: str | Path | None, settings: Settings) -> Embedder:
 
     from logo_similarity.preprocessing.pipeline import Preprocessor, text_mask_descriptor
 
-    embedder = _load_network(model, settings)
+    embedder = _load_network(model, settings.model, settings.image)
     embedder.spec = replace(embedder.spec, text_mask=text_mask_descriptor(settings.text))
     embedder.preprocess = Preprocessor(embedder.spec, settings.text, settings.model.cache_dir)
     return embedder
@@ -97,8 +96,8 @@ def embedder_for_spec(model: str | Path | None, spec: ModelSpec, settings: Setti
     return load_embedder(model, settings.model_copy(update={"text": text}))
 
 
-def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
-    threads = settings.model.threads
+def _load_network(model: str | Path | None, m: ModelSettings, image: ImageSettings) -> Embedder:
+    threads = m.threads
     if model is None or str(model) == "default":
         from logo_similarity.embeddings.weights_file import packaged_model_path
 
@@ -107,13 +106,13 @@ def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
         def factory():  # torch is imported only when the model must be built (export, or the torch backend)
             from logo_similarity.embeddings.model import build_pretrained_extractor
 
-            return build_pretrained_extractor(settings.model, settings.image)
+            return build_pretrained_extractor(m, image)
 
-        if settings.model.backend == "torch":
+        if m.backend == "torch":
             return TorchEmbedder(factory(), threads)
-        return OnnxEmbedder(_onnx_for(factory, imagenet_onnx_path(settings)), threads)
+        return OnnxEmbedder(_onnx_for(factory, imagenet_onnx_path(m, image)), threads)
     if str(model) == "thumbnail":
-        return ThumbnailEmbedder(background=tuple(settings.image.background))
+        return ThumbnailEmbedder(background=tuple(image.background))
     path = Path(model)
     if not path.exists():
         raise ModelNotFoundError(f"model file not found: {path}")
@@ -123,9 +122,9 @@ def _load_network(model: str | Path | None, settings: Settings) -> Embedder:
         from logo_similarity.embeddings.model import load_checkpoint
 
         extractor = load_checkpoint(path)
-        if settings.model.backend == "torch":
+        if m.backend == "torch":
             return TorchEmbedder(extractor, threads)
-        return OnnxEmbedder(_onnx_for(lambda: extractor, checkpoint_onnx_path(path, settings)), threads)
+        return OnnxEmbedder(_onnx_for(lambda: extractor, checkpoint_onnx_path(path, m)), threads)
     raise ModelNotFoundError(
         f"unknown model kind {path.suffix!r}: give an .onnx file, a .pt checkpoint, 'imagenet' or 'thumbnail'"
     )

@@ -47,7 +47,7 @@ def main() -> None:
 
     settings = load_settings(overrides={"model": {"threads": args.threads}})
     onnx = load_embedder("imagenet", settings)
-    assert isinstance(onnx, OnnxEmbedder) and onnx.path == imagenet_onnx_path(settings)
+    assert isinstance(onnx, OnnxEmbedder) and onnx.path == imagenet_onnx_path(settings.model, settings.image)
     eager = TorchEmbedder(build_pretrained_extractor(settings.model, settings.image), threads=args.threads)
     records = read_dataset(args.gallery)[: args.batch]
     batch = np.stack([to_model_input(load_image(r.path), onnx.spec) for r in records])
