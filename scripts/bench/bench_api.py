@@ -34,6 +34,9 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+if __package__ in (None, ""):  # run as a file (python scripts/bench/NAME.py): make the repository root importable,
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # as `python -m scripts.bench.NAME` does
+
 from tests.support.bad_inputs import bad_requests, send
 from tests.support.faults import free_port
 from logo_similarity.datasets import read_dataset

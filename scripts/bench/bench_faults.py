@@ -25,6 +25,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,9 @@ from rich.table import Table
 
 from logo_similarity.synthetic import random_text_logo
 from logo_similarity.retrieval import CorruptIndexError, SearchIndex
+if __package__ in (None, ""):  # run as a file (python scripts/bench/NAME.py): make the repository root importable,
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # as `python -m scripts.bench.NAME` does
+
 from tests.support.faults import (
     CLI,
     Server,

@@ -35,10 +35,14 @@ from logo_similarity.indexing import BuildRequest, build_index
 from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.ann import recall_at
 from logo_similarity.retrieval.chooser import ivf_lists, pq_bytes
-from scripts.bench.bench_scale import clustered
-from tests.support.crashtest import kill_and_resume
 from logo_similarity.utils.logging import configure_logging
 from logo_similarity.utils.timing import percentiles_ms
+
+if __package__ in (None, ""):  # run as a file (python scripts/bench/NAME.py): make the repository root importable,
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # as `python -m scripts.bench.NAME` does
+
+from scripts.bench.bench_scale import clustered  # noqa: E402
+from tests.support.crashtest import kill_and_resume  # noqa: E402
 
 
 def bench_build(gallery: Path) -> dict[str, float]:
