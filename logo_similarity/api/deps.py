@@ -20,7 +20,7 @@ from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
 from logo_similarity.classification import ViennaClassification
-from logo_similarity.datasets.records import VIENNA_CODE
+from logo_similarity.classification.vienna import CODE as VIENNA_CODE
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
 
 BOX = re.compile(r"^\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*$")

@@ -15,7 +15,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}$")  # a fourth level: some offices subdivide sections
+# The one definition of a well-formed Vienna code (and of a code prefix, written the same way): 1 to 4
+# dot-separated levels of 1-2 digits (category 27, division 27.05, section 27.05.01, and a fourth level: some
+# offices subdivide sections). Datasets, filters and the API all use it, so the API accepts exactly what a dataset
+# may contain.
+CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}$")
 SHIPPED = "vienna_en.tsv"
 
 

@@ -8,16 +8,13 @@ L3D metadata is a JSON list or JSON lines of ``{"file": "uuid.jpg", "text": "BRA
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from logo_similarity.classification.vienna import CODE as VIENNA_CODE  # one definition of a well-formed code
+
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp"})
-# The one definition of a Vienna code (and of a code prefix, written the same way): 1 to 4 dot-separated levels
-# of 1-2 digits (category 27, division 27.05, section 27.05.01, auxiliary 27.05.01.02). Datasets, filters and
-# the API all use it, so the API accepts exactly what a dataset may contain.
-VIENNA_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,3}$")
 
 
 class DatasetError(ValueError):

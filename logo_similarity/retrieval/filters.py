@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from logo_similarity.classification.nice import parse_nice
-from logo_similarity.datasets.records import VIENNA_CODE
+from logo_similarity.classification.vienna import CODE
 
-VIENNA_PREFIX = VIENNA_CODE  # a prefix is written like a code
+VIENNA_PREFIX = CODE  # a prefix is written like a code
 
 
 def vienna_matches(codes: list[str] | tuple[str, ...], prefix: str) -> bool:
