@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from logo_similarity import __version__
-from logo_similarity.api.deps import Workers
+from logo_similarity.api.deps import Workers, key_checker
 from logo_similarity.api.errors import ServiceError, WriteConflict, error_response
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard, RoutePolicy
@@ -32,7 +32,7 @@ from logo_similarity.api.routes import search as search_routes
 from logo_similarity.api.routes import jobs as job_routes
 from logo_similarity.api.routes import service as service_routes
 from logo_similarity.api.routes.service import STATIC
-from logo_similarity.api.security import check_key_config, key_checker
+from logo_similarity.api.security import check_key_config
 from logo_similarity.api.service import SearchService
 from logo_similarity.classification import load_vienna
 from logo_similarity.config import ApiSettings, SearchSettings, Settings

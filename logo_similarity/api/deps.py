@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Form, Query, Request, Security
+from fastapi.security import APIKeyHeader
 
 from logo_similarity.api.errors import BadQuery
+from logo_similarity.api.security import HEADER, Unauthorized
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
 from logo_similarity.classification import ViennaClassification
 from logo_similarity.classification.vienna import CODE as VIENNA_CODE
+from logo_similarity.config import ApiSettings
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
 
+api_key_header = APIKeyHeader(name=HEADER, auto_error=False, description="the service's API key")
 BOX = re.compile(r"^\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*,\s*\d{1,6}\s*$")
 NICE_HELP = "only marks in any of these Nice classes, e.g. 9,42"
 
@@ -67,6 +72,26 @@ def get_vienna_table(request: Request) -> ViennaClassification:
     return request.app.state.vienna
 
 
+def key_checker(api: ApiSettings, required: bool):
+    """A dependency that accepts the request when the key matches (or when no key is needed)."""
+    expected = api.api_key.get_secret_value() if api.api_key else None
+    if not required:
+        def open_endpoint() -> None:  # no header parameter: the schema shows the endpoint as open
+            return None
+
+        return open_endpoint
+
+    def check(given: str | None = Security(api_key_header)) -> None:
+        if expected is None:  # dev mode without a key (check_key_config allowed it)
+            return
+        if not given:
+            raise Unauthorized(f"this endpoint needs the API key in the {HEADER} header", reason="missing_api_key")
+        if not secrets.compare_digest(given.encode(), expected.encode()):
+            raise Unauthorized("the API key is not valid", reason="invalid_api_key")
+
+    return check
+
+
 Service = Annotated[SearchService, Depends(get_service)]
 Live = Annotated[LiveIndex, Depends(get_live)]
 Jobs = Annotated[JobManager, Depends(get_jobs)]
@@ -96,6 +121,17 @@ def vienna_code_list(codes: str | None) -> list[str]:
     if bad:
         raise BadQuery(f"Vienna codes must look like 27.05.01, got {bad[:3]}", reason="invalid_vienna_code")
     return parts
+
+
+def query_vienna_codes(
+    codes: Annotated[str, Form(max_length=400, description="the query mark's Vienna codes, comma-separated "
+                               "(e.g. 27.05.01,26.01.03): a re-ranking component")] = None,
+) -> tuple[str, ...]:
+    """The search form's ``codes``, parsed (a dependency: the route gets the codes, or the request a 422)."""
+    return tuple(vienna_code_list(codes))
+
+
+QueryCodes = Annotated[tuple[str, ...], Depends(query_vienna_codes)]
 
 
 def crop_box(box: str | None) -> tuple[int, int, int, int] | None:

@@ -15,6 +15,7 @@ from logo_similarity.api.deps import (
     KParam,
     NiceParam,
     Pools,
+    QueryCodes,
     Service,
     ViennaParam,
     ViennaTable,
@@ -22,7 +23,6 @@ from logo_similarity.api.deps import (
     crop_box,
     item_filter,
     optional_text,
-    vienna_code_list,
 )
 from logo_similarity.api.routes.catalog import vienna_out
 from logo_similarity.api.routes.items import image_url
@@ -71,8 +71,7 @@ def router(search: SearchSettings) -> APIRouter:
         year_to: Annotated[int, Form(ge=0, le=9999)] = None,
         nice: Annotated[str, Form(max_length=200, description=NICE_HELP)] = None,
         rerank: Annotated[bool, Form(description="order by the composite score")] = None,
-        codes: Annotated[str, Form(max_length=400, description="the query mark's Vienna codes, comma-separated "
-                                   "(e.g. 27.05.01,26.01.03): a re-ranking component")] = None,
+        query_codes: QueryCodes = (),  # the form's last field, ``codes``
     ) -> schemas.SearchOut:
         """Marks that look like the image and/or sound like the name, ranked, with every component score."""
         start = time.perf_counter()
@@ -81,7 +80,6 @@ def router(search: SearchSettings) -> APIRouter:
             data = None  # an empty file input of a browser form: no image given
         read_ms = (time.perf_counter() - start) * 1000.0
         text, crop, filters = optional_text(text), crop_box(box), item_filter(vienna, year_from, year_to, nice)
-        query_codes = tuple(vienna_code_list(codes))
         do_rerank = service.settings.search.rerank if rerank is None else rerank
 
         def work() -> tuple[LiveIndex, QueryOutcome]:
