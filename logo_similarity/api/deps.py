@@ -134,7 +134,7 @@ def query_vienna_codes(
 QueryCodes = Annotated[tuple[str, ...], Depends(query_vienna_codes)]
 
 
-def crop_box(box: str | None) -> tuple[int, int, int, int] | None:
+def parse_box(box: str | None) -> tuple[int, int, int, int] | None:
     """``left,top,right,bottom`` in pixels, or None when not given; a 422 ``invalid_box`` when malformed."""
     if box is None or not box.strip():
         return None

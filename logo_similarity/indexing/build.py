@@ -17,7 +17,14 @@ from logo_similarity.config import ImageSettings, IndexSettings, Settings
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.indexing.chunks import ChunkStore, dataset_fingerprint, encode_chunk
-from logo_similarity.indexing.embedding import Stage2Data, decode_pool, embed_chunk, local_cells, stage2_data
+from logo_similarity.indexing.embedding import (
+    Stage2Data,
+    decode_pool,
+    embed_chunk,
+    local_cells,
+    local_grid,
+    stage2_data,
+)
 from logo_similarity.indexing.embedding_cache import EmbeddingCache
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.index import SearchIndex
@@ -189,8 +196,7 @@ def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca
         index = SearchIndex.from_vectors(embedder.spec, ids_all, vectors_all, metas, factory, target_recall,
                                          projection=projection)
     if local is not None:
-        grid = embedder.spec.input_size // local.stride
-        index.local = LocalFeatures(local, grid)
+        index.local = LocalFeatures(local, local_grid(embedder, local))
         if cells:
             index.local.add(ids_all, np.concatenate(cells), np.concatenate(ink))
     report.items = len(index)

@@ -168,10 +168,14 @@ def ocr_name_fields(name) -> dict:
     return {"ocr_text": name.text, "ocr_confidence": round(float(name.confidence), 4)}
 
 
+def local_grid(embedder: Embedder, local) -> int:
+    """Side of the grid of local features ``local`` makes from this embedder's feature map."""
+    return embedder.spec.input_size // local.stride
+
+
 def local_cells(embedder: Embedder, local) -> int:
-    """Grid cells per image of the local features ``local`` makes from this embedder's feature map."""
-    side = embedder.spec.input_size // local.stride
-    return side * side
+    """Grid cells per image of those local features."""
+    return local_grid(embedder, local) ** 2
 
 
 def embed_chunk(records: list[LogoRecord], rows: range, embedder: Embedder, image_settings: ImageSettings,

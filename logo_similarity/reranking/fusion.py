@@ -51,7 +51,7 @@ def fusion_weights(weights: dict[str, float], neutral: dict[str, float],
 
 
 def fused_scores(components: dict[str, np.ndarray], weights: dict[str, float], neutral: dict[str, float],
-         name_source: str | None = None) -> np.ndarray:
+                 name_source: str | None = None) -> np.ndarray:
     """The fused score of every candidate: ``composite_scores`` of the components with this query's weights
     (``fusion_weights``); a component without a configured weight counts with weight 0."""
     w, n = fusion_weights(weights, neutral, name_source)

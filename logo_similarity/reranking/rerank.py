@@ -11,8 +11,9 @@ nothing rather than zero):
 
 The fusion (``fusion.py``) adds each present component's weighted distance from its neutral point; the
 weights and neutral points come from settings (``rerank.weights``, ``rerank.neutral``), fitted by
-``scripts/06b_fit_rerank.py`` through the same functions. A name read by OCR has its own weight (``ocr_text``), and is compared as a
-whole and word by word, best kept: a logo's words are often the mark plus descriptive words ("Studio").
+``scripts/06b_fit_rerank.py`` through the same functions. A name read by OCR has its own weight (``ocr_text``),
+and is compared as a whole and word by word, best kept: a logo's words are often the mark plus descriptive words
+("Studio").
 """
 
 from __future__ import annotations

@@ -20,20 +20,22 @@ from logo_similarity.api.deps import (
     ViennaParam,
     ViennaTable,
     YearParam,
-    crop_box,
     item_filter,
     optional_text,
+    parse_box,
 )
+from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.routes.catalog import vienna_out
 from logo_similarity.api.routes.items import image_url
 from logo_similarity.api.service import LiveIndex
+from logo_similarity.classification import ViennaClassification
 from logo_similarity.config import SearchSettings
 from logo_similarity.retrieval.filters import VIENNA_PREFIX
 from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.search import QueryOutcome
 
 
-def result_out(request: Request, table, r: SearchResult) -> schemas.ResultOut:
+def result_out(request: Request, table: ViennaClassification, r: SearchResult) -> schemas.ResultOut:
     return schemas.ResultOut(
         rank=r.rank, id=r.id, score=r.score, components=schemas.ComponentScores(**r.components),
         explanation=schemas.Explanation(**r.explanation), name=r.text,
@@ -42,7 +44,8 @@ def result_out(request: Request, table, r: SearchResult) -> schemas.ResultOut:
     )
 
 
-def search_out(request: Request, table, metrics, live: LiveIndex, outcome: QueryOutcome, k: int) -> schemas.SearchOut:
+def search_out(request: Request, table: ViennaClassification, metrics: Metrics, live: LiveIndex, outcome: QueryOutcome,
+               k: int) -> schemas.SearchOut:
     for stage, ms in outcome.timings_ms.items():
         metrics.stage.labels(stage).observe(ms / 1000.0)
     return schemas.SearchOut(
@@ -79,7 +82,7 @@ def router(search: SearchSettings) -> APIRouter:
         if image is not None and not data and not image.filename:
             data = None  # an empty file input of a browser form: no image given
         read_ms = (time.perf_counter() - start) * 1000.0
-        text, crop, filters = optional_text(text), crop_box(box), item_filter(vienna, year_from, year_to, nice)
+        text, crop, filters = optional_text(text), parse_box(box), item_filter(vienna, year_from, year_to, nice)
         do_rerank = service.settings.search.rerank if rerank is None else rerank
 
         def work() -> tuple[LiveIndex, QueryOutcome]:
