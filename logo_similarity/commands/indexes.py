@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Optional
 import typer
 from loguru import logger
 
-from logo_similarity.commands.options import ConfigOpt, ModelOpt, PoolingOpt, TextMaskOpt, command_settings
+from logo_similarity.commands.options import ConfigOpt, IndexOpt, ModelOpt, PoolingOpt, TextMaskOpt, command_settings
 from logo_similarity.datasets import read_dataset, write_rejects
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.embeddings.loading import embedder_for_spec
@@ -66,7 +66,7 @@ def index(
 
 def add(
     dataset: Annotated[Path, typer.Argument(help="folder of images, or L3D metadata of the items to add")],
-    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    index_dir: IndexOpt = None,
     images_dir: Annotated[Optional[Path], typer.Option(help="base folder of L3D 'file' paths")] = None,
     config: ConfigOpt = None,
 ) -> UpdateReport:
@@ -81,7 +81,7 @@ def add(
 
 def delete(
     ids: Annotated[list[int], typer.Argument(help="item ids to delete")],
-    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    index_dir: IndexOpt = None,
     config: ConfigOpt = None,
 ) -> UpdateReport:
     """Delete items from a built index by id (new version; ids are never reused)."""
@@ -90,7 +90,7 @@ def delete(
 
 
 def rollback(
-    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    index_dir: IndexOpt = None,
     to: Annotated[Optional[str], typer.Option(help="version name (default: the newest earlier one that loads)")] = None,
     config: ConfigOpt = None,
 ) -> Path:

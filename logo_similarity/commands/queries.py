@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from logo_similarity.commands.options import ConfigOpt, ModelOpt, PoolingOpt, TextMaskOpt, command_settings
+from logo_similarity.commands.options import ConfigOpt, IndexOpt, ModelOpt, PoolingOpt, TextMaskOpt, command_settings
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.embeddings.loading import embedder_for_spec
 from logo_similarity.preprocessing import load_image
@@ -20,7 +20,7 @@ from logo_similarity.search import Query, QueryError, run_query, search_image
 def search(
     image: Annotated[Optional[Path], typer.Argument(help="query logo image")] = None,
     text: Annotated[Optional[str], typer.Option(help="the mark's name: sound-alike search, or name score per result")] = None,
-    index_dir: Annotated[Optional[Path], typer.Option("--index", help="index folder")] = None,
+    index_dir: IndexOpt = None,
     k: Annotated[Optional[int], typer.Option(min=1, max=1000, help="number of results")] = None,
     model: ModelOpt = None,
     sheet: Annotated[Optional[Path], typer.Option(help="write an HTML result sheet here")] = None,
