@@ -81,6 +81,8 @@ def _show_search(results) -> None:
 
 def _show_eval(report: dict[str, Any]) -> None:
     console.print(metrics_table(report))
+    if report.get("by_style"):
+        console.print(metrics_table({"tasks": report["by_style"]}, title="by style: composite -> query"))
     if "latency_ms" in report:
         lat = report["latency_ms"]
         console.print(f"query latency (end to end, 1 query): p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms")

@@ -90,3 +90,32 @@ def sound_alike_name(name: str, rng: random.Random) -> str:
         i = rng.randrange(len(out))
         out = out[:i] + out[i] + out[i:]
     return out.upper()
+
+
+def render_composite(device: Image.Image, word: str, dominant: str = "word", above: bool = True,
+                     font: str = "DejaVuSans.ttf", side: int = 256) -> Image.Image:
+    """A composite mark: ``device`` (cropped to its ink) with ``word`` below (or above) it, centred on white.
+
+    ``dominant`` "word": big lettering (46 px capitals) and a 48 px emblem, as a word-dominant register mark;
+    "device": the device fills most of the mark (150 px) with small lettering (24 px capitals) under it.
+    """
+    gray = device.convert("L")
+    box = Image.eval(gray, lambda v: 255 if v < 245 else 0).getbbox() or (0, 0, *device.size)
+    emblem = device.crop(box)
+    longest = 48 if dominant == "word" else 150
+    scale = longest / max(emblem.size)
+    emblem = emblem.resize((max(1, round(emblem.width * scale)), max(1, round(emblem.height * scale))),
+                           Image.Resampling.LANCZOS)
+    cap = 46 if dominant == "word" else 24
+    face = ImageFont.truetype(str(font_path(font)), int(cap / 0.73))  # DejaVu capitals are ~0.73 of the size
+    while ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(word, font=face) > side * 0.9 and face.size > 10:
+        face = ImageFont.truetype(str(font_path(font)), face.size - 2)
+    left, top, right, bottom = face.getbbox(word)
+    gap = cap // 2
+    height = emblem.height + gap + (bottom - top)
+    img = Image.new("RGB", (side, side), "white")
+    y = (side - height) // 2
+    word_y, emblem_y = (y + emblem.height + gap, y) if above else (y, y + (bottom - top) + gap)
+    img.paste(emblem, ((side - emblem.width) // 2, emblem_y))
+    ImageDraw.Draw(img).text(((side - (right - left)) // 2 - left, word_y - top), word, font=face, fill=(20, 20, 20))
+    return img

@@ -17,7 +17,14 @@ class ComponentScores(BaseModel):
     spatial: float | None = Field(None, description="verified local-feature match (share of the query's cells)")
     text: float | None = Field(None, description="name similarity: ALINE phonetic + orthographic")
     vienna: float | None = Field(None, description="Vienna code agreement: 1 section, 2/3 division, 1/3 category")
-    composite: float | None = Field(None, description="re-ranking score (weighted mean of the components present)")
+    figure: float | None = Field(
+        None, description="the devices compared without their words: best of figure vs figure, the query's figure vs "
+        "the whole mark, the whole query vs the mark's figure (None when neither mark is a composite)",
+    )
+    composite: float | None = Field(
+        None, description="re-ranking score: each component's weighted distance from its neutral point, summed and "
+        "blended with the strongest one (reranking/fusion.py)",
+    )
 
 
 class TextSource(BaseModel):
@@ -39,9 +46,39 @@ class ViennaCodeOut(BaseModel):
     path: list[str] = Field(default_factory=list, description="titles from the category down")
 
 
+class MarkElements(BaseModel):
+    kind: Literal["figurative", "word", "composite"] = Field(
+        description="figurative: no words found; word: the words are (nearly) all of it; composite: a figure and words"
+    )
+    figure_box: list[int] | None = Field(
+        None, description="the figure's ink box [x0, y0, x1, y1] in the mark's own pixels (composites only)"
+    )
+    text_boxes: list[list[int]] = Field(
+        default_factory=list, description="the words' boxes [x0, y0, x1, y1] (or quadrilaterals as 8 numbers)"
+    )
+    words: list[tuple[str, float]] = Field(
+        default_factory=list, description="the words OCR read and how sure it was (empty when the mark's name was given)"
+    )
+
+
+class ElementsMatched(BaseModel):
+    matched: Literal["mark", "figure", "words"] | None = Field(
+        None, description="the element that gave the most evidence: the whole mark (image), its figure, its words"
+    )
+    figure_pair: Literal["figure", "figure_vs_mark", "mark_vs_figure"] | None = Field(
+        None, description="which pair gave the figure score: both figures, the query's figure vs the whole result, "
+        "the whole query vs the result's figure",
+    )
+    query: MarkElements | None = Field(None, description="what the split found in the query mark")
+    candidate: MarkElements | None = Field(None, description="what the split found in this result's mark")
+
+
 class Explanation(BaseModel):
     text_source: TextSource | None = None
     vienna_shared: ViennaShared | None = None
+    elements: ElementsMatched | None = Field(
+        None, description="composite marks compared element by element (present when the index stores elements)"
+    )
     spatial_pairs: list[list[float]] | None = Field(
         None, description="matched points [query x, query y, result x, result y], fractions of each image's "
         "padded square (the image centred in a square of its longer side)",

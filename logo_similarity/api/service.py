@@ -42,6 +42,7 @@ from logo_similarity.retrieval.store.metadata import ids_with_extra
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
 from logo_similarity.indexing.update import add_items_locked, delete_items_locked
 from logo_similarity.retrieval.store.versions import live_version
+from logo_similarity.preprocessing.elements import element_reader
 from logo_similarity.text.read_name import name_reader
 from logo_similarity.utils.fs import is_disk_full
 
@@ -180,7 +181,8 @@ class SearchService:
             record = LogoRecord(key or f"upload-{path.stem[:16]}", path, name, tuple(vienna_codes), year)
             try:
                 report = add_items_locked(self.root, [record], self.embedder, s.image, s.model.batch_size,
-                                          s.index.workers, read_names=name_reader(s))
+                                          s.index.workers, read_names=name_reader(s),
+                                          elements=element_reader(s))
             finally:
                 prune_uploads(self.root)  # a rejected (or failed) add leaves no image behind
             if report.rejects:
@@ -247,7 +249,8 @@ class SearchService:
 
                 try:
                     report = add_items_locked(self.root, stored, self.embedder, s.image, s.model.batch_size,
-                                              s.index.workers, read_names=name_reader(s), progress=step)
+                                              s.index.workers, read_names=name_reader(s), progress=step,
+                                              elements=element_reader(s))
                 finally:
                     prune_uploads(self.root)
                 self.swap()

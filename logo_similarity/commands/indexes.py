@@ -19,6 +19,7 @@ from logo_similarity.indexing.update import UpdateReport, add_items, delete_item
 from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.rollback import roll_back
 from logo_similarity.retrieval.store.lock import index_writer
+from logo_similarity.preprocessing.elements import element_reader
 from logo_similarity.text.read_name import name_reader
 
 
@@ -76,7 +77,8 @@ def add(
     embedder = embedder_for_spec(None, SearchIndex.load(root).spec, settings)
     records = read_dataset(dataset, images_dir)
     return add_items(root, records, embedder, settings.image, settings.model.batch_size, settings.index.workers,
-                     read_names=name_reader(settings), lock_timeout_s=settings.index.lock_timeout_s)
+                     read_names=name_reader(settings), lock_timeout_s=settings.index.lock_timeout_s,
+                     elements=element_reader(settings))
 
 
 def delete(

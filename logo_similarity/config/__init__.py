@@ -9,6 +9,7 @@ from logo_similarity.config.settings import (
     SearchSettings,
     Settings,
     TextSettings,
+    ElementSettings,
     TrainSettings,
     load_settings,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "SearchSettings",
     "Settings",
     "TextSettings",
+    "ElementSettings",
     "TrainSettings",
     "load_settings",
 ]

@@ -70,6 +70,27 @@ class TextSettings(_Section):
     ocr_threads: int = Field(2, ge=1, description="onnxruntime threads of the CRAFT text detector")
 
 
+class ElementSettings(_Section):
+    """Composite marks split into their elements at index and query time (``preprocessing/elements.py``): the
+    words (OCR boxes and text) and the figure (the image with the words removed, cropped to the ink left and
+    re-fitted like any logo), so a device is compared with devices whatever words surround it."""
+
+    enabled: bool = Field(True, description="split marks into figure and words; store and search figure vectors")
+    figure_fit: float = Field(0.85, gt=0.2, le=1, description="share of the square canvas a re-fitted figure fills")
+    min_figure_ink: float = Field(
+        0.04, ge=0, lt=1, description="a mark whose ink outside the text is less than this share of its ink is a word mark"
+    )
+    min_word_aspect: float = Field(
+        1.5, ge=0, description="text boxes narrower than this x their height are glyphs of the figure, not words"
+    )
+    min_figure_px: int = Field(12, ge=1, description="a figure smaller than this (px, longer side) is none: a word mark")
+    min_fragment: float = Field(
+        0.03, ge=0, lt=1, description="ink blobs left by the words (serifs, accents) smaller than this share are dropped"
+    )
+    ink_tolerance: int = Field(60, ge=1, le=765, description="sum of channel differences from the background that is ink")
+    figure_fetch: int = Field(100, ge=0, description="stage-1 candidates from each figure search")
+
+
 class IndexSettings(_Section):
     dir: str = "index/default"
     chunk_size: int = Field(1024, ge=1, description="images per crash-safe chunk of an index build")
@@ -126,12 +147,17 @@ class RerankSettings(_Section):
     qe_alpha: float = Field(3.0, ge=0, description="similarity exponent of alpha-QE and DBA weights")
     dba_top: int = Field(0, ge=0, description="database-side augmentation with n nearest candidates (0 = off)")
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"image": 1.0, "spatial": 0.1, "text": 0.8, "ocr_text": 0.8, "vienna": 0.2},
+        default_factory=lambda: {"image": 1.0, "spatial": 0.1, "text": 0.8, "ocr_text": 0.8, "vienna": 0.2,
+                                 "figure": 0.5},
         description="fusion weight per component: composite = sum of weight x (score - neutral) over those present",
     )
     neutral: dict[str, float] = Field(
-        default_factory=lambda: {"image": 0.0, "spatial": 0.2, "text": 0.4, "ocr_text": 0.4, "vienna": 0.33},
+        default_factory=lambda: {"image": 0.0, "spatial": 0.2, "text": 0.4, "ocr_text": 0.4, "vienna": 0.33,
+                                 "figure": 0.2},
         description="score of an unrelated pair per component: a missing component counts as this (no evidence)",
+    )
+    either: float = Field(
+        0.0, ge=0, le=1, description="share of the fused score given to the strongest single component (reranking/fusion.py)"
     )
 
 
@@ -204,6 +230,7 @@ class Settings(_Section):
     image: ImageSettings = ImageSettings()
     model: ModelSettings = ModelSettings()
     text: TextSettings = TextSettings()
+    elements: ElementSettings = ElementSettings()
     index: IndexSettings = IndexSettings()
     search: SearchSettings = SearchSettings()
     rerank: RerankSettings = RerankSettings()

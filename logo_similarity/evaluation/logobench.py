@@ -18,6 +18,7 @@ from loguru import logger
 from logo_similarity.config import Settings
 from logo_similarity.datasets import DatasetError, LogoRecord
 from logo_similarity.embeddings import Embedder
+from logo_similarity.evaluation.composite import by_style
 from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metrics
 from logo_similarity.preprocessing import load_image
 from logo_similarity.indexing import BuildReport, build_with_settings, embed_records
@@ -106,12 +107,15 @@ def evaluate_logobench(
     rankings = rank_queries(index, queries, depth)
     search_s = time.perf_counter() - start
     results = task_metrics(rankings, queries, settings.eval.ks, settings.eval.map_at)
+    styles = by_style(bench, query_rows, rankings, queries.relevant, queries.ignore, settings.eval.ks,
+                      settings.eval.map_at)
 
     sample = random.Random(0).sample(files, min(settings.eval.latency_queries, len(files)))
     latency = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings)
     logger.info("evaluated {} queries over {} gallery images", len(query_rows), len(index))
     return {
         "tasks": results,
+        **({"by_style": styles} if styles else {}),
         "latency_ms": latency,
         "model": embedder.spec.to_dict(),
         "gallery": len(index),
@@ -130,12 +134,16 @@ def _evaluate_reranked(index, report, embedder, settings: Settings, bench: Path,
     depth = max(max(settings.eval.ks), settings.eval.map_at)
     extra = max((len(q.get("ignore") or []) for q in query_rows), default=0)
     collected = collect(index, embedder, settings, bench, query_rows, key_to_id, k=depth + extra)
-    results = task_report(collected, rankings(collected, depth), settings.eval.ks, settings.eval.map_at)
+    ranked = rankings(collected, depth)
+    results = task_report(collected, ranked, settings.eval.ks, settings.eval.map_at)
+    styles = by_style(bench, query_rows, ranked, [q.relevant for q in collected.queries],
+                      [q.ignore for q in collected.queries], settings.eval.ks, settings.eval.map_at)
     files = sorted({q["file"] for q in query_rows})
     sample = random.Random(0).sample(files, min(settings.eval.latency_queries, len(files)))
     latency = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings, rerank=True)
     return {
         "tasks": results,
+        **({"by_style": styles} if styles else {}),
         "reranked": True,
         "rerank": settings.rerank.model_dump(mode="json"),
         "rerank_ms": percentiles_ms([q.rerank_ms / 1000.0 for q in collected.queries]),

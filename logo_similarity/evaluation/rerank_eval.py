@@ -25,7 +25,7 @@ from logo_similarity.reranking.spatial import patch_max_similarity
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.search.query import Query, query_features, run_query
 
-COMPONENTS = ("image", "spatial", "text", "vienna")
+COMPONENTS = ("image", "spatial", "text", "vienna", "figure")
 
 
 @dataclass
@@ -39,6 +39,7 @@ class RankedQuery:
     ignore: set[int]
     text_source: str | None = None
     rerank_ms: float = 0.0
+    group: str | None = None  # for analysis, e.g. a composite benchmark's style pair (evaluation/composite.py)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def collect(index: SearchIndex, embedder: Embedder, settings: Settings, bench: P
     for q in tqdm(rows, desc="re-ranking", unit="query"):
         f = features[q["file"]]
         query = Query(vector=f.vector, cells=f.cells, ink=f.ink, ocr_text=f.name, rerank=True,
-                      k=k or settings.search.candidates)
+                      k=k or settings.search.candidates, figure=f.figure, elements=f.elements)
         outcome = run_query(index, embedder, query, settings)
         elapsed = outcome.timings_ms.get("rerank", float("nan"))
         ids = np.array([r.id for r in outcome.results], dtype=np.int64)
@@ -95,9 +96,11 @@ def _variants(index: SearchIndex, f, ids: np.ndarray, image: np.ndarray, rerank:
 
 
 def rankings(collected: Collected, depth: int, weights: dict[str, float] | None = None,
-             use: dict[str, str] | None = None, neutral: dict[str, float] | None = None) -> list[list[int]]:
-    """Top ``depth`` ids per query (ignored ids removed): the path's own order, or re-fused with ``weights``
-    and ``neutral`` by the serving rule itself (``fused_scores`` and ``ranking``, as ``rerank_candidates``).
+             use: dict[str, str] | None = None, neutral: dict[str, float] | None = None,
+             either: float = 0.0) -> list[list[int]]:
+    """Top ``depth`` ids per query (ignored ids removed): the path's own order, or re-fused with ``weights``,
+    ``neutral`` and ``either`` by the serving rule itself (``fused_scores`` and ``ranking``, as
+    ``rerank_candidates``).
 
     ``use`` maps a fusion component to the collected column that plays it (e.g. image -> image_qe10).
     """
@@ -107,7 +110,7 @@ def rankings(collected: Collected, depth: int, weights: dict[str, float] | None 
             order = q.ids
         else:
             columns = {name: q.components[(use or {}).get(name, name)] for name in COMPONENTS}
-            order = q.ids[ranking(q.ids, fused_scores(columns, weights, neutral or {}, q.text_source))]
+            order = q.ids[ranking(q.ids, fused_scores(columns, weights, neutral or {}, q.text_source, either))]
         out.append([int(i) for i in order if int(i) not in q.ignore][:depth])
     return out
 

@@ -29,6 +29,7 @@ from logo_similarity.indexing.embedding_cache import EmbeddingCache
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.projection import fit_projection
+from logo_similarity.retrieval.store.figures import FigureVectors
 from logo_similarity.retrieval.store.local_features import LocalFeatures
 
 
@@ -90,7 +91,7 @@ def build_index(request: BuildRequest, embedder: Embedder, *, progress: Callable
             local = stage2.local
             shape = None if local is None else (local_cells(embedder, local), local.dim)
             cache_args = (request.cache, embedder.spec.fingerprint() + ("+names" if stage2.read_names else ""),
-                          local.fingerprint() if local else None, shape)
+                          local.fingerprint() if local else None, shape, stage2.elements_key())
             embeddings = EmbeddingCache(*cache_args)
             stack.callback(embeddings.close)
         pending = store.pending()
@@ -102,7 +103,8 @@ def build_index(request: BuildRequest, embedder: Embedder, *, progress: Callable
                 chunks = _embed_locally(records, store, pending, embedder, request, embeddings)
             else:
                 chunks = engine.embed_chunks(records, [(n, store.rows(n)) for n in pending], embedder.spec,
-                                             stage2.local, stage2.read_names is not None, cache_args)
+                                             stage2.local, stage2.read_names is not None, cache_args,
+                                             stage2.elements)
             for number, data, count, hits, fresh in chunks:
                 store.write_encoded(number, data, count)
                 if embeddings is not None and fresh:
@@ -122,7 +124,7 @@ def build_index(request: BuildRequest, embedder: Embedder, *, progress: Callable
             id_map = np.asarray(request.ids, dtype=np.int64)
             if id_map.shape != (len(records),) or len(np.unique(id_map)) != len(id_map):
                 raise ValueError("ids must hold one distinct id per record")
-        index, report = _assemble(records, store, embedder, settings, use_pca, request.factory, id_map, stage2.local,
+        index, report = _assemble(records, store, embedder, settings, use_pca, request.factory, id_map, stage2,
                                   engine)
     report.seconds = time.perf_counter() - start
     report.cached = cached
@@ -164,11 +166,12 @@ def _embed_locally(records, store: ChunkStore, pending: list[int], embedder, req
 
 
 def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca_dim: int, factory: str | None,
-              id_map: np.ndarray | None, local, engine):
+              id_map: np.ndarray | None, stage2: Stage2Data, engine):
     """Read every chunk back (in order) and build the index type the chooser picks for this size."""
     report = BuildReport()
     shard_size, target_recall = settings.shard_size, settings.target_recall
-    ids, vectors, metas, cells, ink = [], [], [], [], []
+    local = stage2.local
+    ids, vectors, metas, cells, ink, figures = [], [], [], [], [], []
     may_shard = bool(shard_size) and store.n_items > shard_size  # then vectors are not all held in memory here
     for number in range(store.n_chunks):
         chunk = store.read(number)
@@ -178,6 +181,8 @@ def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca
         if local is not None:
             cells.append(chunk.cells)
             ink.append(chunk.ink)
+        if stage2.elements is not None:
+            figures.append(chunk.figures)
         if not may_shard:
             vectors.append(chunk.vectors)
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
@@ -199,6 +204,10 @@ def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca
         index.local = LocalFeatures(local, local_grid(embedder, local))
         if cells:
             index.local.add(ids_all, np.concatenate(cells), np.concatenate(ink))
+    if stage2.elements is not None:
+        index.figures = FigureVectors(index.dim)
+        if figures:
+            index.add_figures(ids_all, np.concatenate(figures))
     report.items = len(index)
     return index, report
 

@@ -78,6 +78,7 @@ class Chunk:
     extras: list[dict]  # per position: metadata found while embedding (e.g. text boxes)
     cells: np.ndarray | None = None  # (n, P, D) float16 local features, when the build stores them
     ink: np.ndarray | None = None  # (n, P) float32
+    figures: np.ndarray | None = None  # (n, dim) float32 figure vectors, NaN rows for marks without one
 
 
 def dataset_fingerprint(keys: list[str], spec_json: str) -> str:
@@ -169,6 +170,8 @@ def encode_chunk(chunk: Chunk) -> bytes:
     buf = io.BytesIO()
     local = {} if chunk.cells is None else {"cells": np.asarray(chunk.cells, np.float16),
                                             "ink": np.asarray(chunk.ink, np.float32)}
+    if chunk.figures is not None:
+        local["figures"] = np.asarray(chunk.figures, np.float32)
     np.savez(buf, positions=np.asarray(chunk.positions, dtype=np.int64),
              vectors=np.asarray(chunk.vectors, dtype=np.float32),
              notes=np.frombuffer(json.dumps({"rejects": chunk.rejects, "extras": chunk.extras}).encode(), np.uint8),
@@ -180,7 +183,8 @@ def decode_chunk(data: bytes) -> Chunk:
     with np.load(io.BytesIO(data)) as npz:
         notes = json.loads(npz["notes"].tobytes().decode())
         local = (npz["cells"], npz["ink"]) if "cells" in npz.files else (None, None)
-        return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"], *local)
+        figures = npz["figures"] if "figures" in npz.files else None
+        return Chunk(npz["positions"], npz["vectors"], notes["rejects"], notes["extras"], *local, figures)
 
 
 def read_chunk_file(folder: Path, number: int) -> Chunk:

@@ -38,25 +38,37 @@ class EmbeddedBatch:
     cells: np.ndarray | None = None  # (n, P, D) float16 local features, when asked for
     ink: np.ndarray | None = None  # (n, P) float32 ink share per cell
     names: list = field(default_factory=list)  # ReadName | None per position: text read from unnamed marks
+    elements: list = field(default_factory=list)  # Elements | None per position, when the build splits marks
+    figures: np.ndarray | None = None  # (n, dim) figure vectors, NaN rows for marks without a figure
 
 
 @dataclass(frozen=True)
 class Stage2Data:
-    """What a build stores for re-ranking: local features made with ``local`` (a ``LocalProjection``) and, with
-    ``read_names`` (a ``NameReader``), the text OCR reads from marks that have no name."""
+    """What a build stores for re-ranking: local features made with ``local`` (a ``LocalProjection``), with
+    ``read_names`` (a ``NameReader``) the text OCR reads from marks that have no name, and with ``elements``
+    (an ``ElementReader``) each mark's kind, words and, for composites, the figure's vector."""
 
     local: Any = None
     read_names: Any = None
+    elements: Any = None
 
     def fingerprint(self) -> str:
         """Part of a build's identity: chunks made with other stage-2 data are not resumed."""
-        return f"local={self.local.fingerprint() if self.local else None};names={self.read_names is not None}"
+        base = f"local={self.local.fingerprint() if self.local else None};names={self.read_names is not None}"
+        return base + (f";elements={self.elements_key()}" if self.elements is not None else "")
+
+    def elements_key(self) -> str | None:
+        """What the figure vectors depend on besides the model (the split's and the OCR's settings)."""
+        if self.elements is None:
+            return None
+        return self.elements.elements.model_dump_json() + self.elements.text.model_dump_json()
 
 
 def stage2_data(embedder: Embedder, settings) -> Stage2Data:
     """What an index build stores for re-ranking under these settings (a ``Settings``: its ``rerank`` section,
     and the model's cache and OCR settings for the projection and the name reader)."""
     from logo_similarity.embeddings.local import local_projection_for
+    from logo_similarity.preprocessing.elements import element_reader
     from logo_similarity.text.read_name import name_reader
 
     rerank = settings.rerank
@@ -65,16 +77,23 @@ def stage2_data(embedder: Embedder, settings) -> Stage2Data:
         local = local_projection_for(embedder, rerank.local_dim, settings.model.cache_dir)
     elif rerank.local_features:
         logger.warning("{} gives no local features: the index will have no spatial re-ranking", embedder.spec.arch)
-    return Stage2Data(local, name_reader(settings))
+    return Stage2Data(local, name_reader(settings), element_reader(settings))
 
 
-def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettings, read_names=None):
+def _prepare(record: LogoRecord, embedder: Embedder, image_settings: ImageSettings, read_names=None, elements=None):
+    """(prepared logo, reject, read name, elements, prepared figure) of one record."""
     try:
         image = load_image(record.path, image_settings)
-        name = read_names(image) if read_names is not None and not record.text else None
-        return embedder.preprocess(image), None, name
     except ImageLoadError as exc:
-        return None, reject_entry(record, exc), None
+        return None, reject_entry(record, exc), None, None, None
+    recognize = read_names is not None and not record.text
+    if elements is None:
+        return embedder.preprocess(image), None, read_names(image) if recognize else None, None, None
+    # one OCR pass: the split's boxes, and the words when the mark has no name
+    parts = elements(image, recognize=recognize)
+    name = read_names.from_ocr(parts.read) if recognize else None
+    figure = embedder.preprocess(parts.figure).array if parts.figure is not None else None
+    return embedder.preprocess(image), None, name, parts, figure
 
 
 @contextmanager
@@ -105,35 +124,38 @@ def embed_records(
     pool: Executor | None = None,
     local=None,
     read_names=None,
+    elements=None,
 ) -> Iterator[EmbeddedBatch]:
     """Embed records batch by batch; positions index into ``records``; unreadable ones come back as rejects.
 
     Decoding runs in ``pool`` (see ``decode_pool``), overlapping with inference; one is made when not given.
     With ``local`` (a ``LocalProjection``) each batch also carries local features; with ``read_names`` (a
-    ``NameReader``) the text of records without a name is read by OCR.
+    ``NameReader``) the text of records without a name is read by OCR; with ``elements`` (an ``ElementReader``)
+    each batch carries every mark's elements and the figure vectors of the composites.
     """
     with ExitStack() as stack:
         if pool is None:
             pool = stack.enter_context(decode_pool(embedder, workers))
         yield from _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress, local,
-                                  read_names)
+                                  read_names, elements)
 
 
 def _embed_batches(records, embedder, image_settings, batch_size, pool, desc, progress, local=None,
-                   read_names=None) -> Iterator[EmbeddedBatch]:
+                   read_names=None, elements=None) -> Iterator[EmbeddedBatch]:
     from logo_similarity.embeddings.local import ink_grid
 
-    in_processes = isinstance(pool, ProcessPoolExecutor) and read_names is None
+    in_processes = isinstance(pool, ProcessPoolExecutor) and read_names is None and elements is None
     with tqdm(total=len(records), desc=desc, unit="img", disable=None if progress else True) as bar:
         for offset in range(0, len(records), batch_size):
             chunk = records[offset : offset + batch_size]
             if in_processes:
                 n = len(chunk)
-                prepared = [(*p, None) for p in pool.map(prepare_plain, chunk, [embedder.spec] * n, [image_settings] * n)]
+                prepared = [(*p, None, None, None)
+                            for p in pool.map(prepare_plain, chunk, [embedder.spec] * n, [image_settings] * n)]
             else:
-                prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings, read_names), chunk))
-            arrays, positions, rejects, ocr, names = [], [], [], [], []
-            for position, (logo, reject, name) in enumerate(prepared, start=offset):
+                prepared = list(pool.map(lambda r: _prepare(r, embedder, image_settings, read_names, elements), chunk))
+            arrays, positions, rejects, ocr, names, parts, figures = [], [], [], [], [], [], []
+            for position, (logo, reject, name, split, figure) in enumerate(prepared, start=offset):
                 if reject is not None:
                     rejects.append(reject)
                     logger.warning("rejected {}: {}", reject["file"], reject["message"])
@@ -142,6 +164,8 @@ def _embed_batches(records, embedder, image_settings, batch_size, pool, desc, pr
                     positions.append(position)
                     ocr.append(logo.ocr)
                     names.append(name)
+                    parts.append(split)
+                    figures.append(figure)
             cells = ink = None
             if not arrays:
                 vectors = np.zeros((0, embedder.spec.dim), "f4")
@@ -151,8 +175,18 @@ def _embed_batches(records, embedder, image_settings, batch_size, pool, desc, pr
                 cells, ink = local(maps).astype(np.float16), ink_grid(batch, maps.shape[-1])
             else:
                 vectors = embedder.embed_batch(np.stack(arrays))
+            figure_vectors = _figure_vectors(embedder, figures) if elements is not None else None
             bar.update(len(chunk))
-            yield EmbeddedBatch(positions, vectors, rejects, ocr, cells, ink, names)
+            yield EmbeddedBatch(positions, vectors, rejects, ocr, cells, ink, names, parts, figure_vectors)
+
+
+def _figure_vectors(embedder: Embedder, figures: list) -> np.ndarray:
+    """(n, dim) embeddings of the prepared figures, NaN rows where a mark has none."""
+    out = np.full((len(figures), embedder.spec.dim), np.nan, np.float32)
+    rows = [r for r, f in enumerate(figures) if f is not None]
+    if rows:
+        out[rows] = embedder.embed_batch(np.stack([figures[r] for r in rows]))
+    return out
 
 
 def extra_metadata(ocr) -> dict:
@@ -193,7 +227,7 @@ def embed_chunk(records: list[LogoRecord], rows: range, embedder: Embedder, imag
     todo = [r for r in rows if r not in found]
     rejects, fresh = [], []
     for batch in embed_records([records[r] for r in todo], embedder, image_settings, batch_size, progress=False,
-                               pool=pool, local=local, read_names=stage2.read_names):
+                               pool=pool, local=local, read_names=stage2.read_names, elements=stage2.elements):
         rejects += batch.rejects
         for n, (p, vector, ocr, name) in enumerate(zip(batch.positions, batch.vectors, batch.ocr, batch.names)):
             row = todo[p]
@@ -203,6 +237,9 @@ def embed_chunk(records: list[LogoRecord], rows: range, embedder: Embedder, imag
             item = CachedItem(vector, extra)
             if local is not None:
                 item.cells, item.ink = batch.cells[n], batch.ink[n]
+            if stage2.elements is not None:
+                extra["elements"] = batch.elements[n].describe()
+                item.figure = batch.figures[n]
             found[row] = item
             fresh.append((digests[row], item))
     ordered = sorted(found)
@@ -212,6 +249,9 @@ def embed_chunk(records: list[LogoRecord], rows: range, embedder: Embedder, imag
         shape = (local_cells(embedder, local), local.dim)
         chunk.cells = np.stack([found[r].cells for r in ordered]) if ordered else np.zeros((0, *shape), np.float16)
         chunk.ink = np.stack([found[r].ink for r in ordered]) if ordered else np.zeros((0, shape[0]), np.float32)
+    if stage2.elements is not None:
+        chunk.figures = (np.stack([found[r].figure for r in ordered]) if ordered
+                         else np.zeros((0, embedder.spec.dim), np.float32))
     return chunk, len(rows) - len(todo), [entry for entry in fresh if entry[0]]
 
 

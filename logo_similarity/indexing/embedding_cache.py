@@ -22,18 +22,23 @@ class CachedItem:
     extra: dict
     cells: np.ndarray | None = None  # (P, D) float16
     ink: np.ndarray | None = None  # (P,) float32
+    figure: np.ndarray | None = None  # (dim,) float32, NaN for a mark without a figure (when elements are on)
 
 
 class EmbeddingCache:
     def __init__(self, path: Path, spec_fingerprint: str, local_key: str | None = None,
-                 cells_shape: tuple[int, int] | None = None) -> None:
+                 cells_shape: tuple[int, int] | None = None, figures_key: str | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path)
         self.db.execute("CREATE TABLE IF NOT EXISTS embeddings (spec TEXT, sha256 TEXT, vector BLOB, extra TEXT, "
                         "PRIMARY KEY (spec, sha256))")
         self.db.execute("CREATE TABLE IF NOT EXISTS local (spec TEXT, sha256 TEXT, cells BLOB, ink BLOB, "
                         "PRIMARY KEY (spec, sha256))")
+        self.db.execute("CREATE TABLE IF NOT EXISTS figures (spec TEXT, sha256 TEXT, vector BLOB, "
+                        "PRIMARY KEY (spec, sha256))")
         self.spec = spec_fingerprint
+        # figure vectors depend on the split's settings too; an item without its row there is a miss
+        self.figures_key = None if figures_key is None else f"{spec_fingerprint}:{figures_key}"
         self.local_key = None if local_key is None else f"{spec_fingerprint}:{local_key}"
         self.cells_shape = cells_shape
 
@@ -50,15 +55,21 @@ class EmbeddingCache:
             sha: CachedItem(np.frombuffer(blob, dtype=np.float32).copy(), json.loads(extra))
             for sha, blob, extra in self._select("embeddings", "vector, extra", self.spec, digests)
         }
-        if self.local_key is None:
-            return found
-        with_local: dict[str, CachedItem] = {}
-        for sha, cells, ink in self._select("local", "cells, ink", self.local_key, list(found)):
-            item = found[sha]
-            item.cells = np.frombuffer(cells, dtype=np.float16).reshape(self.cells_shape).copy()
-            item.ink = np.frombuffer(ink, dtype=np.float32).copy()
-            with_local[sha] = item
-        return with_local
+        if self.local_key is not None:
+            with_local: dict[str, CachedItem] = {}
+            for sha, cells, ink in self._select("local", "cells, ink", self.local_key, list(found)):
+                item = found[sha]
+                item.cells = np.frombuffer(cells, dtype=np.float16).reshape(self.cells_shape).copy()
+                item.ink = np.frombuffer(ink, dtype=np.float32).copy()
+                with_local[sha] = item
+            found = with_local
+        if self.figures_key is not None:
+            with_figure: dict[str, CachedItem] = {}
+            for sha, vector in self._select("figures", "vector", self.figures_key, list(found)):
+                found[sha].figure = np.frombuffer(vector, dtype=np.float32).copy()
+                with_figure[sha] = found[sha]
+            found = with_figure
+        return found
 
     def put(self, items: list[tuple[str, CachedItem]]) -> None:
         with self.db:
@@ -72,6 +83,11 @@ class EmbeddingCache:
                     "INSERT OR REPLACE INTO local VALUES (?, ?, ?, ?)",
                     [(self.local_key, sha, np.asarray(it.cells, np.float16).tobytes(),
                       np.asarray(it.ink, np.float32).tobytes()) for sha, it in items],
+                )
+            if self.figures_key is not None:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO figures VALUES (?, ?, ?)",
+                    [(self.figures_key, sha, np.asarray(it.figure, np.float32).tobytes()) for sha, it in items],
                 )
 
     def close(self) -> None:

@@ -67,8 +67,9 @@ class RayEngine:
         return ray
 
     def embed_chunks(self, records: list, chunks: list[tuple[int, range]], spec: ModelSpec, local, read_names: bool,
-                     cache_args: tuple | None) -> Iterator[tuple[int, bytes, int, int, list]]:
-        """(number, encoded chunk, count, cache hits, fresh cache items) per chunk, as actors finish them."""
+                     cache_args: tuple | None, elements=None) -> Iterator[tuple[int, bytes, int, int, list]]:
+        """(number, encoded chunk, count, cache hits, fresh cache items) per chunk, as actors finish them; with
+        ``elements`` (the driver's ``ElementReader``) each actor splits marks with the same settings."""
         if not chunks:
             return
         ray = self._connect()
@@ -85,7 +86,7 @@ class RayEngine:
         mapped = dataset.map_batches(
             _ChunkEmbedder, batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
             fn_constructor_args=(self.make_embedder, self.settings, records, rows, spec.to_json(), local, read_names,
-                                 cache_args, threads),
+                                 cache_args, threads, elements is not None),
             **per_actor,
         )
         for row in mapped.iter_rows():
@@ -109,8 +110,9 @@ class _ChunkEmbedder:
     """A Ray Data actor: one embedder per process, chunks in, encoded chunks out."""
 
     def __init__(self, make_embedder, settings, records, rows, spec_json: str, local, read_names: bool, cache_args,
-                 threads: int):
+                 threads: int, elements: bool = False):
         from logo_similarity.indexing.embedding import decode_pool
+        from logo_similarity.preprocessing.elements import element_reader
         from logo_similarity.text.read_name import name_reader
 
         settings = settings.model_copy(update={
@@ -122,6 +124,7 @@ class _ChunkEmbedder:
             raise RuntimeError("a Ray worker built an embedder unlike the driver's (model or settings differ)")
         self.settings, self.records, self.rows, self.local = settings, records, rows, local
         self.read_names = name_reader(settings, enabled=True) if read_names else None
+        self.elements = element_reader(settings) if elements else None
         self.cache_args = cache_args
         self.pool_context = decode_pool(self.embedder, settings.index.workers)
         self.pool = self.pool_context.__enter__()
@@ -143,7 +146,7 @@ class _ChunkEmbedder:
                 start, stop = self.rows[number]
                 chunk, hits, fresh = embed_chunk(self.records, range(start, stop), self.embedder,
                                                  self.settings.image, self.settings.model.batch_size, self.pool,
-                                                 cache, Stage2Data(self.local, self.read_names))
+                                                 cache, Stage2Data(self.local, self.read_names, self.elements))
                 for key, value in (("number", number), ("data", encode_chunk(chunk)),
                                    ("count", len(chunk.positions)), ("hits", hits), ("fresh", pickle.dumps(fresh))):
                     out[key].append(value)

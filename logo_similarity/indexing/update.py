@@ -30,32 +30,38 @@ class UpdateReport:
 
 
 def add_items(root: Path, records: list[LogoRecord], embedder: Embedder, image: ImageSettings,
-              batch_size: int = 32, workers: int = 2, read_names=None, lock_timeout_s: float = 300.0) -> UpdateReport:
-    """Embed and add ``records``; local features with the index's own projection when it stores them.
+              batch_size: int = 32, workers: int = 2, read_names=None, lock_timeout_s: float = 300.0,
+              elements=None) -> UpdateReport:
+    """Embed and add ``records``; local features with the index's own projection when it stores them, and with
+    ``elements`` (an ``ElementReader``) each mark's elements, its figure stored when the index stores figures.
 
     The whole load - add - save holds the index's write lock (retrieval/store/lock.py), so a concurrent writer's
     change is never lost.
     """
     with index_writer(root, f"adding {len(records)} items", lock_timeout_s):
-        return add_items_locked(root, records, embedder, image, batch_size, workers, read_names)
+        return add_items_locked(root, records, embedder, image, batch_size, workers, read_names, elements=elements)
 
 
 def add_items_locked(root, records, embedder, image, batch_size=32, workers=2, read_names=None,
-                     progress=None) -> UpdateReport:
+                     progress=None, elements=None) -> UpdateReport:
     """``add_items`` for a caller that already holds the index's write lock; ``progress(done, total)`` is called
     after each embedded batch (a job's progress; it may raise to stop before anything is saved)."""
     index = SearchIndex.load(root, expected_spec=embedder.spec)
     report = UpdateReport()
     first = index.next_id()
     local = index.local.projection if index.local is not None else None
+    elements = elements if index.figures is not None else None
     for batch in embed_records(records, embedder, image, batch_size, workers, desc="adding", local=local,
-                               read_names=read_names):
+                               read_names=read_names, elements=elements):
         report.rejects += batch.rejects
         if batch.positions:
             ids = np.asarray([first + p for p in batch.positions], dtype=np.int64)
             metas = [{**records[p].to_metadata(), **extra_metadata(o), **(ocr_name_fields(n) if n else {})}
                      for p, o, n in zip(batch.positions, batch.ocr, batch.names or [None] * len(batch.positions))]
-            index.add(ids, batch.vectors, metas, batch.cells, batch.ink)
+            if elements is not None:
+                for meta, parts in zip(metas, batch.elements):
+                    meta["elements"] = parts.describe()
+            index.add(ids, batch.vectors, metas, batch.cells, batch.ink, batch.figures)
             report.added += ids.tolist()
         if progress is not None:
             progress(len(report.added) + len(report.rejects), len(records))

@@ -53,6 +53,33 @@ def _match_svg(query_uri: str, result_uri: str, pairs: list[list[float]], side: 
     )
 
 
+def _figure_uri(image: Image.Image, box) -> str:
+    """The figure of a composite mark (its ``box`` of ``image``) as a small thumbnail."""
+    return _data_uri(image.crop(tuple(box)))
+
+
+def _elements_html(elements: dict | None, query: Image.Image, result: Image.Image) -> str:
+    """Which element matched, both marks' kinds and words, and their figures side by side."""
+    if not elements:
+        return ""
+
+    def mark(m: dict | None) -> str:
+        if not m:
+            return "-"
+        words = " ".join(w for w, _ in m.get("words") or [])
+        return html.escape(m["kind"] + (f" “{words}”" if words else ""))
+
+    crops = "".join(
+        f"<img class='fig' src='{_figure_uri(image, m['figure_box'])}' title='{who} figure'>"
+        for who, m, image in (("query", elements.get("query"), query), ("result", elements.get("candidate"), result))
+        if m and m.get("figure_box")
+    )
+    pair = f" ({elements['figure_pair'].replace('_', ' ')})" if elements.get("figure_pair") else ""
+    return (f"<br>matched on: {html.escape(str(elements.get('matched')))}{html.escape(pair)}"
+            f"<br>query: {mark(elements.get('query'))}<br>this mark: {mark(elements.get('candidate'))}"
+            + (f"<br>{crops}" if crops else ""))
+
+
 def write_html_sheet(reports: list[QueryReport], path: Path, title: str = "logo-similarity results") -> Path:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>",
@@ -60,7 +87,7 @@ def write_html_sheet(reports: list[QueryReport], path: Path, title: str = "logo-
         "</title><style>body{font-family:sans-serif;margin:24px}figure{display:inline-block;margin:4px;"
         "text-align:center;width:140px;vertical-align:top}img{border:1px solid #ccc;background:#fff}"
         "figcaption{font-size:12px;word-break:break-all}.query img{border:2px solid #333}"
-        "figure.why{width:auto}.why figcaption{max-width:280px}"
+        "figure.why{width:auto}.why figcaption{max-width:280px}img.fig{width:56px;height:56px;margin:2px}"
         ".hit img{border:3px solid #2a2}section{margin-bottom:24px}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
@@ -71,7 +98,8 @@ def write_html_sheet(reports: list[QueryReport], path: Path, title: str = "logo-
         for r in report.results:
             css = "hit" if report.expected_key and r.key == report.expected_key else ""
             name = html.escape(r.text or r.key)
-            uri = _data_uri(load_image(r.file))
+            image = load_image(r.file)
+            uri = _data_uri(image)
             pairs = r.explanation.get("spatial_pairs")
             picture = _match_svg(query_uri, uri, pairs) if pairs else f"<img src='{uri}'>"
             source = r.explanation.get("text_source") or {}
@@ -81,6 +109,7 @@ def write_html_sheet(reports: list[QueryReport], path: Path, title: str = "logo-
             parts.append(
                 f"<figure class='{css} {'why' if pairs else ''}'>{picture}"
                 f"<figcaption>#{r.rank} {name}<br>score {r.score:.3f}<br>{html.escape(_components(r))}{said}"
+                f"{_elements_html(r.explanation.get('elements'), report.query, image)}"
                 f"</figcaption></figure>"
             )
         parts.append("</section>")
@@ -104,6 +133,9 @@ def write_png_sheet(reports: list[QueryReport], path: Path, columns: int = 6) ->
             label = f"#{r.rank} {r.score:.3f} {(r.text or '')[:10]}"
             tiles.append((load_image(r.file), label, (30, 160, 30) if hit else (200, 200, 200)))
         pairs = [[]] + [r.explanation.get("spatial_pairs") or [] for r in report.results[: columns - 1]]
+        elements = [r.explanation.get("elements") or {} for r in report.results[: columns - 1]]
+        boxes = [(elements[0].get("query") or {}).get("figure_box") if elements else None] + [
+            (e.get("candidate") or {}).get("figure_box") for e in elements]
         for col, (image, label, colour) in enumerate(tiles):
             x = col * cell
             draw.rectangle((x + 1, y + 1, x + cell - 2, y + cell - 2), outline=colour, width=3)
@@ -111,7 +143,18 @@ def write_png_sheet(reports: list[QueryReport], path: Path, columns: int = 6) ->
             for _, _, px, py in pairs[col]:  # where the query's shape was verified in this result
                 cx, cy = x + 4 + px * THUMB, y + 4 + py * THUMB
                 draw.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=(224, 123, 0))
+            if boxes[col]:  # the figure the element comparison used, outlined
+                draw.rectangle(_thumb_box(boxes[col], image.size, x + 4, y + 4), outline=(40, 90, 220), width=1)
             draw.text((x + 4, y + cell + 2), label, fill=(0, 0, 0), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
     return path
+
+
+def _thumb_box(box, size: tuple[int, int], left: int, top: int) -> tuple[float, float, float, float]:
+    """``box`` of an image of ``size`` where ``_thumb`` draws it (padded to a square, scaled) at (left, top)."""
+    side = max(size)
+    scale = THUMB / side
+    dx, dy = (side - size[0]) / 2, (side - size[1]) / 2
+    x0, y0, x1, y1 = box
+    return (left + (x0 + dx) * scale, top + (y0 + dy) * scale, left + (x1 + dx) * scale, top + (y1 + dy) * scale)

@@ -8,6 +8,11 @@ names still share some sounds: about 0.4), so a component that is missing for a 
 has no name, no local features) contributes exactly what "no evidence" should, nothing, instead of the
 penalty a score of 0 would be. A weighted mean would instead let a weak name match drag a near-identical
 image below an unnamed one. With one component and no neutral point the composite is that component.
+
+Either element of a composite mark can make a conflict on its own (the same device under other words, a name
+that sounds the same under another device), which a sum dilutes: the other components of such a pair sit at or
+below neutral. So the rule blends the sum with the strongest single piece of evidence:
+``(1 - either) * sum_c d_c + either * max_c d_c`` with ``d_c = w_c * (s_c - n_c)``; ``either`` = 0 is the plain sum.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import numpy as np
 
 
 def composite_scores(components: dict[str, np.ndarray], weights: dict[str, float],
-                     neutral: dict[str, float] | None = None) -> np.ndarray:
-    """Weighted sum of (score - neutral) of the components present per row; NaN where a row has none.
+                     neutral: dict[str, float] | None = None, either: float = 0.0) -> np.ndarray:
+    """Weighted sum of (score - neutral) of the components present per row, blended with the largest of those
+    terms by ``either`` (see the module); NaN where a row has none.
 
     ``components`` maps a name to an array of n scores (NaN = missing); ``weights`` and ``neutral`` give each
     name's weight and neutral point (0 when not given).
@@ -35,7 +41,11 @@ def composite_scores(components: dict[str, np.ndarray], weights: dict[str, float
         raise ValueError("weights must be >= 0")
     centre = np.array([neutral.get(n, 0.0) for n in names], dtype=np.float64)[:, None]
     present = ~np.isnan(stacked)
-    summed = np.where(present, (stacked - centre) * w, 0.0).sum(axis=0)
+    terms = np.where(present, (stacked - centre) * w, 0.0)
+    summed = terms.sum(axis=0)
+    if either:
+        strongest = np.where(present, terms, -np.inf).max(axis=0)
+        summed = (1.0 - either) * summed + either * np.where(present.any(axis=0), strongest, 0.0)
     return np.where(present.any(axis=0), summed, np.nan)
 
 
@@ -51,11 +61,11 @@ def fusion_weights(weights: dict[str, float], neutral: dict[str, float],
 
 
 def fused_scores(components: dict[str, np.ndarray], weights: dict[str, float], neutral: dict[str, float],
-                 name_source: str | None = None) -> np.ndarray:
+                 name_source: str | None = None, either: float = 0.0) -> np.ndarray:
     """The fused score of every candidate: ``composite_scores`` of the components with this query's weights
-    (``fusion_weights``); a component without a configured weight counts with weight 0."""
+    (``fusion_weights``) and ``either``; a component without a configured weight counts with weight 0."""
     w, n = fusion_weights(weights, neutral, name_source)
-    return composite_scores(components, {c: w.get(c, 0.0) for c in components}, n)
+    return composite_scores(components, {c: w.get(c, 0.0) for c in components}, n, either)
 
 
 def ranking(ids: np.ndarray, scores: np.ndarray, k: int | None = None) -> np.ndarray:

@@ -7,7 +7,11 @@ nothing rather than zero):
 - ``spatial``: verified local-feature match (``spatial.py``) for the best ``spatial_top`` by image score;
 - ``text``: the query's name (given, or read from the query logo by OCR) against each mark's name (or the text
   read from its logo at index time), one scoring rule (``text/similarity.py``);
-- ``vienna``: hierarchical agreement of Vienna codes (``vienna.py``).
+- ``vienna``: hierarchical agreement of Vienna codes (``vienna.py``);
+- ``figure``: the devices of composite marks compared without their words (``preprocessing/elements.py``): the
+  best of figure vs figure, the query's figure vs the whole candidate, the whole query vs the candidate's
+  figure; missing (NaN) when neither mark has a figure (two plain devices, word marks), so masking never costs
+  a word mark anything.
 
 The fusion (``fusion.py``) adds each present component's weighted distance from its neutral point; the
 weights and neutral points come from settings (``rerank.weights``, ``rerank.neutral``), fitted by
@@ -25,7 +29,7 @@ import numpy as np
 
 from logo_similarity.classification import load_vienna
 from logo_similarity.config import RerankSettings, Settings
-from logo_similarity.reranking.fusion import best_rows, fused_scores, ranking
+from logo_similarity.reranking.fusion import best_rows, fused_scores, fusion_weights, ranking
 from logo_similarity.reranking.expansion import alpha_query_expansion, database_augmentation
 from logo_similarity.reranking.spatial import patch_max_similarity, verified_matches
 from logo_similarity.reranking.vienna import best_shared, usable_codes, vienna_scores
@@ -44,6 +48,8 @@ class QueryFeatures:
     name: str | None = None
     name_source: str | None = None  # "given" | "ocr"
     vienna_codes: list[str] = field(default_factory=list)
+    figure: np.ndarray | None = None  # the query mark's figure (index space), when it is a composite
+    elements: dict | None = None  # what the split found in the query mark (``Elements.describe``)
 
 
 @dataclass
@@ -108,6 +114,39 @@ def spatial_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
     return out, pairs
 
 
+FIGURE_PAIRS = ("figure", "figure_vs_mark", "mark_vs_figure")  # which of the pairs gave the figure score
+
+
+def figure_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Figure scores (NaN where neither mark has a figure) and, per row, which pair gave it (index into
+    ``FIGURE_PAIRS``, -1 where none)."""
+    scores = np.full((3, len(ids)), np.nan)
+    if index.figures is None or features.vector is None or not len(ids):
+        return scores[0], np.full(len(ids), -1)
+    present, figures = index.figures.take(ids)
+    if features.figure is not None:
+        scores[0, present] = figures @ features.figure
+        scores[1] = index.vectors(ids).astype(np.float32) @ features.figure
+    scores[2, present] = figures @ features.vector
+    best = np.where(np.isnan(scores).all(axis=0), -1, np.argmax(np.nan_to_num(scores, nan=-np.inf), axis=0))
+    return np.where(best >= 0, np.nanmax(np.where(np.isnan(scores), -np.inf, scores), axis=0), np.nan), best
+
+
+ELEMENT_OF = {"image": "mark", "figure": "figure", "text": "words"}
+
+
+def _elements_matched(parts: dict[str, float | None], features: QueryFeatures, candidate: dict, pair: int,
+                      r: RerankSettings) -> dict[str, Any]:
+    """Which element of the two marks gave the most evidence (the whole mark, the figure, the words), by the
+    component's weighted distance from its neutral point, with both marks' elements (kind, figure box, words)."""
+    weights, neutral = fusion_weights(r.weights, r.neutral, features.name_source)
+    evidence = {ELEMENT_OF[c]: weights.get(c, 0.0) * (v - neutral.get(c, 0.0))
+                for c, v in parts.items() if c in ELEMENT_OF and v is not None}
+    return {"matched": max(evidence, key=evidence.get) if evidence else None,
+            "figure_pair": FIGURE_PAIRS[pair] if pair >= 0 else None,
+            "query": features.elements, "candidate": candidate.get("elements")}
+
+
 def _cell_xy(cell: int, grid: int) -> tuple[float, float]:
     """Centre of a grid cell in the padded-square frame, as fractions of its side."""
     y, x = divmod(cell, grid)
@@ -122,6 +161,7 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
     visual = features.vector is not None
     components: dict[str, np.ndarray] = {}
     pairs: dict[int, list] = {}
+    figure_pair = None
     if visual and len(ids):
         components["image"] = image_component(index, features, ids, image_found, settings.rerank, fuse)
         clock.lap("image")
@@ -129,6 +169,9 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
             components["spatial"], pairs = spatial_component(index, features, ids, components["image"],
                                                              settings.rerank)
             clock.lap("spatial")
+            if index.figures is not None and settings.elements.enabled:
+                components["figure"], figure_pair = figure_component(index, features, ids)
+                clock.lap("figure")
     names: list[tuple[str | None, str | None]] = []  # looked up only when there is a name to compare with
     if features.name and len(ids):
         names = [searchable_name(index.metadata[int(i)]) for i in ids]
@@ -150,7 +193,8 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
                                                                      for i in ids], table)
     fused = bool(fuse and len(components) > 1)
     if fused:
-        score = fused_scores(components, settings.rerank.weights, settings.rerank.neutral, features.name_source)
+        score = fused_scores(components, settings.rerank.weights, settings.rerank.neutral, features.name_source,
+                             settings.rerank.either)
     elif visual:
         score = components.get("image", np.zeros(0))
     else:
@@ -170,6 +214,9 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
                                                         index.metadata[int(ids[r])].get("vienna_codes"), table)
         if int(r) in pairs:
             explanation["spatial_pairs"] = [[*_cell_xy(q, grid), *_cell_xy(c, grid)] for q, c in pairs[int(r)]]
+        if figure_pair is not None:
+            explanation["elements"] = _elements_matched(parts, features, index.metadata[int(ids[r])],
+                                                        int(figure_pair[r]), settings.rerank)
         rows.append(RankedRow(int(ids[r]), float(score[r]), parts, explanation))
     clock.lap("fuse")
     return Ranked(rows, fused, clock.timings)

@@ -7,6 +7,7 @@ On disk, an index root holds immutable versions and a pointer to the live one::
     ROOT/versions/<id>/index.faiss                     faiss index holding our int64 ids (retrieval/ann.py)
     ROOT/versions/<id>/metadata.sqlite                 items: id, key, file, text, vienna_codes, year, OCR, checksum
     ROOT/versions/<id>/local_*.npy, local_pca.npz       local features for spatial re-ranking (retrieval/store/local_features.py)
+    ROOT/versions/<id>/figure_*.npy                     composite marks' figure vectors (retrieval/store/figures.py)
 
 A version is written completely (under a temporary name, fsynced, renamed; retrieval/store/index_io.py) before
 ``current`` is switched to it, so a reader sees either the old index or the new one, never half of one or
@@ -81,6 +82,7 @@ class SearchIndex:
         self.read_only = False  # True when memory-mapped: FAISS must not write to the mapping
         self.metadata: dict[int, dict[str, Any]] = {}
         self.local = None  # LocalFeatures when the index stores local features (spatial re-ranking)
+        self.figures = None  # FigureVectors when the index stores its composite marks' figures (elements)
         self.folder: Path | None = None  # the version folder it was loaded from
         self.tombstones = np.zeros(0, dtype=np.int64)  # ids deleted but still in an HNSW graph (never returned)
         self.refine: RefineCodes | None = None  # 8-bit codes re-scoring a PQ index's candidates (refine.py)
@@ -120,15 +122,27 @@ class SearchIndex:
     def __len__(self) -> int:
         return int(self.index.ntotal) - len(self.tombstones)
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]], cells=None, ink=None) -> None:
+    def add(self, ids: np.ndarray, vectors: np.ndarray, metadata: list[dict[str, Any]], cells=None, ink=None,
+            figures: np.ndarray | None = None) -> None:
         """Add raw embeddings (projected here when the index has a PCA projection), with their local features
-        (made with ``self.local.projection``) when the index stores them."""
+        (made with ``self.local.projection``) and figures (raw, NaN rows for marks without one) when the index
+        stores them."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.spec.dim:
             raise ValueError(f"vectors must be (n, {self.spec.dim}), got {vectors.shape}")
         self._add_projected(ids, self.projection(vectors) if self.projection else vectors, metadata)
         if self.local is not None and cells is not None:
             self.local.add(ids, cells, ink)
+        if self.figures is not None and figures is not None:
+            self.add_figures(ids, figures)
+
+    def add_figures(self, ids: np.ndarray, figures: np.ndarray) -> None:
+        """Raw figure vectors of ``ids`` (rows of NaN: the mark has none) into the figure store, in index space."""
+        figures = np.asarray(figures, np.float32).reshape(len(ids), -1)
+        has = ~np.isnan(figures).any(axis=1)
+        if has.any():
+            rows = np.ascontiguousarray(figures[has])
+            self.figures.add(np.asarray(ids, np.int64)[has], self.projection(rows) if self.projection else rows)
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -203,6 +217,8 @@ class SearchIndex:
             del self.metadata[item]
         if self.local is not None:
             self.local.remove(present)
+        if self.figures is not None:
+            self.figures.remove(present)
         if self.refine is not None:
             self.refine.remove(present)
         self._names = self.names_file = None

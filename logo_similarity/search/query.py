@@ -44,6 +44,8 @@ class Query:
     cells: np.ndarray | None = None  # stored local features with ``vector`` (search by id)
     ink: np.ndarray | None = None
     ocr_text: str | None = None  # a name already read from this query's image (e.g. by an earlier query_features)
+    figure: np.ndarray | None = None  # with ``vector``: the figure's vector (index space) when the query mark has one
+    elements: dict | None = None  # with ``vector``: what the split found in the query mark (``Elements.describe``)
 
 
 @dataclass
@@ -76,6 +78,7 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
     if query.vector is not None:
         features.vector = np.asarray(query.vector, dtype=np.float32)
         features.cells, features.ink = query.cells, query.ink
+        features.figure, features.elements = query.figure, query.elements
         if not query.text and query.ocr_text and rerank:
             features.name, features.name_source = query.ocr_text, "ocr"
     elif query.image is not None:
@@ -91,7 +94,10 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
             raw = embedder.embed_batch(array)
         clock.lap("embed")
         features.vector = (index.projection(raw) if index.projection is not None else raw)[0]
-        if rerank and not query.text and settings.rerank.ocr_query:
+        read_name = rerank and not query.text and settings.rerank.ocr_query
+        if rerank and index.figures is not None and settings.elements.enabled:
+            read_name = _query_elements(index, embedder, query.image, settings, features, read_name, clock)
+        if read_name:
             from logo_similarity.text.read_name import name_reader
 
             read = name_reader(settings, enabled=True)(query.image)
@@ -101,10 +107,34 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
     return features
 
 
+def _query_elements(index: SearchIndex, embedder: Embedder, image: Image.Image, settings: Settings,
+                    features: QueryFeatures, read_name: bool, clock: Stopwatch) -> bool:
+    """The query mark split as the index's marks were (one OCR pass, the words recognised when its name is to be
+    read): its kind, its figure's vector, and the name. Returns whether the name is still to be read."""
+    from logo_similarity.preprocessing.elements import element_reader
+    from logo_similarity.text.read_name import name_reader
+
+    parts = element_reader(settings)(image, recognize=read_name)
+    clock.lap("ocr")
+    features.elements = parts.describe()
+    if parts.figure is not None:
+        raw = embedder.embed_batch(embedder.preprocess(parts.figure).array[None])
+        features.figure = (index.projection(raw) if index.projection is not None else raw)[0]
+        clock.lap("figure")
+    if read_name:
+        read = name_reader(settings, enabled=True).from_ocr(parts.read)
+        if read is not None:
+            features.name, features.name_source = read.text, "ocr"
+    return False
+
+
 def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, fetch: int, text: TextSettings,
-                     rerank: RerankSettings, clock: Stopwatch) -> tuple[list[int], dict[int, float], dict[int, float]]:
+                     rerank: RerankSettings, clock: Stopwatch,
+                     figure_fetch: int = 0) -> tuple[list[int], dict[int, float], dict[int, float]]:
     """Stage 1: candidate ids in order of discovery, the image score of those found by image and the name
-    score of those found by name (a name read by OCR fetches fewer: it is a hint, not the examiner's word)."""
+    score of those found by name (a name read by OCR fetches fewer: it is a hint, not the examiner's word).
+    When re-ranking an index that stores figures, ``figure_fetch`` more per figure search (see
+    ``_add_figure_candidates``)."""
     allowed = None
     if query.filter.active:
         allowed = np.array(sorted(i for i, m in index.metadata.items() if query.filter.accepts(m)), dtype=np.int64)
@@ -114,6 +144,9 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
         image_scores = {int(i): float(s) for s, i in zip(hits.scores[0], hits.ids[0]) if i >= 0}
         clock.lap("search")
     order = list(image_scores)
+    if index.figures is not None and query.rerank is not False and figure_fetch and features.vector is not None:
+        _add_figure_candidates(index, features, query, figure_fetch, order, allowed)
+        clock.lap("figures")
     text_scores: dict[int, float] = {}
     if features.name and (features.vector is None or query.rerank is not False):
         names = index.name_index(text.phonetic_weight)
@@ -134,6 +167,26 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
     return order, image_scores, text_scores
 
 
+def _add_figure_candidates(index: SearchIndex, features: QueryFeatures, query: Query, fetch: int, order: list[int],
+                           allowed: np.ndarray | None) -> None:
+    """Stage 1 by element: the query mark against the composites' figures (a plain device finds the composites
+    that carry it), and the query's figure, when it has one, against whole marks and figures (a device under
+    big lettering finds its plain mark and its other composites). New ids are appended to ``order``."""
+    seen = set(order)
+    searches = [index.figures.search(features.vector[None], fetch)]
+    if features.figure is not None:
+        hits = index.search(features.figure[None], fetch, projected=True, allowed=allowed)
+        searches += [(hits.scores, hits.ids), index.figures.search(features.figure[None], fetch)]
+    for _, ids in searches:
+        for item in ids[0].tolist():
+            if item < 0 or item in seen or item not in index.metadata:
+                continue
+            if allowed is not None and not query.filter.accepts(index.metadata[item]):
+                continue
+            order.append(item)
+            seen.add(item)
+
+
 def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings) -> QueryOutcome:
     if query.image is None and query.vector is None and not query.text:
         raise QueryError("give an image, a name (text), or both")
@@ -145,7 +198,8 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
     visual = features.vector is not None
     fetch = max(query.k, settings.search.candidates) if (query.filter.active or rerank or not visual) else query.k
     order, image_scores, text_scores = fetch_candidates(index, features, replace(query, rerank=rerank), fetch,
-                                                        settings.text, settings.rerank, clock)
+                                                        settings.text, settings.rerank, clock,
+                                                        settings.elements.figure_fetch if settings.elements.enabled else 0)
     ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
                                fuse=rerank, k=query.k, text_found=text_scores)
     clock.lap("rerank")

@@ -51,7 +51,10 @@ class NameReader:
     cache_dir: Path
 
     def __call__(self, image: Image.Image) -> ReadName | None:
-        result = read_text(image, self.text, Path(self.cache_dir).expanduser(), recognize=True)
+        return self.from_ocr(read_text(image, self.text, Path(self.cache_dir).expanduser(), recognize=True))
+
+    def from_ocr(self, result: OcrResult) -> ReadName | None:
+        """The name in an OCR result already read (with recognition) from the image, by these thresholds."""
         return name_from_ocr(result, self.rerank.min_ocr_confidence, self.rerank.min_ocr_letters)
 
 

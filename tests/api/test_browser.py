@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from tests.api.conftest import REPO_ARTIFACTS, png_bytes
+from logo_similarity.synthetic import render_composite
 from tests.conftest import COLOURS, draw_logo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -96,6 +97,23 @@ def test_search_page_end_to_end(browser, live_server, tmp_path):
     page.click("#search")
     page.wait_for_function("document.querySelector('#status').textContent.startsWith('0 results')")
     page.fill("#nice", "")
+
+    # a composite mark (the star under big lettering): each result says which element matched, with the
+    # query's figure cut out of it and drawn
+    composite = tmp_path / "composite.png"
+    composite.write_bytes(png_bytes(render_composite(draw_logo("star", COLOURS[3]), "Vastrelon", "word")))
+    page.set_input_files("#file", str(composite))
+    page.click("#search")
+    page.wait_for_selector(".result .why-elements")
+    why = page.locator(".result").nth(0).locator(".why-elements")
+    assert "query: composite" in why.locator(".why-el").inner_text()
+    assert why.locator("canvas.figure-crop").count() >= 1
+    page.wait_for_function("""() => {
+        const c = document.querySelector('.result .why-elements canvas.figure-crop');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) return true;
+        return false;
+    }""")
 
     # a bad upload shows the service's reason, not a blank page
     bad = tmp_path / "bad.png"

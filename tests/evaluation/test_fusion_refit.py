@@ -50,8 +50,8 @@ def test_refusing_collected_components_with_the_shipped_weights_is_the_served_or
     collected = collect(index, default_embedder, settings, bench, rows, key_to_id)
     depth = len(index)
     served = rankings(collected, depth)
-    w, n = settings.rerank.weights, settings.rerank.neutral
-    assert rankings(collected, depth, w, neutral=n) == served
+    w, n, either = settings.rerank.weights, settings.rerank.neutral, settings.rerank.either
+    assert rankings(collected, depth, w, neutral=n, either=either) == served
 
     # what makes the check able to fail: every component is in play, and the fusion changes the order
     ocr_named = [q for q in collected.queries if q.text_source == "ocr"]
@@ -59,4 +59,4 @@ def test_refusing_collected_components_with_the_shipped_weights_is_the_served_or
     assert all(np.isfinite(q.components["spatial"]).any() for q in collected.queries)
     assert rankings(collected, depth, {"image": 1.0}) != served
     # and a rule that differs from the served one (here: names read by OCR ignored) gives another order
-    assert rankings(collected, depth, {**w, "ocr_text": 0.0}, neutral=n) != served
+    assert rankings(collected, depth, {**w, "ocr_text": 0.0}, neutral=n, either=either) != served

@@ -59,3 +59,20 @@ def test_best_rows_puts_missing_scores_last_and_keeps_row_order_on_ties():
 
     assert best_rows(np.array([0.2, np.nan, 0.8, 0.2]), 3).tolist() == [2, 0, 3]
     assert best_rows(np.array([0.1, 0.2]), 0).tolist() == []
+
+
+def test_either_blends_the_sum_with_the_strongest_single_piece_of_evidence():
+    components = {"image": np.array([0.2, 0.6]), "text": np.array([1.0, 0.4]), "figure": np.array([np.nan, 0.3])}
+    w, n = {"image": 1.0, "text": 0.5, "figure": 1.0}, {"text": 0.4, "figure": 0.2}
+    summed = composite_scores(components, w, n)
+    np.testing.assert_allclose(summed, [0.2 + 0.3, 0.6 + 0.0 + 0.1])
+    blended = composite_scores(components, w, n, either=0.5)
+    np.testing.assert_allclose(blended, [0.5 * 0.5 + 0.5 * 0.3, 0.5 * 0.7 + 0.5 * 0.6])
+    # one strong element (the same device) against two middling ones: the sum prefers the middling pair,
+    # the blend the strong element
+    rows = {"image": np.array([0.0, 0.4]), "figure": np.array([0.8, 0.45])}
+    weights, neutral = {"image": 1.0, "figure": 1.0}, {"figure": 0.2}
+    plain = composite_scores(rows, weights, neutral)
+    assert plain[0] < plain[1]
+    either = composite_scores(rows, weights, neutral, either=0.5)
+    assert either[0] > either[1]

@@ -66,6 +66,51 @@ function textWhy(source) {
   return row;
 }
 
+// the figure of a composite mark: its box of the image, drawn once the image has loaded
+function figureCrop(url, box, label) {
+  const side = 56;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = side;
+  canvas.className = "figure-crop";
+  canvas.title = label;
+  const image = new Image();
+  image.onload = () => {
+    const [x0, y0, x1, y1] = box;
+    const w = x1 - x0, h = y1 - y0, scale = side / Math.max(w, h);
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, side, side);
+    ctx.drawImage(image, x0, y0, w, h, (side - w * scale) / 2, (side - h * scale) / 2, w * scale, h * scale);
+  };
+  image.src = url;
+  return canvas;
+}
+
+const ELEMENT_NAMES = { mark: "the whole mark", figure: "the figure", words: "the words" };
+const PAIR_NAMES = { figure: "figure vs figure", figure_vs_mark: "query figure vs this mark",
+                     mark_vs_figure: "query vs this figure" };
+
+// which element matched, and each mark's kind, figure and words
+function elementsWhy(elements, queryUrl, resultUrl) {
+  const row = document.createElement("div");
+  row.className = "why-elements";
+  const words = m => (m && m.words && m.words.length) ? ` “${m.words.map(w => w[0]).join(" ")}”` : "";
+  const pair = elements.figure_pair ? ` (${PAIR_NAMES[elements.figure_pair]})` : "";
+  const text = document.createElement("div");
+  text.className = "why-el";
+  text.textContent = `matched on ${ELEMENT_NAMES[elements.matched] || "-"}${pair} · query: ` +
+    `${elements.query ? elements.query.kind : "-"}${words(elements.query)} · this mark: ` +
+    `${elements.candidate ? elements.candidate.kind : "-"}${words(elements.candidate)}`;
+  row.append(text);
+  if (elements.query && elements.query.figure_box && queryUrl) {
+    row.append(figureCrop(queryUrl, elements.query.figure_box, "the query's figure"));
+  }
+  if (elements.candidate && elements.candidate.figure_box) {
+    row.append(figureCrop(resultUrl, elements.candidate.figure_box, "this mark's figure"));
+  }
+  return row;
+}
+
 function render(data, label) {
   const grid = $("results");
   grid.replaceChildren();
@@ -97,6 +142,7 @@ function render(data, label) {
       card.append(matchFigure(queryImage, r.image_url, why.spatial_pairs));
     }
     if (why.text_source && why.text_source.candidate_text) card.append(textWhy(why.text_source));
+    if (why.elements) card.append(elementsWhy(why.elements, queryImage, r.image_url));
     if (why.vienna_shared && why.vienna_shared.code) {
       const shared = document.createElement("div");
       shared.className = "why-text";

@@ -28,6 +28,7 @@ from logo_similarity.retrieval.store.errors import (
     SearchIndexError,
 )
 from logo_similarity.retrieval.store.integrity import file_digests, verify_files
+from logo_similarity.retrieval.store.figures import FigureVectors
 from logo_similarity.retrieval.store.local_features import LocalFeatures
 from logo_similarity.retrieval.store.metadata import read_metadata, write_metadata
 from logo_similarity.retrieval.ondisk import IVFDATA, has_ondisk_lists, to_array_lists, write_ondisk
@@ -56,6 +57,7 @@ def manifest_of(index) -> dict[str, Any]:
         "ivf_lists": "ondisk" if index.ondisk_lists else "in_index",
         "pca": {"dim": index.projection.dim} if index.projection else None,
         "local": None if index.local is None else index.local.manifest(),
+        "figures": None if index.figures is None else index.figures.manifest(),
         "metric": "inner_product",
         "spec": index.spec.to_dict(),
         "spec_fingerprint": index.spec.fingerprint(),
@@ -94,6 +96,8 @@ def _write_files(index, staging: Path, manifest: dict[str, Any]) -> None:
     write_metadata(staging / "metadata.sqlite", index.metadata)
     if index.local is not None:
         index.local.save(staging)
+    if index.figures is not None:
+        index.figures.save(staging)
     if index.refine is not None:
         index.refine.save(staging)
     index.name_index().save(staging / "names.npz")  # a server then reads it instead of rebuilding it
@@ -158,6 +162,7 @@ def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool):
     index.read_only = mmap
     index.metadata = read_metadata(folder / "metadata.sqlite")
     index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
+    index.figures = FigureVectors.load(folder, manifest["figures"]["dim"]) if manifest.get("figures") else None
     index.refine = RefineCodes.load(folder, mmap=mmap) if manifest.get("refine") else None
     index.folder = folder
     if (folder / "names.npz").is_file() and "names.npz" in (manifest.get("files") or {}):
