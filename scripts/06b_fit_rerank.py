@@ -6,7 +6,7 @@
 For each benchmark: builds the gallery index with local features, OCR'd names and elements (figures), runs every
 query through the one query path (a query carries only its image), and collects each candidate's component
 scores. The fusion (weights, neutral points, ``either``) is fitted on the fitting half of every benchmark at once
-(coordinate ascent over ``fusion_fit.GRID``, objective: mean mAP@100 over all their tasks); every row is reported
+(coordinate ascent over ``fusion_fit.GRID``, objective: mean R@1 and mAP@100 over all their tasks); every row is reported
 per benchmark on both halves, and per style pair for a composite benchmark. The chosen fusion is written as a
 settings overlay (``--config config/rerank.yaml``); copy it into the defaults to ship it.
 """

@@ -147,8 +147,8 @@ class RerankSettings(_Section):
     qe_alpha: float = Field(3.0, ge=0, description="similarity exponent of alpha-QE and DBA weights")
     dba_top: int = Field(0, ge=0, description="database-side augmentation with n nearest candidates (0 = off)")
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"image": 1.0, "spatial": 0.1, "text": 0.8, "ocr_text": 0.8, "vienna": 0.2,
-                                 "figure": 0.5},
+        default_factory=lambda: {"image": 1.0, "spatial": 0.1, "text": 1.6, "ocr_text": 1.6, "vienna": 0.2,
+                                 "figure": 1.0},
         description="fusion weight per component: composite = sum of weight x (score - neutral) over those present",
     )
     neutral: dict[str, float] = Field(
@@ -157,7 +157,7 @@ class RerankSettings(_Section):
         description="score of an unrelated pair per component: a missing component counts as this (no evidence)",
     )
     either: float = Field(
-        0.0, ge=0, le=1, description="share of the fused score given to the strongest single component (reranking/fusion.py)"
+        0.75, ge=0, le=1, description="share of the fused score given to the strongest single component (reranking/fusion.py)"
     )
 
 

@@ -34,10 +34,10 @@ def main(
     settings = load_settings()
     reader = ElementReader(settings.text, settings.elements, str(settings.model.cache_dir))
     with open(bench / "composites.jsonl", encoding="utf-8") as fh:
-        styles = {row["id"]: row["style"] for row in map(json.loads, fh) if row["id"].startswith("comp:")}
+        styles = {row["id"]: row["style"].split("-")[0] for row in map(json.loads, fh) if row["id"].startswith("comp:")}
     with open(bench / "gallery.jsonl", encoding="utf-8") as fh:
         gallery = {row["id"]: row for row in map(json.loads, fh)}
-    chosen = [i for s in ("device-dominant", "word-dominant") for i in [k for k, v in styles.items() if v == s][: n // 2]]
+    chosen = [i for s in ("device", "word") for i in sorted(k for k, v in styles.items() if v == s)[: n // 2]]
     marks, kinds, seconds = [], {}, []
     for key in chosen:
         image = load_image(bench / gallery[key]["file"], settings.image)
@@ -46,7 +46,7 @@ def main(
         seconds.append(time.perf_counter() - start)
         kinds.setdefault(styles[key], {}).setdefault(parts.kind, 0)
         kinds[styles[key]][parts.kind] += 1
-        marks.append((f"{key} {gallery[key]['text']} ({styles[key]})", image, parts))
+        marks.append((f"{key} {gallery[key]['text']} ({styles[key]}-dominant)", image, parts))
     html_path, png_path = write_elements_sheet(marks, out.with_suffix(".html"), out.with_suffix(".png"))
     report = {"marks": len(marks), "kinds": kinds, "split_ms_p50": 1000 * float(np.median(seconds)),
               "html": str(html_path), "png": str(png_path)}
