@@ -47,10 +47,13 @@ def test_rerank_combines_look_and_sound(client, query_png, api_settings):
     rank_mixed = {x["name"]: x["rank"] for x in mixed["results"]}
     assert rank_mixed["CROSS"] < rank["CROSS"]
     weights, neutral = api_settings.rerank.weights, api_settings.rerank.neutral
+    either = api_settings.rerank.either
     for x in mixed["results"]:
         c = x["components"]
         present = {n: v for n, v in c.items() if v is not None and n != "composite"}
-        expected = sum(weights[n] * (v - neutral.get(n, 0.0)) for n, v in present.items())
+        # The served rule written out here by hand: the weighted sum blended with its strongest term.
+        terms = [weights[n] * (v - neutral.get(n, 0.0)) for n, v in present.items()]
+        expected = (1 - either) * sum(terms) + either * max(terms)
         assert abs(c["composite"] - expected) < 1e-6 and x["score"] == c["composite"]
         assert x["explanation"]["text_source"]["query"] == "given"
     assert mixed["query_text"] == "CROSS" and mixed["query_text_source"] == "given"
