@@ -111,7 +111,7 @@ def test_hot_swap_during_load_fails_no_request(api_settings, built_index, tmp_pa
                     body = r.json()
                     results.append((r.status_code, body.get("index_version"),
                                     body["results"][0]["name"] if r.status_code == 200 else body))
-        threads = [threading.Thread(target=client_loop) for _ in range(4)]
+        threads = [threading.Thread(target=client_loop) for _ in range(2)]
         for t in threads:
             t.start()
         def searched_on(version: str, n: int = 3) -> None:
