@@ -86,6 +86,9 @@ def _show_eval(report: dict[str, Any]) -> None:
     if "latency_ms" in report:
         lat = report["latency_ms"]
         console.print(f"query latency (end to end, 1 query): p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms")
+    if report.get("timings_ms"):
+        split = ", ".join(f"{stage} {t['p50']:.1f}" for stage, t in report["timings_ms"].items())
+        console.print(f"  per stage, p50 ms: {split}")
 
 
 def _show_export(path) -> None:

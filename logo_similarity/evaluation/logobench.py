@@ -23,7 +23,7 @@ from logo_similarity.evaluation.ranking import QuerySet, rank_queries, task_metr
 from logo_similarity.preprocessing import load_image
 from logo_similarity.indexing import BuildReport, build_with_settings, embed_records
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.utils.timing import percentiles_ms
+from logo_similarity.utils.timing import percentiles_ms, stage_percentiles
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -42,20 +42,24 @@ def load_benchmark(bench: Path) -> tuple[list[LogoRecord], list[dict[str, Any]]]
 
 
 def measure_latency(index: SearchIndex, embedder: Embedder, paths: list[Path], k: int, settings: Settings,
-                    rerank: bool = False):
+                    rerank: bool = False) -> tuple[dict[str, float], dict[str, dict[str, float]] | None]:
     """End-to-end single-query latency, one query at a time: decode + normalise + embed + search, and with
-    ``rerank`` the whole query path (OCR of the query, stage 2)."""
+    ``rerank`` the whole query path (OCR of the query, stage 2). Returns its percentiles and, re-ranked, those
+    of each stage (``utils.timing.query_stages``: decode, ocr, embed, stage1, spatial, text, fuse)."""
     from logo_similarity.search.query import Query, embed_query, run_query
 
-    samples = []
+    samples, laps = [], []
     for path in paths:
         start = time.perf_counter()
+        image = load_image(path, settings.image)
+        decoded = time.perf_counter()
         if rerank:
-            run_query(index, embedder, Query(image=load_image(path, settings.image), k=k, rerank=True), settings)
+            outcome = run_query(index, embedder, Query(image=image, k=k, rerank=True), settings)
+            laps.append({"decode": (decoded - start) * 1000.0, **outcome.timings_ms})
         else:
-            index.search(embed_query(embedder, load_image(path, settings.image)), k)
+            index.search(embed_query(embedder, image), k)
         samples.append(time.perf_counter() - start)
-    return percentiles_ms(samples)
+    return percentiles_ms(samples), (stage_percentiles(laps) if rerank else None)
 
 
 def build_gallery(bench: Path, embedder: Embedder, settings: Settings, rerank: bool) -> tuple[SearchIndex, BuildReport]:
@@ -111,7 +115,7 @@ def evaluate_logobench(
                       settings.eval.map_at)
 
     sample = random.Random(0).sample(files, min(settings.eval.latency_queries, len(files)))
-    latency = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings)
+    latency, _ = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings)
     logger.info("evaluated {} queries over {} gallery images", len(query_rows), len(index))
     return {
         "tasks": results,
@@ -140,7 +144,8 @@ def _evaluate_reranked(index, report, embedder, settings: Settings, bench: Path,
                       [q.ignore for q in collected.queries], settings.eval.ks, settings.eval.map_at)
     files = sorted({q["file"] for q in query_rows})
     sample = random.Random(0).sample(files, min(settings.eval.latency_queries, len(files)))
-    latency = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings, rerank=True)
+    latency, stages = measure_latency(index, embedder, [bench / f for f in sample], settings.search.k, settings,
+                                      rerank=True)
     return {
         "tasks": results,
         **({"by_style": styles} if styles else {}),
@@ -149,6 +154,7 @@ def _evaluate_reranked(index, report, embedder, settings: Settings, bench: Path,
         "rerank_ms": percentiles_ms([q.rerank_ms / 1000.0 for q in collected.queries]),
         "query_names_read_by_ocr": {"files": collected.files, "with_name": collected.ocr_named},
         "latency_ms": latency,
+        "timings_ms": stages,  # the same queries' latency split per stage
         "model": embedder.spec.to_dict(),
         "gallery": len(index),
         "local_bytes_per_item": index.local.bytes_per_item if index.local is not None else None,

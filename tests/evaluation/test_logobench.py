@@ -43,6 +43,10 @@ def test_report_shape_and_ignore(bench, onnx_embedder, settings):
     assert cs["recall@100"] == 1.0 and cs["map@100"] == pytest.approx(1.0 / ring_rank)
     assert report["latency_ms"]["p50"] > 0 and report["latency_ms"]["p99"] >= report["latency_ms"]["p50"]
     assert report["reranked"] and 0 < report["rerank_ms"]["p50"] <= report["rerank_ms"]["p99"]
+    stages = report["timings_ms"]  # the end-to-end latency split per stage, each measured
+    assert list(stages) == ["decode", "ocr", "embed", "stage1", "spatial", "text", "fuse"]
+    assert all(stages[s]["p50"] > 0 for s in ("decode", "ocr", "embed", "stage1", "spatial", "fuse"))
+    assert sum(t["p50"] for t in stages.values()) <= report["latency_ms"]["p99"]
     # a query carries only its image: shapes without words give no name, whatever the gallery calls them
     assert report["query_names_read_by_ocr"] == {"files": 7, "with_name": 0}
 
