@@ -40,6 +40,7 @@ from logo_similarity.indexing.edits import EditError, clean_edit, edit_items_loc
 from logo_similarity.retrieval.store.lock import IndexLockedError, index_writer
 from logo_similarity.retrieval.store.metadata import ids_with_extra
 from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
+from logo_similarity.search.cache import QueryCache
 from logo_similarity.indexing.update import add_items_locked, delete_items_locked
 from logo_similarity.retrieval.store.versions import live_version
 from logo_similarity.preprocessing.elements import element_reader
@@ -53,6 +54,7 @@ class LiveIndex:
     index: SearchIndex
     version: str
     loaded_at: float
+    cache: QueryCache | None = None  # query images' features, for this version only
 
 
 class SearchService:
@@ -90,7 +92,8 @@ class SearchService:
         index.name_index(self.settings.text.phonetic_weight)  # built now, not by the first name query
         previous = self._live
         folder = index.folder or live_version(self.root)
-        self._live = LiveIndex(index, folder.name, time.time())
+        cache = QueryCache(self.settings.search.query_cache) if self.settings.search.query_cache else None
+        self._live = LiveIndex(index, folder.name, time.time(), cache)
         if previous is not None:
             self.swaps += 1
             logger.info("switched to index version {} ({} items)", self._live.version, len(index))
@@ -135,7 +138,7 @@ class SearchService:
                 cells, ink = stored[0], stored_ink[0]
         try:
             query = Query(image, vector, text, k, item_filter, rerank, codes, cells, ink)
-            return run_query(live.index, self.embedder, query, self.settings)
+            return run_query(live.index, self.embedder, query, self.settings, cache=live.cache)
         except QueryError as exc:
             raise BadQuery(str(exc)) from exc
 

@@ -126,6 +126,10 @@ class SearchSettings(_Section):
     k: int = Field(20, ge=1, le=1000)
     candidates: int = Field(1000, ge=1, le=100_000, description="ANN candidates fetched when filtering or re-ranking")
     rerank: bool = Field(True, description="stage 2: re-rank candidates by the fused score (settings: rerank)")
+    query_cache: int = Field(
+        256, ge=0, description="query images whose features (vector, local features, figure, name read) are kept "
+        "by pixel content, per index version (search/cache.py); 0: none",
+    )
 
 
 class RerankSettings(_Section):

@@ -23,6 +23,7 @@ from logo_similarity.reranking.rerank import QueryFeatures, rerank_candidates
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.results import SearchResult
+from logo_similarity.search.cache import QueryCache
 from logo_similarity.text.normalize import phonetic_letters
 from logo_similarity.text.read_name import name_variants
 from logo_similarity.utils.timing import Stopwatch
@@ -69,9 +70,20 @@ def crop_box(image: Image.Image, box: tuple[int, int, int, int], min_side: int) 
 
 
 def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings, rerank: bool,
-                   clock: Stopwatch | None = None) -> QueryFeatures:
-    """What the query brings: its vector (index space), local features, name (given or read), Vienna codes."""
+                   clock: Stopwatch | None = None, cache: QueryCache | None = None) -> QueryFeatures:
+    """What the query brings: its vector (index space), local features, name (given or read), Vienna codes.
+    With a ``cache`` (of this index), an image seen before is not embedded or read again."""
     clock = clock or Stopwatch()
+    key = None
+    if cache is not None and query.image is not None and query.vector is None:
+        key = cache.key(query.image, rerank, bool(query.text))
+        cached = cache.get(key)
+        clock.lap("cache")
+        if cached is not None:
+            cached.vienna_codes = list(query.vienna_codes)
+            if query.text:
+                cached.name, cached.name_source = query.text, "given"
+            return cached
     features = QueryFeatures(vienna_codes=list(query.vienna_codes))
     if query.text:
         features.name, features.name_source = query.text, "given"
@@ -104,6 +116,8 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
             if read is not None:
                 features.name, features.name_source = read.text, "ocr"
             clock.lap("ocr")
+        if key is not None:
+            cache.put(key, features)
     return features
 
 
@@ -187,14 +201,16 @@ def _add_figure_candidates(index: SearchIndex, features: QueryFeatures, query: Q
             seen.add(item)
 
 
-def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings) -> QueryOutcome:
+def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings,
+              cache: QueryCache | None = None) -> QueryOutcome:
+    """``query`` over ``index``; ``cache`` (of this index: ``search/cache.py``) keeps query images' features."""
     if query.image is None and query.vector is None and not query.text:
         raise QueryError("give an image, a name (text), or both")
     if query.text is not None and not phonetic_letters(query.text):
         raise QueryError(f"the name {query.text!r} has no letters or digits to compare")
     clock = Stopwatch()
     rerank = settings.search.rerank if query.rerank is None else query.rerank
-    features = query_features(index, embedder, query, settings, rerank, clock)
+    features = query_features(index, embedder, query, settings, rerank, clock, cache)
     visual = features.vector is not None
     fetch = max(query.k, settings.search.candidates) if (query.filter.active or rerank or not visual) else query.k
     order, image_scores, text_scores = fetch_candidates(index, features, replace(query, rerank=rerank), fetch,
