@@ -87,6 +87,7 @@ class SearchIndex:
         self.tombstones = np.zeros(0, dtype=np.int64)  # ids deleted but still in an HNSW graph (never returned)
         self.refine: RefineCodes | None = None  # 8-bit codes re-scoring a PQ index's candidates (refine.py)
         self._names = None  # NameIndex, once built or read
+        self._filter_columns = None  # FilterColumns, once a filtered search needs them
         self.ondisk_lists = False  # IVF lists stored in a file beside the index (ondisk.py), as sharded builds do
         self.names_file: Path | None = None  # the stored name index of the version it was loaded from
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -168,6 +169,7 @@ class SearchIndex:
             # The same shape an item has after a save/load round trip through the metadata store.
             self.metadata[item_id] = {"id": item_id, "text": None, "vienna_codes": [], "year": None, **meta}
         self._names = self.names_file = None
+        self._filter_columns = None
         if metadata:
             self.id_high_water = max(self.id_high_water, max(metadata))
 
@@ -222,6 +224,7 @@ class SearchIndex:
         if self.refine is not None:
             self.refine.remove(present)
         self._names = self.names_file = None
+        self._filter_columns = None
         if removed != len(present):
             raise SearchIndexError(f"index removed {removed} vectors for {len(present)} ids; rebuild the index")
         return len(present)
@@ -256,6 +259,15 @@ class SearchIndex:
         weighted = copy.copy(self._names)  # shares the arrays; only the scoring weight differs
         weighted.phonetic_weight = phonetic_weight
         return weighted
+
+    def allowed_ids(self, item_filter) -> np.ndarray:
+        """Sorted ids of the items ``item_filter`` (an ``ItemFilter``) accepts, from columns built on first use and
+        kept until the index changes (``filter_columns.py``)."""
+        from logo_similarity.retrieval.filter_columns import FilterColumns
+
+        if self._filter_columns is None:
+            self._filter_columns = FilterColumns(self.metadata)
+        return self._filter_columns.allowed(item_filter)
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """Stored (projected, when PCA is on) vectors of the given ids."""

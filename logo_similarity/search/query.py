@@ -151,7 +151,7 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
     ``_add_figure_candidates``)."""
     allowed = None
     if query.filter.active:
-        allowed = np.array(sorted(i for i, m in index.metadata.items() if query.filter.accepts(m)), dtype=np.int64)
+        allowed = index.allowed_ids(query.filter)
     image_scores: dict[int, float] = {}
     if features.vector is not None and (allowed is None or len(allowed)):
         hits = index.search(features.vector[None], fetch, projected=True, allowed=allowed)

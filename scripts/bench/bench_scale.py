@@ -12,6 +12,9 @@ does): 200 new queries one at a time at k=1000, p50/p99 ms, recall@100 against e
 vector, and memory per vector: with the whole index read in (ram_bytes_per_vector, the full footprint) and as
 mapped after the 200 queries (mmap_resident_bytes_per_vector). At the largest size, a sharded IVF-SQ8 build:
 training, add time per shard and merge time (sharded_build).
+Filtered: --filtered-size items (IVF-SQ8) with register-like metadata: stage 1 of a query filtered to a Vienna
+division, a code, a Nice class, a year range and a combination (filtered_1m: the worst filter's p50/p99, whether
+every query got k results whenever k were allowed).
 Names: --names synthetic names; the stored name index's load time, p50/p99 of one search (k=20), and the
 pre-selection's recall of brute-force ALINE's top 10.
 Only the package is imported, so the script runs as a file or as `python -m scripts.bench.bench_scale`.
@@ -197,6 +200,65 @@ def bench_search(sizes: list[int], dim: int, kinds: list[str], hnsw_max: int, k:
     return rows, sharded
 
 
+def _register(n: int, seed: int = 3) -> list[dict]:
+    """Metadata like a register's: a filing year (5 % none), 0-3 Vienna codes over 29 divisions (division 1-2
+    digit codes shared unevenly), 0-3 Nice classes of 45."""
+    rng = random.Random(seed)
+    divisions = [f"{d:02d}" for d in range(1, 30)]
+    weights = [1.0 / (i + 1) for i in range(len(divisions))]  # some divisions far commoner than others
+    out = []
+    for _ in range(n):
+        codes = [f"{d}.{rng.randint(1, 15):02d}.{rng.randint(1, 25):02d}"
+                 for d in rng.choices(divisions, weights, k=rng.randint(0, 3))]
+        out.append({"year": rng.randint(1950, 2025) if rng.random() > 0.05 else None, "vienna_codes": codes,
+                    "nice_classes": rng.sample(range(1, 46), rng.randint(0, 3))})
+    return out
+
+
+def bench_filtered(n: int, dim: int, k: int = 20, queries: int = 200) -> dict:
+    """Stage 1 of a filtered query at ``n`` items as ``run_query`` does it: the allowed ids from the filter
+    columns, then the index searched for ``search.candidates`` among them (FAISS id selector, or exact among a
+    small set). p50/p99 per filter; ``k_returned_ok``: every query got min(k, items allowed) results."""
+    from logo_similarity.retrieval.filters import ItemFilter
+
+    candidates = load_settings().search.candidates
+    spec = ModelSpec("synthetic", "none", 0, (0.0,) * 3, (1.0,) * 3, "none", 0.0, dim)
+    data = clustered(n, dim, seed=4)
+    start = time.perf_counter()
+    index = SearchIndex.from_vectors(spec, np.arange(n, dtype=np.int64), data, _register(n), f"IVF{ivf_lists(n)},SQ8")
+    build_s = time.perf_counter() - start
+    start = time.perf_counter()
+    index.allowed_ids(ItemFilter(year_from=0))  # the columns, built once per index version
+    columns_s = time.perf_counter() - start
+    rng = np.random.default_rng(5)
+    picks = data[rng.choice(n, queries, replace=False)] + 0.05 * rng.standard_normal((queries, dim), np.float32)
+    filters = {"vienna_division": ItemFilter(vienna="01"), "rare_division": ItemFilter(vienna="27"), "vienna_code": ItemFilter(vienna="27.05.01"),
+               "nice_class": ItemFilter(nice=frozenset({9})), "year_range": ItemFilter(year_from=2003, year_to=2005),
+               "combined": ItemFilter(vienna="03", nice=frozenset({25, 35}), year_from=2000)}
+    rows, ok = {}, True
+    for name, item_filter in filters.items():
+        samples, returned = [], True
+        for q in picks:
+            t0 = time.perf_counter()
+            allowed = index.allowed_ids(item_filter)
+            hits = index.search(q[None] / np.linalg.norm(q), max(k, candidates), projected=True, allowed=allowed)
+            samples.append(time.perf_counter() - t0)
+            found = hits.ids[0][hits.ids[0] >= 0]
+            returned &= len(found) >= min(k, len(allowed)) and bool(np.isin(found, allowed).all())
+        t0 = time.perf_counter()  # what a filter cost before the columns: every item's metadata read in Python
+        scanned = np.array(sorted(i for i, m in index.metadata.items() if item_filter.accepts(m)), dtype=np.int64)
+        scan_ms = (time.perf_counter() - t0) * 1000.0
+        returned &= bool(np.array_equal(scanned, allowed))
+        rows[name] = {**percentiles_ms(samples), "allowed": int(len(allowed)), "k_returned_ok": bool(returned),
+                      "python_scan_ms": scan_ms}
+        ok &= returned
+        print(json.dumps({"filtered": name, **rows[name]}), flush=True)
+    worst = [max(r["p50"] for r in rows.values()), max(r["p99"] for r in rows.values())]
+    return {"n": n, "p50_ms": worst[0], "p99_ms": worst[1], "k_returned_ok": ok, "filters": list(filters),
+            "per_filter": rows, "build_s": build_s, "columns_build_s": columns_s,
+            "columns_bytes_per_item": index._filter_columns.nbytes / n}
+
+
 def bench_sharded(data: np.ndarray, factory: str, shards: int) -> dict:
     """Per-shard figures of a sharded build: train once, add each shard, merge the lists on disk."""
     from logo_similarity.retrieval.ann import training_rows
@@ -267,7 +329,8 @@ def bench_names(n: int, queries: int, recall_queries: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["ray", "search", "names"])
+    parser.add_argument("--only", choices=["ray", "search", "names", "filtered"])
+    parser.add_argument("--filtered-size", type=int, default=1_000_000)
     parser.add_argument("--ray-images", type=int, default=400)
     parser.add_argument("--ray-workers", type=int, default=2)
     parser.add_argument("--ray-chunk", type=int, default=32)
@@ -288,6 +351,8 @@ def main() -> None:
     if args.only in (None, "search"):
         report["search"], report["sharded_build"] = bench_search(
             [int(s) for s in args.sizes.split(",")], args.dim, args.kinds.split(","), args.hnsw_max)
+    if args.only in (None, "filtered"):
+        report["filtered_1m"] = bench_filtered(args.filtered_size, args.dim)
     if args.only in (None, "names"):
         nm = bench_names(args.names, args.name_queries, args.recall_queries)
         report["name_search_1m"] = {"p99_ms": nm["p99_ms"], "preselect_recall": nm["preselect_recall"],
