@@ -76,6 +76,14 @@ def _show_update(report) -> None:
 
 
 def _show_search(results) -> None:
+    if results and hasattr(results[0], "path"):  # a batch: one line per query
+        failed = [q for q in results if q.error]
+        for q in results:
+            top = q.results[0] if q.results else None
+            line = f"error: {q.error}" if q.error else (f"{top.key} ({top.score:.3f})" if top else "no results")
+            console.print(f"{q.path}: {line}")
+        console.print(f"searched {len(results) - len(failed)} images, {len(failed)} unreadable")
+        return
     console.print(results_table(results))
 
 

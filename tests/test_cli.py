@@ -174,3 +174,31 @@ def test_index_refuses_a_work_folder_holding_the_users_files(tiny_gallery, cli_e
     result = logo_sim(["index", tiny_gallery / "metadata.jsonl", "--out", tmp_path / "index", "--work", data], cli_env)
     assert result.returncode != 0 and "did not create" in result.stderr and "Traceback" not in result.stderr
     assert [p.name for p in data.iterdir()] == ["notes.txt"]
+
+
+def test_search_over_a_folder_and_a_list_equals_searches_one_by_one(built_index, tiny_gallery, model_cache,
+                                                                   monkeypatch, tmp_path):
+    from logo_similarity import commands
+
+    monkeypatch.setenv("LOGO_SIM__MODEL__CACHE_DIR", str(model_cache))
+    monkeypatch.setenv("LOGO_SIM__MODEL__BATCH_SIZE", "2")  # batches of two: the last one short
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    names = ["ring", "star", "cross"]
+    for name in names:
+        (folder / f"{name}.png").write_bytes((tiny_gallery / "images" / f"{name}.png").read_bytes())
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    out = tmp_path / "batch.json"
+    batch = commands.search(folder, index_dir=built_index, k=4, json_out=out)
+    assert [q.path.name for q in batch] == ["broken.png", "cross.png", "ring.png", "star.png"]
+    assert batch[0].error and not batch[0].results  # reported, and it cost the others nothing
+    for query in batch[1:]:
+        alone = commands.search(query.path, index_dir=built_index, k=4)
+        assert [(r.id, round(r.score, 6)) for r in query.results] == [(r.id, round(r.score, 6)) for r in alone]
+    saved = json.loads(out.read_text())
+    assert [Path(q["query"]).name for q in saved] == [q.path.name for q in batch] and saved[0]["error"]
+    listed = tmp_path / "queries.txt"
+    listed.write_text("# one per line\nqueries/star.png\n\nqueries/ring.png\n")
+    again = commands.search(listed, index_dir=built_index, k=4)
+    assert [q.path.name for q in again] == ["star.png", "ring.png"]
+    assert [r.id for r in again[0].results] == [r.id for r in batch[3].results]

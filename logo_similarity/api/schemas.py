@@ -111,6 +111,19 @@ class SearchOut(BaseModel):
     timings_ms: dict[str, float] = Field(description="per stage: read, decode, preprocess, embed, search, text, ...")
 
 
+class BatchItemOut(BaseModel):
+    position: int = Field(description="the image's place in the request (0-based)")
+    filename: str | None = None
+    search: SearchOut | None = Field(None, description="its results, as POST /search gives them")
+    error: ErrorOut | None = Field(None, description="why this image was not searched (the others were)")
+
+
+class BatchSearchOut(BaseModel):
+    items: list[BatchItemOut]
+    index_version: str
+    timings_ms: dict[str, float] = Field(description="total: the whole batch")
+
+
 class ItemOut(BaseModel):
     id: int
     key: str

@@ -39,7 +39,7 @@ from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.indexing.edits import EditError, clean_edit, edit_items_locked
 from logo_similarity.retrieval.store.lock import IndexLockedError, index_writer
 from logo_similarity.retrieval.store.metadata import ids_with_extra
-from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_query
+from logo_similarity.search import Query, QueryError, QueryOutcome, crop_box, run_queries, run_query
 from logo_similarity.search.cache import QueryCache
 from logo_similarity.indexing.update import add_items_locked, delete_items_locked
 from logo_similarity.retrieval.store.versions import live_version
@@ -141,6 +141,12 @@ class SearchService:
             return run_query(live.index, self.embedder, query, self.settings, cache=live.cache)
         except QueryError as exc:
             raise BadQuery(str(exc)) from exc
+
+    def search_batch(self, live: LiveIndex, images: list[Image.Image], k: int, item_filter: ItemFilter,
+                     rerank: bool) -> list[QueryOutcome]:
+        """Several query images at once (``run_queries``: embedded together), each ranked as ``search`` would."""
+        queries = [Query(image, None, None, k, item_filter, rerank) for image in images]
+        return run_queries(live.index, self.embedder, queries, self.settings, cache=live.cache)
 
     def item(self, live: LiveIndex, item_id: int) -> dict[str, Any]:
         meta = live.index.metadata.get(item_id)

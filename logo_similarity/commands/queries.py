@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -11,14 +12,17 @@ import typer
 from logo_similarity.commands.options import ConfigOpt, IndexOpt, ModelOpt, PoolingOpt, TextMaskOpt, command_settings
 from logo_similarity.embeddings import load_embedder
 from logo_similarity.embeddings.loading import embedder_for_spec
+from logo_similarity.datasets.records import IMAGE_SUFFIXES
 from logo_similarity.preprocessing import load_image
+from logo_similarity.preprocessing.loader import ImageLoadError
 from logo_similarity.retrieval import SearchIndex, SearchResult
 from logo_similarity.retrieval.filters import ItemFilter
-from logo_similarity.search import Query, QueryError, run_query, search_image
+from logo_similarity.search import Query, QueryError, run_queries, run_query, search_image
 
 
 def search(
-    image: Annotated[Optional[Path], typer.Argument(help="query logo image")] = None,
+    image: Annotated[Optional[Path], typer.Argument(
+        help="query logo image; or a folder of them, or a .txt list of their paths (batch: one result list each)")] = None,
     text: Annotated[Optional[str], typer.Option(help="the mark's name: sound-alike search, or name score per result")] = None,
     index_dir: IndexOpt = None,
     k: Annotated[Optional[int], typer.Option(min=1, max=1000, help="number of results")] = None,
@@ -31,7 +35,8 @@ def search(
     year_to: Annotated[Optional[int], typer.Option(help="only marks filed in or before this year")] = None,
     config: ConfigOpt = None,
 ) -> list[SearchResult]:
-    """Find the indexed marks that look like IMAGE and/or sound like --text."""
+    """Find the indexed marks that look like IMAGE and/or sound like --text (IMAGE a folder or a list: each
+    image, embedded in batches)."""
     if image is None and not text:
         raise typer.BadParameter("give a query IMAGE, --text NAME, or both")
     try:
@@ -47,6 +52,13 @@ def search(
             results = run_query(loaded, None, Query(text=text, k=k, filter=item_filter), settings).results
         except QueryError as exc:
             raise typer.BadParameter(str(exc)) from exc
+    elif image.is_dir() or image.suffix.lower() in LIST_SUFFIXES:
+        embedder = embedder_for_spec(model, loaded.spec, settings)
+        batch = search_many(loaded, embedder, query_paths(image), k, settings, item_filter)
+        if json_out:
+            json_out.write_text(json.dumps([{"query": str(q.path), "error": q.error,
+                                             "results": [r.__dict__ for r in q.results]} for q in batch], indent=2))
+        return batch
     else:
         embedder = embedder_for_spec(model, loaded.spec, settings)
         query = load_image(image, settings.image)
@@ -58,6 +70,53 @@ def search(
     if json_out:
         json_out.write_text(json.dumps([r.__dict__ for r in results], indent=2))
     return results
+
+
+LIST_SUFFIXES = (".txt", ".list")  # a text file of query image paths, one per line
+
+
+@dataclass
+class BatchQuery:
+    path: Path
+    results: list[SearchResult] = field(default_factory=list)
+    error: str | None = None  # why this image was not searched
+
+
+def query_paths(source: Path) -> list[Path]:
+    """The images of a folder (recursively, sorted), or the paths listed in a text file (relative to it)."""
+    if source.is_dir():
+        found = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    else:
+        lines = [line.strip() for line in source.read_text(encoding="utf-8").splitlines()]
+        found = [source.parent / line for line in lines if line and not line.startswith("#")]
+    if not found:
+        raise typer.BadParameter(f"{source}: no query images")
+    return found
+
+
+def search_many(index: SearchIndex, embedder, paths: list[Path], k: int, settings, item_filter: ItemFilter,
+                ) -> list[BatchQuery]:
+    """Every image searched as ``logo-sim search IMAGE`` would search it, ``model.batch_size`` images embedded
+    at a time (``run_queries``); an unreadable image is reported and skipped, the others searched."""
+    from tqdm import tqdm
+
+    index.check_compatible(embedder.spec)
+    out = [BatchQuery(p) for p in paths]
+    size = settings.model.batch_size
+    with tqdm(total=len(out), desc="searching", unit="query") as progress:
+        for start in range(0, len(out), size):
+            chunk, images = out[start:start + size], []
+            for query in chunk:
+                try:
+                    images.append((query, load_image(query.path, settings.image)))
+                except (ImageLoadError, OSError) as exc:
+                    query.error = str(exc)
+            outcomes = run_queries(index, embedder, [Query(image=im, k=k, filter=item_filter) for _, im in images],
+                                   settings)
+            for (query, _), outcome in zip(images, outcomes):
+                query.results = outcome.results
+            progress.update(len(chunk))
+    return out
 
 
 def evaluate(

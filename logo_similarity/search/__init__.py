@@ -6,8 +6,9 @@ from logo_similarity.search.query import (
     QueryOutcome,
     crop_box,
     embed_query,
+    run_queries,
     run_query,
     search_image,
 )
 
-__all__ = ["Query", "QueryError", "QueryOutcome", "crop_box", "embed_query", "run_query", "search_image"]
+__all__ = ["Query", "QueryError", "QueryOutcome", "crop_box", "embed_query", "run_queries", "run_query", "search_image"]

@@ -24,29 +24,11 @@ from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.search.cache import QueryCache
+from logo_similarity.search.request import Query, QueryError
+from logo_similarity.search.features import query_features, query_features_batch  # noqa: F401 (re-exported)
 from logo_similarity.text.normalize import phonetic_letters
 from logo_similarity.text.read_name import name_variants
 from logo_similarity.utils.timing import Stopwatch
-
-
-class QueryError(ValueError):
-    """The query's values cannot be searched with (the message says why)."""
-
-
-@dataclass(frozen=True)
-class Query:
-    image: Image.Image | None = None
-    vector: np.ndarray | None = None  # a stored (index-space) vector instead of an image: search by id
-    text: str | None = None
-    k: int = 20
-    filter: ItemFilter = ItemFilter()
-    rerank: bool | None = None  # None: settings.search.rerank
-    vienna_codes: tuple[str, ...] = ()  # the query mark's own codes (a component when re-ranking)
-    cells: np.ndarray | None = None  # stored local features with ``vector`` (search by id)
-    ink: np.ndarray | None = None
-    ocr_text: str | None = None  # a name already read from this query's image (e.g. by an earlier query_features)
-    figure: np.ndarray | None = None  # with ``vector``: the figure's vector (index space) when the query mark has one
-    elements: dict | None = None  # with ``vector``: what the split found in the query mark (``Elements.describe``)
 
 
 @dataclass
@@ -67,79 +49,6 @@ def crop_box(image: Image.Image, box: tuple[int, int, int, int], min_side: int) 
     if right - left < min_side or bottom - top < min_side:
         raise QueryError(f"box {box} must be at least {min_side} px wide and high (right > left, bottom > top)")
     return image.crop(box)
-
-
-def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings, rerank: bool,
-                   clock: Stopwatch | None = None, cache: QueryCache | None = None) -> QueryFeatures:
-    """What the query brings: its vector (index space), local features, name (given or read), Vienna codes.
-    With a ``cache`` (of this index), an image seen before is not embedded or read again."""
-    clock = clock or Stopwatch()
-    key = None
-    if cache is not None and query.image is not None and query.vector is None:
-        key = cache.key(query.image, rerank, bool(query.text))
-        cached = cache.get(key)
-        clock.lap("cache")
-        if cached is not None:
-            cached.vienna_codes = list(query.vienna_codes)
-            if query.text:
-                cached.name, cached.name_source = query.text, "given"
-            return cached
-    features = QueryFeatures(vienna_codes=list(query.vienna_codes))
-    if query.text:
-        features.name, features.name_source = query.text, "given"
-    if query.vector is not None:
-        features.vector = np.asarray(query.vector, dtype=np.float32)
-        features.cells, features.ink = query.cells, query.ink
-        features.figure, features.elements = query.figure, query.elements
-        if not query.text and query.ocr_text and rerank:
-            features.name, features.name_source = query.ocr_text, "ocr"
-    elif query.image is not None:
-        array = embedder.preprocess(query.image).array[None]
-        clock.lap("preprocess")
-        local = index.local if rerank and settings.rerank.spatial != "off" else None
-        if local is not None and getattr(embedder, "has_local", False):
-            from logo_similarity.embeddings.local import ink_grid
-
-            raw, maps = embedder.embed_local(array)
-            features.cells, features.ink = local.projection(maps)[0], ink_grid(array, maps.shape[-1])[0]
-        else:
-            raw = embedder.embed_batch(array)
-        clock.lap("embed")
-        features.vector = (index.projection(raw) if index.projection is not None else raw)[0]
-        read_name = rerank and not query.text and settings.rerank.ocr_query
-        if rerank and index.figures is not None and settings.elements.enabled:
-            read_name = _query_elements(index, embedder, query.image, settings, features, read_name, clock)
-        if read_name:
-            from logo_similarity.text.read_name import name_reader
-
-            read = name_reader(settings, enabled=True)(query.image)
-            if read is not None:
-                features.name, features.name_source = read.text, "ocr"
-            clock.lap("ocr")
-        if key is not None:
-            cache.put(key, features)
-    return features
-
-
-def _query_elements(index: SearchIndex, embedder: Embedder, image: Image.Image, settings: Settings,
-                    features: QueryFeatures, read_name: bool, clock: Stopwatch) -> bool:
-    """The query mark split as the index's marks were (one OCR pass, the words recognised when its name is to be
-    read): its kind, its figure's vector, and the name. Returns whether the name is still to be read."""
-    from logo_similarity.preprocessing.elements import element_reader
-    from logo_similarity.text.read_name import name_reader
-
-    parts = element_reader(settings)(image, recognize=read_name)
-    clock.lap("ocr")
-    features.elements = parts.describe()
-    if parts.figure is not None:
-        raw = embedder.embed_batch(embedder.preprocess(parts.figure).array[None])
-        features.figure = (index.projection(raw) if index.projection is not None else raw)[0]
-        clock.lap("figure")
-    if read_name:
-        read = name_reader(settings, enabled=True).from_ocr(parts.read)
-        if read is not None:
-            features.name, features.name_source = read.text, "ocr"
-    return False
 
 
 def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, fetch: int, text: TextSettings,
@@ -201,20 +110,50 @@ def _add_figure_candidates(index: SearchIndex, features: QueryFeatures, query: Q
             seen.add(item)
 
 
-def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings,
-              cache: QueryCache | None = None) -> QueryOutcome:
-    """``query`` over ``index``; ``cache`` (of this index: ``search/cache.py``) keeps query images' features."""
+def check_query(query: Query) -> None:
+    """QueryError when ``query`` cannot be searched with (the message says why)."""
     if query.image is None and query.vector is None and not query.text:
         raise QueryError("give an image, a name (text), or both")
     if query.text is not None and not phonetic_letters(query.text):
         raise QueryError(f"the name {query.text!r} has no letters or digits to compare")
+
+
+def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, settings: Settings,
+              cache: QueryCache | None = None) -> QueryOutcome:
+    """``query`` over ``index``; ``cache`` (of this index: ``search/cache.py``) keeps query images' features."""
+    return run_queries(index, embedder, [query], settings, cache)[0]
+
+
+def run_queries(index: SearchIndex, embedder: Embedder | None, queries: list[Query], settings: Settings,
+                cache: QueryCache | None = None) -> list[QueryOutcome]:
+    """Several queries at once: their images embedded (and their figures) in one batch per re-ranking setting,
+    then each searched and re-ranked as ``run_query`` does it alone, with the same results. The batch's
+    feature time is shared out equally among its queries' ``timings_ms``."""
+    for query in queries:
+        check_query(query)
+    flags = [settings.search.rerank if q.rerank is None else q.rerank for q in queries]
+    features: list = [None] * len(queries)
+    shared: list[dict[str, float]] = [{} for _ in queries]
+    for rerank in sorted(set(flags)):
+        rows = [i for i, flag in enumerate(flags) if flag == rerank]
+        clock = Stopwatch()
+        for i, f in zip(rows, query_features_batch(index, embedder, [queries[i] for i in rows], settings, rerank,
+                                                   clock, cache)):
+            features[i] = f
+            shared[i] = {stage: ms / len(rows) for stage, ms in clock.timings.items()}
+    return [_search(index, features[i], replace(queries[i], rerank=flags[i]), settings, shared[i])
+            for i in range(len(queries))]
+
+
+def _search(index: SearchIndex, features: QueryFeatures, query: Query, settings: Settings,
+            timings: dict[str, float]) -> QueryOutcome:
+    """Stages 1 and 2 of one query whose features are known (``query.rerank`` resolved)."""
     clock = Stopwatch()
-    rerank = settings.search.rerank if query.rerank is None else query.rerank
-    features = query_features(index, embedder, query, settings, rerank, clock, cache)
+    rerank = bool(query.rerank)
     visual = features.vector is not None
     fetch = max(query.k, settings.search.candidates) if (query.filter.active or rerank or not visual) else query.k
-    order, image_scores, text_scores = fetch_candidates(index, features, replace(query, rerank=rerank), fetch,
-                                                        settings.text, settings.rerank, clock,
+    order, image_scores, text_scores = fetch_candidates(index, features, query, fetch, settings.text,
+                                                        settings.rerank, clock,
                                                         settings.elements.figure_fetch if settings.elements.enabled else 0)
     ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
                                fuse=rerank, k=query.k, text_found=text_scores)
@@ -223,7 +162,7 @@ def run_query(index: SearchIndex, embedder: Embedder | None, query: Query, setti
         SearchResult.from_hit(rank, row.score, index.metadata[row.id], explanation=row.explanation, **row.components)
         for rank, row in enumerate(ranked.rows, start=1)
     ]
-    timings = {**clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
+    timings = {**timings, **clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
     return QueryOutcome(results, timings, candidates=len(order), reranked=ranked.fused,
                         query_text=features.name, query_text_source=features.name_source)
 

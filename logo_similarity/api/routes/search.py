@@ -24,15 +24,20 @@ from logo_similarity.api.deps import (
     optional_text,
     parse_box,
 )
+from logo_similarity.api.errors import BadQuery
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.routes.catalog import vienna_out
 from logo_similarity.api.routes.items import image_url
 from logo_similarity.api.service import LiveIndex
 from logo_similarity.classification import ViennaClassification
 from logo_similarity.config import SearchSettings
+from logo_similarity.preprocessing.loader import ImageLoadError
 from logo_similarity.retrieval.filters import VIENNA_PREFIX
 from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.search import QueryOutcome
+
+
+MAX_BATCH_QUERIES = 64  # images per POST /search:batch: one embedding batch, one answer of bounded size
 
 
 def result_out(request: Request, table: ViennaClassification, r: SearchResult) -> schemas.ResultOut:
@@ -97,6 +102,45 @@ def router(search: SearchSettings) -> APIRouter:
         live, outcome = await pools.run_search(work)
         outcome.timings_ms["total"] = (time.perf_counter() - start) * 1000.0
         return search_out(request, table, metrics, live, outcome, k)
+
+    @routes.post("/search:batch", response_model=schemas.BatchSearchOut)
+    async def search_batch(
+        request: Request, service: Service, pools: Pools, table: ViennaTable, metrics: AppMetrics,
+        images: Annotated[list[UploadFile], File(description=f"query logos, at most {MAX_BATCH_QUERIES}")],
+        k: Annotated[int, Form(ge=1, le=1000)] = default_k,
+        vienna: Annotated[str, Form(pattern=VIENNA_PREFIX.pattern, description="Vienna code prefix, e.g. 27.05")] = None,
+        year_from: Annotated[int, Form(ge=0, le=9999)] = None,
+        year_to: Annotated[int, Form(ge=0, le=9999)] = None,
+        nice: Annotated[str, Form(max_length=200, description=NICE_HELP)] = None,
+        rerank: Annotated[bool, Form(description="order by the composite score")] = None,
+    ) -> schemas.BatchSearchOut:
+        """Many query logos in one request, embedded together: each gets what ``POST /search`` would give it
+        (same filters and k for all); an image that cannot be read gets its own error, the others their results."""
+        start = time.perf_counter()
+        if len(images) > MAX_BATCH_QUERIES:
+            raise BadQuery(f"at most {MAX_BATCH_QUERIES} images per batch, got {len(images)}", reason="too_many_images")
+        uploads = [(f.filename, await f.read()) for f in images]
+        filters = item_filter(vienna, year_from, year_to, nice)
+        do_rerank = service.settings.search.rerank if rerank is None else rerank
+
+        def work() -> tuple[LiveIndex, list[tuple[int, QueryOutcome]], dict[int, schemas.ErrorOut]]:
+            live = service.live
+            decoded, errors = [], {}
+            for position, (_, data) in enumerate(uploads):
+                try:
+                    decoded.append((position, service.decode(data, None)))
+                except ImageLoadError as exc:
+                    errors[position] = schemas.ErrorOut(reason=exc.reason, detail=str(exc).replace("<bytes>: ", ""))
+            outcomes = service.search_batch(live, [image for _, image in decoded], k, filters, do_rerank)
+            return live, [*zip([p for p, _ in decoded], outcomes)], errors
+
+        live, found, errors = await pools.run_search(work)
+        items = [schemas.BatchItemOut(position=p, filename=uploads[p][0], error=e) for p, e in errors.items()]
+        items += [schemas.BatchItemOut(position=p, filename=uploads[p][0],
+                                       search=search_out(request, table, metrics, live, outcome, k))
+                  for p, outcome in found]
+        return schemas.BatchSearchOut(items=sorted(items, key=lambda item: item.position), index_version=live.version,
+                                      timings_ms={"total": (time.perf_counter() - start) * 1000.0})
 
     @routes.post("/search/by-id/{item_id}", response_model=schemas.SearchOut)
     async def search_by_id(
