@@ -7,7 +7,9 @@
    --items, with names, Vienna codes and years; indexed with `logo-sim index` (embedding cache: reruns are fast).
 2. `logo-sim serve` in a subprocess (the real CLI and uvicorn), a random API key in its environment.
 3. Load: for each N in --clients, N concurrent clients post searches for --duration s (fresh modified copies
-   of demo logos, not in the gallery; one in four with a mark name); throughput, p50/p99, errors.
+   of demo logos, not in the gallery; one in four with a mark name); throughput, p50/p99, errors; re-ranking on
+   and the query cache off (the 200 query images repeat). Then batch: one client posting --batch-size images per
+   POST /search:batch (queries/s). Last, a second server with the query cache on, under the first load.
 4. Swap: 8 clients for --duration s (or until 10 s after the switch, when the rebuild takes longer); a quarter
    in, POST /index/rebuild (re-embeds every item, retrains the index, switches versions); every failed request
    counts.
@@ -85,8 +87,11 @@ def make_gallery(work: Path, items: int) -> Path:
     return metadata
 
 
-def start_server(index: Path, key: str, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "LOGO_SIM__API__API_KEY": key, "LOGO_SIM__LOG_LEVEL": "WARNING"}
+def start_server(index: Path, key: str, port: int, log: Path, query_cache: int = 0) -> subprocess.Popen:
+    """``logo-sim serve`` with shipped settings, but its query cache of ``query_cache`` images (0: off: the load
+    repeats a few hundred query images, so a cache would otherwise measure itself)."""
+    env = {**os.environ, "LOGO_SIM__API__API_KEY": key, "LOGO_SIM__LOG_LEVEL": "WARNING",
+           "LOGO_SIM__SEARCH__QUERY_CACHE": str(query_cache)}
     proc = subprocess.Popen([sys.executable, "-m", "logo_similarity.cli", "serve", "--index", str(index),
                              "--port", str(port)], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
@@ -152,6 +157,23 @@ async def drive(url: str, clients: int, duration: float, queries, during=None) -
             "error_examples": errors[:5], "versions": versions, "during": extra[-1] if during else None}
 
 
+async def drive_batches(url: str, duration: float, queries, batch_size: int) -> dict:
+    """One client posting ``batch_size`` images per ``POST /search:batch`` for ``duration`` s: queries/s."""
+    rng = random.Random(7)
+    answered, errors, started = 0, [], time.perf_counter()
+    async with httpx.AsyncClient(base_url=url, timeout=300) as http:
+        while time.perf_counter() - started < duration:
+            files = [("images", (f"q{i}.png", rng.choice(queries)[0], "image/png")) for i in range(batch_size)]
+            r = await http.post("/search:batch", files=files, data={"k": "20"})
+            if r.status_code == 200:
+                answered += sum(item["search"] is not None for item in r.json()["items"])
+            else:
+                errors.append(f"{r.status_code} {r.text[:120]}")
+    elapsed = time.perf_counter() - started
+    return {"queries_per_s": round(answered / elapsed, 2), "rerank": True, "batch_size": batch_size,
+            "query_cache": False, "queries": answered, "errors": len(errors), "error_examples": errors[:3]}
+
+
 def rebuild_midway(key: str, delay: float):
     async def during(http: httpx.AsyncClient, deadline: list[float]) -> dict:
         await asyncio.sleep(delay)
@@ -185,6 +207,16 @@ def try_bad_inputs(url: str, key: str) -> dict:
             "unexpected": [r for r in rows if r["status"] not in r["expected"]], "cases": rows}
 
 
+def _load_row(url: str, clients: int, duration: float, queries, query_cache: bool) -> dict:
+    row = asyncio.run(drive(url, clients, duration, queries))
+    row.pop("during")
+    row.pop("versions")
+    row = {"clients": clients, "rerank": True, "query_cache": query_cache, **row}
+    print(f"load {clients} clients (query cache {'on' if query_cache else 'off'}): {row['rps']} req/s, p50 "
+          f"{row['p50_ms']} ms, p99 {row['p99_ms']} ms, errors {row['errors']}", flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="write the figures here")
@@ -192,6 +224,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--clients", type=int, nargs="*", default=[8, 32], help="load rows (none: swap and bad inputs only)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per POST /search:batch in the batch row")
     args = parser.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
@@ -213,12 +246,9 @@ def main() -> None:
         asyncio.run(drive(url, 2, 5, queries))  # warm-up
         load = []
         for clients in args.clients:
-            row = asyncio.run(drive(url, clients, args.duration, queries))
-            row.pop("during")
-            row.pop("versions")
-            load.append(row)
-            print(f"load {clients} clients: {row['rps']} req/s, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
-                  f"errors {row['errors']}", flush=True)
+            load.append(_load_row(url, clients, args.duration, queries, query_cache=False))
+        batch = asyncio.run(drive_batches(url, args.duration, queries, args.batch_size))
+        print(f"batch of {batch['batch_size']}: {batch['queries_per_s']} queries/s, errors {batch['errors']}", flush=True)
         swap_run = asyncio.run(drive(url, 8, args.duration, queries, rebuild_midway(key, args.duration / 4)))
         swap = {"requests": swap_run["requests"], "failed": swap_run["errors"], "clients": 8,
                 "rps": swap_run["rps"], "p50_ms": swap_run["p50_ms"], "p99_ms": swap_run["p99_ms"],
@@ -234,7 +264,15 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    report = {"load": load, "swap": swap, "bad_inputs": bad,
+    if args.clients:  # the same load with the shipped query cache on: the repeated images are answered from it
+        server = start_server(index, key, port, args.work / "server-cached.log", query_cache=256)
+        try:
+            asyncio.run(drive(url, 2, 5, queries))
+            load.append(_load_row(url, args.clients[0], args.duration, queries, query_cache=True))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    report = {"load": load, "batch": batch, "swap": swap, "bad_inputs": bad,
               "index": {"items": server_stats["items"], "type": server_stats["index_type"],
                         "search_params": server_stats["search_params"], "pca_dim": server_stats["pca_dim"]},
               "duration_s": args.duration, "cpu_count": os.cpu_count()}
