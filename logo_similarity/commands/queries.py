@@ -94,8 +94,8 @@ def query_paths(source: Path) -> list[Path]:
     return found
 
 
-def search_many(index: SearchIndex, embedder, paths: list[Path], k: int, settings, item_filter: ItemFilter,
-                ) -> list[BatchQuery]:
+def search_many(index: SearchIndex, embedder, paths: list[Path], k: int, settings,
+                item_filter: ItemFilter) -> list[BatchQuery]:
     """Every image searched as ``logo-sim search IMAGE`` would search it, ``model.batch_size`` images embedded
     at a time (``run_queries``); an unreadable image is reported and skipped, the others searched."""
     from tqdm import tqdm

@@ -23,7 +23,8 @@ from logo_similarity.reranking.expansion import alpha_query_expansion
 from logo_similarity.reranking.fusion import best_rows, fused_scores, ranking
 from logo_similarity.reranking.spatial import patch_max_similarity
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.search.query import Query, query_features, run_query
+from logo_similarity.search.features import query_features
+from logo_similarity.search.query import Query, run_query
 
 COMPONENTS = ("image", "spatial", "text", "vienna", "figure")
 

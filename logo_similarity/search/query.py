@@ -25,7 +25,7 @@ from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.search.cache import QueryCache
 from logo_similarity.search.request import Query, QueryError
-from logo_similarity.search.features import query_features, query_features_batch  # noqa: F401 (re-exported)
+from logo_similarity.search.features import query_features_batch
 from logo_similarity.text.normalize import phonetic_letters
 from logo_similarity.text.read_name import name_variants
 from logo_similarity.utils.timing import Stopwatch

@@ -25,7 +25,8 @@ from logo_similarity.evaluation.logobench import load_benchmark
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reranking.rerank import rerank_candidates
 from logo_similarity.indexing import BuildRequest, build_index, stage2_data
-from logo_similarity.search.query import Query, query_features
+from logo_similarity.search.features import query_features
+from logo_similarity.search.query import Query
 from logo_similarity.utils.logging import configure_logging
 from logo_similarity.utils.timing import percentiles_ms
 

@@ -7,7 +7,8 @@ from PIL import Image
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.indexing import build_with_settings
 from logo_similarity.preprocessing.elements import element_reader, split_elements
-from logo_similarity.search.query import Query, query_features, run_query
+from logo_similarity.search.features import query_features
+from logo_similarity.search.query import Query, run_query
 from logo_similarity.synthetic import render_composite, render_text_logo
 from logo_similarity.text.ocr import OcrResult
 from tests.conftest import COLOURS, KINDS, draw_logo
