@@ -80,6 +80,11 @@ class SearchService:
                 # concurrent searches each get few inference threads: more throughput on a loaded server
                 model = self.settings.model.model_copy(update={"threads": self.settings.api.inference_threads})
                 self.embedder = embedder_for_spec(self.model, index.spec, self.settings.model_copy(update={"model": model}))
+            if self.settings.search.rerank and (self.settings.rerank.ocr_query or self.settings.elements.enabled):
+                from logo_similarity.text.ocr import prepare_ocr
+
+                prepare_ocr(self.settings.text, Path(self.settings.model.cache_dir).expanduser(),
+                            recognize=self.settings.rerank.ocr_query)
             self._install(index)
             self.load_error = None
         except Exception as exc:  # reported by /ready and every search until fixed; the process keeps running

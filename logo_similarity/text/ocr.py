@@ -185,6 +185,18 @@ def get_detector(settings: TextSettings, cache_dir: Path) -> CraftDetector:
         return _detectors[key]
 
 
+def prepare_ocr(settings: TextSettings, cache_dir: Path, recognize: bool = True) -> None:
+    """Load the detector (and the recogniser), exporting them first if this cache has none: a server does it
+    before it says it is ready, so no search waits for a one-off export."""
+    get_detector(settings, cache_dir)
+    if recognize and settings.recognizer == "onnx":
+        from logo_similarity.text.recognizer import get_recognizer
+
+        get_recognizer(cache_dir, settings.ocr_threads)
+    elif recognize:
+        get_reader(cache_dir, recognizer=True)
+
+
 def read_text(image: Image.Image, settings: TextSettings, cache_dir: Path, recognize: bool = True) -> OcrResult:
     """Detect (and optionally recognise) the text of a logo."""
     rgb = np.asarray(image.convert("RGB"))
