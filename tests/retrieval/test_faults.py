@@ -71,9 +71,11 @@ def gallery(folder, n=24):
 
 
 def cli(args, model_cache, limit=None):
-    # no OCR at index time: its models would be exported into the cache on first use, a write of its own
+    # no OCR at index time (names read, nor the element split's text boxes): its models would be exported into
+    # the cache on first use, a write of its own that the file-size limit would stop before any chunk (when no
+    # earlier test of the session has exported them)
     env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": str(model_cache), "LOGO_SIM__LOG_LEVEL": "INFO",
-           "LOGO_SIM__RERANK__OCR_INDEX": "false"}
+           "LOGO_SIM__RERANK__OCR_INDEX": "false", "LOGO_SIM__ELEMENTS__ENABLED": "false"}
     return subprocess.run([*CLI, *map(str, args)], env=env, capture_output=True, text=True, timeout=300,
                           preexec_fn=file_size_limit(limit) if limit else None)
 
