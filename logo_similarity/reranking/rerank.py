@@ -36,7 +36,6 @@ from logo_similarity.reranking.vienna import best_shared, usable_codes, vienna_s
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.store.metadata import searchable_name
 from logo_similarity.text.read_name import name_variants
-from logo_similarity.text.similarity import text_similarity_many
 from logo_similarity.utils.timing import Stopwatch
 
 
@@ -172,19 +171,18 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
             if index.figures is not None and settings.elements.enabled:
                 components["figure"], figure_pair = figure_component(index, features, ids)
                 clock.lap("figure")
-    names: list[tuple[str | None, str | None]] = []  # looked up only when there is a name to compare with
     if features.name and len(ids):
-        names = [searchable_name(index.metadata[int(i)]) for i in ids]
         text_found = text_found or {}
         text = np.array([text_found.get(int(i), np.nan) for i in ids])
         # names that sound alike were found (and scored) by the name index over the whole collection; of the
         # rest, the best ``text_top`` by image get a name score, the others none (neutral), which bounds the cost
         scored = best_rows(components["image"], settings.rerank.text_top) if visual else np.arange(len(ids))
         variants = name_variants(features.name) if features.name_source == "ocr" else [features.name]
-        scored_names = [names[r][0] for r in scored]
+        # the names' encoded columns of the name index (built once per version), not each name encoded again
+        name_columns = index.name_index(settings.text.phonetic_weight)
+        rows = name_columns.rows_of(ids[scored])
         for variant in variants:  # stage 1 kept the best variant too: the same rule for every candidate
-            sims = text_similarity_many(variant, scored_names, settings.text.phonetic_weight)
-            text[scored] = np.fmax(text[scored], sims)
+            text[scored] = np.fmax(text[scored], name_columns.similarity(variant, rows))
         components["text"] = text
         clock.lap("text")
     table = load_vienna(settings.classification.vienna_file) if features.vienna_codes else None
@@ -207,8 +205,9 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
             parts["composite"] = float(score[r])
         explanation: dict[str, Any] = {}
         if "text" in components:
-            explanation["text_source"] = {"query": features.name_source, "candidate": names[r][1],
-                                          "query_text": features.name, "candidate_text": names[r][0]}
+            name, source = searchable_name(index.metadata[int(ids[r])])
+            explanation["text_source"] = {"query": features.name_source, "candidate": source,
+                                          "query_text": features.name, "candidate_text": name}
         if parts.get("vienna"):
             explanation["vienna_shared"] = _shared_code(features.vienna_codes,
                                                         index.metadata[int(ids[r])].get("vienna_codes"), table)

@@ -107,6 +107,7 @@ class NameIndex:
 
     def __init__(self, ids: list[int] | np.ndarray, names: list[str], phonetic_weight: float) -> None:
         self.ids = np.asarray(ids, dtype=np.int64)
+        self._by_id = np.argsort(self.ids, kind="stable")  # rows in id order: ``rows_of``
         self.names = list(names)
         self.phonetic_weight = phonetic_weight
         self.codes, self.lengths = encode_names(self.names)
@@ -172,6 +173,28 @@ class NameIndex:
         """(combined, phonetic, orthographic) similarity of ``query`` to the given rows (``score_encoded``)."""
         return score_encoded(query, self.codes[rows], self.lengths[rows], self.self_scores[rows], self.phonetic_weight)
 
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """Row of each id's name, -1 for an id without one (its mark has no name and no text read)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(self.ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, ids, sorter=self._by_id), len(self.ids) - 1)
+        rows = self._by_id[at]
+        return np.where(self.ids[rows] == ids, rows, -1)
+
+    def similarity(self, query: str, rows: np.ndarray) -> np.ndarray:
+        """``text_similarity_many(query, names of rows)`` from the encoded columns (no name encoded or
+        self-scored again per query): NaN where a row is -1, has no letters, or the query has none."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.full(len(rows), np.nan)
+        if not phonetic_letters(query)[:MAX_LETTERS]:
+            return out
+        named = np.flatnonzero(rows >= 0)
+        named = named[self.lengths[rows[named]] > 0]
+        if len(named):
+            out[named] = self.score_rows(query, rows[named])[0]
+        return out
+
     def search(self, query: str, k: int, budget: int, rescore: int | None = None) -> list[NameHit]:
         rows = self.preselect(query, budget, rescore)
         if not len(rows):
@@ -205,6 +228,7 @@ class NameIndex:
                 raise ValueError(f"{path}: name index format {int(z['format'])} is not {FORMAT}")
             index = cls.__new__(cls)
             index.ids, index.codes, index.lengths = z["ids"], z["codes"], z["lengths"]
+            index._by_id = np.argsort(index.ids, kind="stable")
             index.self_scores, index.n_grams = z["self_scores"], z["n_grams"]
             text = z["names"].tobytes().decode()
             index.names = text.split("\0") if len(index.ids) else []

@@ -67,3 +67,24 @@ def test_stored_name_index_answers_as_a_fresh_one(tmp_path):
     for query in ("KODAC", "Zerox", "Bedalo", "nicon", ""):
         assert stored.search(query, 20, 200, 1000) == fresh.search(query, 20, 200, 1000)
         np.testing.assert_array_equal(stored.preselect(query, 200), fresh.preselect(query, 200))
+
+
+def test_similarity_from_columns_equals_scoring_the_names_afresh(tmp_path):
+    """Stage 2 scores candidates' names from the name index's encoded columns; the same numbers as encoding
+    the names again (``text_similarity_many``), ids without a name NaN, in any id order, also after a reload."""
+    from logo_similarity.text.similarity import text_similarity_many
+
+    rng = random.Random(3)
+    words = ["kodak", "codac", "nike", "naik", "apple", "studio kodak", "x", "--", "a-1", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"]
+    ids = rng.sample(range(10_000), len(words))  # not sorted
+    built = NameIndex(ids, words, phonetic_weight=0.7)
+    path = tmp_path / "names.npz"
+    built.save(path)
+    for index in (built, NameIndex.load(path, 0.7)):
+        asked = [ids[4], 99_999, ids[0], ids[9], ids[7], -1, ids[1], ids[6]]
+        rows = index.rows_of(asked)
+        assert (rows[[1, 5]] == -1).all() and (rows[[0, 2, 3, 4, 6, 7]] >= 0).all()
+        for query in ("kodack", "nyke", "studio", "1"):
+            expected = text_similarity_many(query, [dict(zip(ids, words)).get(i) for i in asked], 0.7)
+            np.testing.assert_array_equal(index.similarity(query, rows), expected)
+        assert np.isnan(index.similarity("--", rows)).all()
