@@ -207,6 +207,19 @@ def try_bad_inputs(url: str, key: str) -> dict:
             "unexpected": [r for r in rows if r["status"] not in r["expected"]], "cases": rows}
 
 
+def _swap_row(url: str, key: str, duration: float, queries) -> dict:
+    """8 clients searching while POST /index/rebuild runs and the server switches versions."""
+    swap_run = asyncio.run(drive(url, 8, duration, queries, rebuild_midway(key, duration / 4)))
+    swap = {"requests": swap_run["requests"], "failed": swap_run["errors"], "clients": 8,
+             "rps": swap_run["rps"], "p50_ms": swap_run["p50_ms"], "p99_ms": swap_run["p99_ms"],
+             "rebuild": swap_run["during"], "error_examples": swap_run["error_examples"],
+             "answered_by_version": swap_run["versions"],
+             "switched_under_load": len(swap_run["versions"]) >= 2}
+    print(f"swap: {swap['requests']} requests, {swap['failed']} failed, p99 {swap['p99_ms']} ms, rebuild "
+          f"{swap['rebuild']}, answered by version {swap['answered_by_version']}", flush=True)
+    return swap
+
+
 def _load_row(url: str, clients: int, duration: float, queries, query_cache: bool) -> dict:
     row = asyncio.run(drive(url, clients, duration, queries))
     row.pop("during")
@@ -225,6 +238,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--clients", type=int, nargs="*", default=[8, 32], help="load rows (none: swap and bad inputs only)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per POST /search:batch in the batch row")
+    parser.add_argument("--no-swap", action="store_true",
+                        help="leave out the swap under load (its rebuild re-embeds every item: minutes at 10k)")
     args = parser.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
@@ -249,14 +264,7 @@ def main() -> None:
             load.append(_load_row(url, clients, args.duration, queries, query_cache=False))
         batch = asyncio.run(drive_batches(url, args.duration, queries, args.batch_size))
         print(f"batch of {batch['batch_size']}: {batch['queries_per_s']} queries/s, errors {batch['errors']}", flush=True)
-        swap_run = asyncio.run(drive(url, 8, args.duration, queries, rebuild_midway(key, args.duration / 4)))
-        swap = {"requests": swap_run["requests"], "failed": swap_run["errors"], "clients": 8,
-                "rps": swap_run["rps"], "p50_ms": swap_run["p50_ms"], "p99_ms": swap_run["p99_ms"],
-                "rebuild": swap_run["during"], "error_examples": swap_run["error_examples"],
-                "answered_by_version": swap_run["versions"],
-                "switched_under_load": len(swap_run["versions"]) >= 2}
-        print(f"swap: {swap['requests']} requests, {swap['failed']} failed, p99 {swap['p99_ms']} ms, rebuild "
-              f"{swap['rebuild']}, answered by version {swap['answered_by_version']}", flush=True)
+        swap = None if args.no_swap else _swap_row(url, key, args.duration, queries)
         bad = try_bad_inputs(url, key)
         print(f"bad inputs: {bad['tried']} tried, {bad['http_5xx']} answered 5xx, "
               f"{len(bad['unexpected'])} not the expected status", flush=True)
