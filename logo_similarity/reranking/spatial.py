@@ -24,8 +24,13 @@ INK_MIN = 0.05  # a cell with less ink than this is background
 
 
 def cell_similarities(query: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """(P, D) query cells x (N, P, D) candidate cells -> (N, P_candidate, P_query) cosines (float32)."""
-    return np.matmul(candidates.astype(np.float32, copy=False), query.astype(np.float32, copy=False).T)
+    """(P, D) query cells x (N, P, D) candidate cells -> (N, P_candidate, P_query) cosines (float32).
+
+    One matrix product over all candidates' cells stacked (a batched ``matmul`` of N small products is several
+    times slower here)."""
+    n, cells, dim = candidates.shape
+    stacked = np.ascontiguousarray(candidates, dtype=np.float32).reshape(n * cells, dim)
+    return (stacked @ query.astype(np.float32, copy=False).T).reshape(n, cells, len(query))
 
 
 def patch_max_similarity(
