@@ -143,7 +143,7 @@ class RerankSettings(_Section):
     spatial: Literal["verified", "patch_max", "off"] = Field(
         "verified", description="verified: mutual NN + RANSAC affine; patch_max: mean of best cell cosines"
     )
-    spatial_top: int = Field(200, ge=0, description="candidates (best by image score) given a spatial score")
+    spatial_top: int = Field(100, ge=0, description="candidates (best by image score) given a spatial score")
     min_cell_similarity: float = Field(0.5, ge=-1, le=1, description="cosine below which cells never match")
     text_top: int = Field(150, ge=0, description="image candidates given a name score (those found by name have one)")
     ocr_query: bool = Field(True, description="read the name from the query logo when none is given")
