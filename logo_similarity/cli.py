@@ -156,6 +156,9 @@ def _show_dataset(report) -> None:
     reasons = ", ".join(f"{k} {v}" for k, v in report.rejects.most_common()) or "none"
     console.print(f"{report.records} records -> {report.items} images ({report.records_per_s:.0f} records/s); "
                   f"rejects: {reasons}")
+    if report.vienna_unknown:
+        codes = ", ".join(f"{code} x{n}" for code, n in report.vienna_unknown.most_common(5))
+        console.print(f"[yellow]kept with Vienna codes the table does not know (flagged vienna_unknown):[/] {codes}")
 
 
 names_app = typer.Typer(help="Review the names OCR read from unnamed marks.", no_args_is_help=True)

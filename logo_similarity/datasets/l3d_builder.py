@@ -3,7 +3,9 @@
 Output folder::
 
     metadata.jsonl    one L3D item per kept image: file, text, vienna_codes, year, nice_classes,
-                      application_number, mark_feature, image_index
+                      application_number, mark_feature, image_index, and vienna_unknown: the codes the
+                      Vienna table does not know (a newer edition, a typo), when there are any; the mark is
+                      kept with its known codes (one bad code never costs the mark)
     images/<sha>.png  the image loaded as everywhere (alpha on white), padded to square, resized to ``side``
     rejects.jsonl     {source, application_number, image_file, reason, message[, duplicate_of]} per bad record
     report/           summary.json, years.png, vienna_categories.png
@@ -44,6 +46,7 @@ class DatasetReport:
     records: int = 0
     items: int = 0
     rejects: Counter = field(default_factory=Counter)
+    vienna_unknown: Counter = field(default_factory=Counter)  # codes not in the table, on marks kept all the same
     seconds: float = 0.0
 
     @property
@@ -73,13 +76,18 @@ def _resume(out: Path) -> tuple[int, dict[str, str]]:
     return int(progress.get("records", 0)), seen
 
 
-def _checked_codes(codes: tuple[str, ...], table: ViennaClassification) -> tuple[list[str], str | None]:
-    """The codes in canonical form (27.05.01), or the first problem the classification finds with one."""
+def _checked_codes(codes: tuple[str, ...], table: ViennaClassification) -> tuple[list[str], list[dict[str, str]]]:
+    """The known codes in canonical form (27.05.01), and each other one with the problem the classification finds
+    (a newer edition's code, a typo): flagged on the mark, which is kept with what is known of it."""
+    known: list[str] = []
+    unknown: list[dict[str, str]] = []
     for code in codes:
         problem = table.problem(code)
         if problem:
-            return [], problem
-    return [canonical(c) for c in codes], None
+            unknown.append({"code": code, "problem": problem})
+        elif canonical(code) not in known:
+            known.append(canonical(code))
+    return known, unknown
 
 
 def _image_bytes(record: TradeMarkRecord, images_dir: Path | None) -> bytes:
@@ -118,9 +126,7 @@ def _handle(record, out: Path, images_dir: Path | None, side: int, settings: Ima
         return None, _reject(record, record.reason, record.message)
     if not record.image_file:
         return None, _reject(record, "no_image", "the mark lists no image")
-    codes, problem = _checked_codes(record.vienna_codes, table)
-    if problem:
-        return None, _reject(record, "unknown_vienna_code", problem)
+    codes, unknown = _checked_codes(record.vienna_codes, table)
     try:
         digest, png = _normalised_png(_image_bytes(record, images_dir), side, settings)
     except FileNotFoundError as exc:
@@ -136,7 +142,8 @@ def _handle(record, out: Path, images_dir: Path | None, side: int, settings: Ima
     return {"file": f"images/{digest}.png", "text": record.text, "vienna_codes": codes,
             "year": record.year, "nice_classes": list(record.nice_classes),
             "application_number": record.application_number, "mark_feature": record.mark_feature,
-            "image_index": record.image_index}, None
+            "image_index": record.image_index,
+            **({"vienna_unknown": [u["code"] for u in unknown]} if unknown else {})}, None
 
 
 def _append(path: Path, lines: list[dict]) -> int:
@@ -186,6 +193,7 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
         if item is not None:
             pending_items.append(item)
             report.items += 1
+            report.vienna_unknown.update(item.get("vienna_unknown", ()))
         else:
             pending_rejects.append(reject)
             report.rejects[reject["reason"]] += 1
@@ -193,7 +201,11 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
             flush()
     flush()
     report.seconds = time.perf_counter() - start
-    write_report(out)
+    summary = write_report(out)
+    flagged = summary["vienna_unknown"]
+    if flagged["items"]:
+        logger.warning("{} marks kept with Vienna codes the table does not know ({}), flagged vienna_unknown; see "
+                       "report/summary.json", flagged["items"], ", ".join(list(flagged["codes"])[:5]))
     return report
 
 
@@ -211,6 +223,9 @@ def write_report(out: Path) -> dict:
     summary = {"items": len(items), "rejects": len(rejects),
                "rejects_by_reason": dict(Counter(r["reason"] for r in rejects).most_common()),
                "with_name": sum(1 for i in items if i.get("text")), "years": dict(sorted(years.items())),
+               "vienna_unknown": {"items": sum(1 for i in items if i.get("vienna_unknown")),
+                                  "codes": dict(Counter(c for i in items for c in i.get("vienna_unknown", ()))
+                                                .most_common())},
                "vienna_categories": dict(sorted(categories.items()))}
     folder = out / "report"
     folder.mkdir(exist_ok=True)

@@ -32,6 +32,7 @@ def register(tmp_path):
     draw_logo("ring", COLOURS[0], side=80).save(src / "a.png")
     draw_logo("star", COLOURS[1], side=60).save(src / "b1.jpg")
     draw_logo("triangle", COLOURS[2], side=70).save(src / "b2.png")
+    draw_logo("crescent", COLOURS[3], side=64).save(src / "odd.png")
     Image.open(src / "a.png").save(src / "dup.png")  # the same pixels under another name
     (src / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
     (src / "1.xml").write_text(transaction([
@@ -40,7 +41,7 @@ def register(tmp_path):
         trademark("003", "GONE", images=[("missing.png", ["27.05.01"])]),
         trademark("004", "BROKEN", images=[("broken.jpg", ["27.05.01"])]),
         trademark("005", "COPY", images=[("dup.png", ["27.05.01"])]),
-        trademark("006", "ODD", images=[("a.png", ["99.01.01"])]),
+        trademark("006", "ODD", images=[("odd.png", ["26.04.05", "99.01.01"])]),
         trademark("007", "WORD", images=[]),
         "<TradeMark><MarkFeature>Word</MarkFeature></TradeMark>",
     ]))
@@ -54,7 +55,10 @@ def test_builds_items_and_rejects_with_reasons(register, tmp_path):
     report = build_dataset([register], out, batch=3)
     items = lines(out / "metadata.jsonl")
     assert [(i["application_number"], i["image_index"], i["vienna_codes"]) for i in items] == [
-        ("001", 0, ["27.05.01"]), ("002", 0, ["26.01.03"]), ("002", 1, ["26.04.05", "01.01.01"])]
+        ("001", 0, ["27.05.01"]), ("002", 0, ["26.01.03"]), ("002", 1, ["26.04.05", "01.01.01"]),
+        ("006", 0, ["26.04.05"])]
+    # a code the table does not know costs the mark nothing: kept, the code flagged
+    assert items[3]["vienna_unknown"] == ["99.01.01"] and all("vienna_unknown" not in i for i in items[:3])
     first = items[0]
     assert first["text"] == "ALPHA" and first["year"] == 2016 and first["nice_classes"] == [9]
     assert first["mark_feature"] == "Figurative" and items[1]["text"] is None
@@ -65,13 +69,14 @@ def test_builds_items_and_rejects_with_reasons(register, tmp_path):
     rejects = lines(out / "rejects.jsonl")
     assert [(r["application_number"], r["reason"]) for r in rejects] == [
         ("003", "missing_image"), ("004", rejects[1]["reason"]), ("005", "duplicate_image"),
-        ("006", "unknown_vienna_code"), ("007", "no_image"), (None, "no_application_number"),
+        ("007", "no_image"), (None, "no_application_number"),
         (None, "malformed_xml")]
     assert rejects[1]["reason"] not in ("missing_image", "duplicate_image")  # the loader's reason for a bad file
     assert rejects[2]["duplicate_of"] == "001/0"
-    assert report.items == 3 and sum(report.rejects.values()) == 7
+    assert report.items == 4 and sum(report.rejects.values()) == 6 and report.vienna_unknown == {"99.01.01": 1}
     summary = json.loads((out / "report" / "summary.json").read_text())
-    assert summary["rejects_by_reason"]["duplicate_image"] == 1 and summary["vienna_categories"] == {"1": 1, "26": 2, "27": 1}
+    assert summary["vienna_unknown"] == {"items": 1, "codes": {"99.01.01": 1}}
+    assert summary["rejects_by_reason"]["duplicate_image"] == 1 and summary["vienna_categories"] == {"1": 1, "26": 3, "27": 1}
     for png in ("years.png", "vienna_categories.png"):
         assert (out / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -120,8 +125,10 @@ def test_eval_vienna_runs_on_a_dataset_the_builder_made(tmp_path, model_cache):
     (src / "register.xml").write_text(transaction(marks))
     out = tmp_path / "out"
     report = build_dataset([src], out)
-    assert report.items == 6 and report.rejects == {"unknown_vienna_code": 1}
-    assert lines(out / "metadata.jsonl")[3]["vienna_codes"] == ["01.01.05"]  # stored in canonical form
+    assert report.items == 7 and not report.rejects
+    kept = lines(out / "metadata.jsonl")
+    assert kept[3]["vienna_codes"] == ["01.01.05"]  # stored in canonical form
+    assert kept[6]["vienna_codes"] == [] and kept[6]["vienna_unknown"] == ["26.06.01"]
     env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": str(model_cache), "LOGO_SIM__LOG_LEVEL": "WARNING"}
     result = subprocess.run([*CLI, "eval", "--vienna", str(out / "metadata.jsonl"), "--json", str(tmp_path / "r.json")],
                             env=env, capture_output=True, text=True, timeout=300)
