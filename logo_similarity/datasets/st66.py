@@ -4,19 +4,25 @@ Reads ``Transaction / ... / TradeMarkDetails / TradeMark`` elements from XML fil
 archives (members read as streams), whatever namespace the file declares (elements are matched by local name).
 Each ``TradeMark`` becomes one ``TradeMarkRecord`` per mark image (``MarkImageDetails / MarkImage``), carrying the
 fields an L3D item needs: application number and date, mark feature, verbal element, image file name, Vienna
-codes of that image (``MarkImageCategory / CategoryCodeDetails / CategoryCode``) and Nice classes
-(``GoodsServicesDetails ... ClassNumber``). A file that stops being well-formed yields what was read before the
+codes of that image (``MarkImageCategory / CategoryCodeDetails / CategoryCode``), Nice classes
+(``GoodsServicesDetails ... ClassNumber``), the first publication date (``PublicationDetails / Publication /
+PublicationDate``: a watch's opposition deadline runs from it) and the first applicant (``ApplicantDetails /
+Applicant``: identifier, and the name where the file carries it). A file that stops being well-formed yields what was read before the
 error and one ``XmlReject`` naming the file, line and reason; parsing goes on with the next file.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError, iterparse
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,9 @@ class TradeMarkRecord:
     vienna_codes: tuple[str, ...] = ()
     nice_classes: tuple[int, ...] = ()
     image_index: int = 0  # position among the mark's images
+    published: str | None = None  # first PublicationDate (ISO): when the opposition period starts
+    owner: str | None = None  # the first applicant's name, where the file carries it
+    owner_id: str | None = None  # the first applicant's identifier at the office
     notes: tuple[str, ...] = field(default=())  # recoverable oddities (e.g. an unreadable class number)
 
     @property
@@ -75,6 +84,32 @@ def _child(elem: Element, name: str) -> Element | None:
     return next((c for c in elem if _local(c.tag) == name), None)
 
 
+def _published(elem: Element, notes: list[str]) -> str | None:
+    """The earliest well-formed ``PublicationDate`` (YYYY-MM-DD) of the mark's publications."""
+    dates = []
+    for node in _find_all(elem, "PublicationDate"):
+        value = _text(node) or ""
+        if ISO_DATE.fullmatch(value[:10]):
+            dates.append(value[:10])
+        else:
+            notes.append(f"unreadable publication date {value!r}")
+    return min(dates) if dates else None
+
+
+def _owner(elem: Element) -> tuple[str | None, str | None]:
+    """(name, identifier) of the first applicant: an organisation's name, else first and last name, else a
+    free-format name line."""
+    applicant = _first(elem, "Applicant")
+    if applicant is None:
+        return None, None
+    identifier = _text(_first(applicant, "ApplicantIdentifier")) or _text(_first(applicant, "Identifier"))
+    name = _text(_first(applicant, "OrganizationName"))
+    if not name:
+        parts = [_text(_first(applicant, tag)) for tag in ("FirstName", "LastName")]
+        name = " ".join(p for p in parts if p) or _text(_first(applicant, "FreeFormatNameLine"))
+    return name, identifier
+
+
 def parse_trademark(elem: Element, source: str) -> list[TradeMarkRecord] | XmlReject:
     """The records of one ``TradeMark`` element (one per image, or one without an image)."""
     number = _text(_child(elem, "ApplicationNumber"))
@@ -90,11 +125,13 @@ def parse_trademark(elem: Element, source: str) -> list[TradeMarkRecord] | XmlRe
             else:
                 notes.append(f"unreadable Nice class {value!r}")
     verbal = _first(elem, "WordMarkSpecification")
+    owner, owner_id = _owner(elem)
     common = dict(
         source=source, application_number=number, text=_text(_first(verbal, "MarkVerbalElementText")) if verbal else None,
         application_date=_text(_child(elem, "ApplicationDate")), mark_feature=_text(_child(elem, "MarkFeature")),
-        nice_classes=tuple(sorted(set(classes))), notes=tuple(notes),
+        nice_classes=tuple(sorted(set(classes))), published=_published(elem, notes), owner=owner, owner_id=owner_id,
     )
+    common["notes"] = tuple(notes)
     images = [img for details in _find_all(elem, "MarkImageDetails") for img in _children(details, "MarkImage")]
     if not images:
         return [TradeMarkRecord(image_file=None, **common)]

@@ -36,7 +36,9 @@ def register(tmp_path):
     Image.open(src / "a.png").save(src / "dup.png")  # the same pixels under another name
     (src / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
     (src / "1.xml").write_text(transaction([
-        trademark("001", "ALPHA", images=[("a.png", ["27.05.01"])], classes=["9"], date="2016-02-01"),
+        trademark("001", "ALPHA", images=[("a.png", ["27.05.01"])], classes=["9"], date="2016-02-01").replace(
+            "</TradeMark>", "<PublicationDetails><Publication><PublicationDate>2016-03-15</PublicationDate>"
+                            "</Publication></PublicationDetails></TradeMark>"),
         trademark("002", None, images=[("b1.jpg", ["26.01.03"]), ("b2.png", ["26.04.05", "01.01.01"])]),
         trademark("003", "GONE", images=[("missing.png", ["27.05.01"])]),
         trademark("004", "BROKEN", images=[("broken.jpg", ["27.05.01"])]),
@@ -62,6 +64,7 @@ def test_builds_items_and_rejects_with_reasons(register, tmp_path):
     first = items[0]
     assert first["text"] == "ALPHA" and first["year"] == 2016 and first["nice_classes"] == [9]
     assert first["mark_feature"] == "Figurative" and items[1]["text"] is None
+    assert first["published"] == "2016-03-15" and items[1]["published"] is None and first["owner"] is None
     for item in items:
         with Image.open(out / item["file"]) as image:
             assert image.size == (256, 256) and image.mode == "RGB"
