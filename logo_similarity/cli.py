@@ -192,6 +192,41 @@ def _dataset_build(*args, **kwargs):
     _show_dataset(commands.dataset_build(*args, **kwargs))
 
 
+watch_app = typer.Typer(help="Watch lists: your marks checked against new filings.", no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
+
+
+def _show_json(value) -> None:
+    console.print_json(data=value)
+
+
+def _show_watch_run(run: dict[str, Any]) -> None:
+    console.print(f"watch {run['watch']!r} run {run['id']} {run['state']}: {run['filings']} filings, {run['compared']} "
+                  f"compared, {run['already']} compared before, {run['skipped']} skipped, {run['alerts_new']} new "
+                  f"alerts ({run['seconds']} s)")
+    for skip in run["skipped_filings"][:10]:
+        console.print(f"  skipped {skip['filing']}: {skip['reason']} ({skip['message']})")
+
+
+def _show_alerts(alerts: list[dict[str, Any]]) -> None:
+    for a in alerts:
+        console.print(f"#{a['id']} {a['score']:.3f} [{a['state']}] {a['mark']['key']} <- {a['filing']['key']} "
+                      f"({a['filing'].get('name') or '-'})")
+    console.print(f"{len(alerts)} alerts")
+
+
+for _fn, _name, _render in (
+    (commands.watch_create, "create", _show_json), (commands.watch_list, "list", _show_json),
+    (commands.watch_run, "run", _show_watch_run), (commands.watch_alerts, "alerts", _show_alerts),
+    (commands.watch_triage, "triage", lambda a: console.print(f"alert {a['id']} is now {a['state']}")),
+    (commands.watch_delete, "delete", lambda name: console.print(f"deleted watch list {name!r}")),
+):
+    def _command(*args, _fn=_fn, _render=_render, **kwargs):
+        _render(_fn(*args, **kwargs))
+
+    watch_app.command(_name)(functools.wraps(_fn)(_command))
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)

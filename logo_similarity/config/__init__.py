@@ -11,6 +11,7 @@ from logo_similarity.config.settings import (
     TextSettings,
     ElementSettings,
     TrainSettings,
+    WatchSettings,
     load_settings,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "TextSettings",
     "ElementSettings",
     "TrainSettings",
+    "WatchSettings",
     "load_settings",
 ]

@@ -234,6 +234,14 @@ class ClassificationSettings(_Section):
                                 description="`logo-sim names review` lists OCR-read names at or below this confidence")
 
 
+class WatchSettings(_Section):
+    root: str = Field("watches", description="folder of the watch lists (watch.sqlite, each list's marks index)")
+    min_score: float = Field(0.3, description="fused score a filing must reach against a watched mark to be an alert")
+    per_filing: int = Field(20, ge=1, description="at most this many alerts per filing: the watched marks it resembles most")
+    chunk: int = Field(16, ge=1, description="filings compared per transaction (a killed run loses at most one)")
+    lock_timeout_s: float = Field(30.0, ge=0.0, description="wait this long for another writer of the watch store")
+
+
 class Settings(_Section):
     image: ImageSettings = ImageSettings()
     model: ModelSettings = ModelSettings()
@@ -246,6 +254,7 @@ class Settings(_Section):
     eval: EvalSettings = EvalSettings()
     train: TrainSettings = TrainSettings()
     classification: ClassificationSettings = ClassificationSettings()
+    watch: WatchSettings = WatchSettings()
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 

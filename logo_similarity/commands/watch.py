@@ -1,0 +1,152 @@
+"""Watch commands: ``logo-sim watch create | list | run | alerts | triage | delete``.
+
+The CLI acts for one client at a time (``--client``, default ``admin``); lists made through the API belong to the
+key that made them (issue 23's client keys build on ``store.py``'s ownership)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from tqdm import tqdm
+
+from logo_similarity.commands.options import ConfigOpt, ModelOpt, command_settings
+from logo_similarity.config import Settings
+from logo_similarity.watch.store import STATES, WatchNotFound, WatchStore
+
+ClientOpt = Annotated[str, typer.Option("--client", help="whose watch lists (the CLI's default: admin)")]
+RootOpt = Annotated[Optional[Path], typer.Option("--root", help="watch folder (default: settings watch.root)")]
+WatchArg = Annotated[str, typer.Argument(help="the watch list's name or id")]
+
+
+def _settings(config: Path | None, root: Path | None) -> Settings:
+    settings = command_settings(config)
+    if root is None:
+        return settings
+    return settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(root)})})
+
+
+def _store(settings: Settings) -> WatchStore:
+    return WatchStore(Path(settings.watch.root), settings.watch.lock_timeout_s)
+
+
+def _watch(store: WatchStore, ref: str, client: str):
+    try:
+        return store.get(ref, None if client == "admin" else client)
+    except WatchNotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="WATCH") from None
+
+
+def watch_create(
+    name: Annotated[str, typer.Argument(help="a name for the list, unique per client")],
+    marks: Annotated[Path, typer.Option("--marks", help="the marks: L3D .jsonl/.json, a folder of images, or a CSV "
+                                                        "(image, name, nice_classes, vienna_codes, owner, id)")],
+    min_score: Annotated[Optional[float], typer.Option(help="fused score an alert needs (default: settings)")] = None,
+    client: ClientOpt = "admin",
+    root: RootOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> dict[str, Any]:
+    """Make a watch list: its marks indexed as a register is (names read where none is given, figures)."""
+    from logo_similarity.embeddings import load_embedder
+    from logo_similarity.watch.marks import read_watch_marks
+    from logo_similarity.watch.run import create_watch
+
+    settings = _settings(config, root)
+    store = _store(settings)
+    records = read_watch_marks(marks)
+    try:
+        watch = create_watch(store, name, client, records, load_embedder(model, settings), settings, min_score)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return {"created": watch.name, "id": watch.id, "marks": watch.marks, "min_score": watch.min_score}
+
+
+def watch_list(client: ClientOpt = "admin", root: RootOpt = None, config: ConfigOpt = None) -> list[dict[str, Any]]:
+    """The watch lists (all of them for the admin), with their last run."""
+    store = _store(_settings(config, root))
+    out = []
+    for watch in store.watches(None if client == "admin" else client):
+        runs = store.runs(watch)
+        out.append({"id": watch.id, "name": watch.name, "client": watch.client, "marks": watch.marks,
+                    "min_score": watch.min_score, "runs": len(runs), "last_run": runs[-1] if runs else None})
+    return out
+
+
+def watch_run(
+    name: WatchArg,
+    filings: Annotated[Path, typer.Option("--filings", help="new filings: a folder of images, L3D metadata, or "
+                                                            "ST.66 XML (file, zip or folder)")],
+    client: ClientOpt = "admin",
+    root: RootOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> dict[str, Any]:
+    """Compare the filings with the list's marks (resumable: run it again after an interruption; incremental:
+    filings compared before with the same marks are not compared again)."""
+    from logo_similarity.embeddings.loading import embedder_for_spec
+    from logo_similarity.retrieval import SearchIndex
+    from logo_similarity.watch.filings import read_filings
+    from logo_similarity.watch.run import marks_folder, run_watch
+
+    settings = _settings(config, root)
+    store = _store(settings)
+    watch = _watch(store, name, client)
+    records, unreadable = read_filings(filings, settings)
+    embedder = embedder_for_spec(model, SearchIndex.load(marks_folder(store, watch)).spec, settings)
+    with tqdm(total=len(records), desc=f"watch {watch.name}", unit="filing", disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        report = run_watch(store, watch, records, embedder, settings, source=str(filings), unreadable=unreadable,
+                           progress=progress)
+    return {"watch": watch.name, **store.run(report.run_id, None), "seconds": round(report.seconds, 1)}
+
+
+def watch_alerts(
+    name: WatchArg,
+    state: Annotated[Optional[list[str]], typer.Option("--state", help=f"only these states ({', '.join(STATES)})")] = None,
+    client: ClientOpt = "admin",
+    root: RootOpt = None,
+    config: ConfigOpt = None,
+) -> list[dict[str, Any]]:
+    """The list's alerts, best first."""
+    store = _store(_settings(config, root))
+    bad = [s for s in state or () if s not in STATES]
+    if bad:
+        raise typer.BadParameter(f"unknown state {bad[0]!r}; one of {', '.join(STATES)}", param_hint="--state")
+    return store.alerts(_watch(store, name, client), tuple(state) if state else None)
+
+
+def watch_triage(
+    name: WatchArg,
+    alert: Annotated[int, typer.Argument(help="the alert's id (see watch alerts)")],
+    state: Annotated[str, typer.Argument(help=f"one of {', '.join(STATES)}")],
+    client: ClientOpt = "admin",
+    root: RootOpt = None,
+    config: ConfigOpt = None,
+) -> dict[str, Any]:
+    """Set an alert's state; kept across runs (a dismissed pair comes back only when its score rises)."""
+    store = _store(_settings(config, root))
+    try:
+        return store.set_state(_watch(store, name, client), alert, state)
+    except (ValueError, WatchNotFound) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def watch_delete(name: WatchArg, client: ClientOpt = "admin", root: RootOpt = None,
+                 config: ConfigOpt = None) -> str:
+    """Delete a watch list, its runs and alerts, and the folder of its marks."""
+    from logo_similarity.watch.run import delete_watch
+
+    settings = _settings(config, root)
+    store = _store(settings)
+    watch = _watch(store, name, client)
+    delete_watch(store, watch, settings)
+    return watch.name
+
+
+__all__ = ["watch_alerts", "watch_create", "watch_delete", "watch_list", "watch_run", "watch_triage"]

@@ -1,0 +1,59 @@
+"""The filings a watch run compares: a folder of images, L3D metadata, or a register's ST.66 XML (files, zips, or
+folders of them) through the dataset builder, whose output is kept under the watch root (its build resumes, so a
+second run over the same XML reads what the first built)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from logo_similarity.config import Settings
+from logo_similarity.datasets import LogoRecord, read_dataset
+from logo_similarity.datasets.records import IMAGE_SUFFIXES
+
+XML_SUFFIXES = (".xml", ".zip")
+
+
+def is_register_xml(source: Path) -> bool:
+    if source.is_file():
+        return source.suffix.lower() in XML_SUFFIXES
+    if not source.is_dir():
+        return False
+    files = [p for p in source.rglob("*") if p.is_file()]
+    return any(p.suffix.lower() in XML_SUFFIXES for p in files) and not any(
+        p.suffix.lower() in IMAGE_SUFFIXES for p in files)
+
+
+def read_filings(source: str | Path, settings: Settings) -> tuple[list[LogoRecord], list[dict[str, str]]]:
+    """(filings, unreadable): each filing keyed by its application number and image position when the source
+    says them (else its id or file), and the source's records that could not become filings, with why."""
+    source = Path(source)
+    if not is_register_xml(source):
+        return read_dataset(source), []
+    from logo_similarity.classification import load_vienna
+    from logo_similarity.datasets.l3d_builder import build_dataset
+
+    out = Path(settings.watch.root) / "filings" / hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+    build_dataset([source], out, settings=settings.image, vienna=load_vienna(settings.classification.vienna_file))
+    records = [_keyed(r) for r in read_dataset(out / "metadata.jsonl")] if (out / "metadata.jsonl").stat().st_size else []
+    unreadable = []
+    for line in open(out / "rejects.jsonl", encoding="utf-8"):
+        if line.strip():
+            reject = json.loads(line)
+            if reject["reason"] == "duplicate_image":
+                continue  # the same picture as a filing that is compared
+            filing = reject.get("application_number") or reject.get("source")
+            unreadable.append({"filing": str(filing), "reason": reject["reason"], "message": reject["message"]})
+    return records, unreadable
+
+
+def _keyed(record: LogoRecord) -> LogoRecord:
+    number = record.extra.get("application_number")
+    if not number:
+        return record
+    return LogoRecord(f"{number}/{record.extra.get('image_index', 0)}", record.path, record.text, record.vienna_codes,
+                      record.year, record.extra)
+
+
+__all__ = ["is_register_xml", "read_filings"]

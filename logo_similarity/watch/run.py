@@ -1,0 +1,174 @@
+"""Watching: every new filing compared with every watched mark through the one query path.
+
+A watch list's marks are indexed like any register (``build_with_settings``: embeddings, local features, names
+read by OCR where none is given, figures of composite marks) into the list's own folder. A run then searches that
+small index with each filing as the query (``run_queries``: image, spatial, name by sound, Vienna codes, figure,
+the same fusion and explanations as ``POST /search``); the watched marks a filing resembles with a fused score of
+at least the list's ``min_score`` become alerts (at most ``watch.per_filing`` per filing).
+
+Runs are resumable and incremental: filings go in chunks, each recorded in one transaction (``store.py``); a
+filing already compared with the list's current marks is not compared again; an unreadable filing is listed as
+skipped with its reason and retried by the next run. One writer per watch list at a time (a lock file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from loguru import logger
+
+from logo_similarity.config import Settings
+from logo_similarity.datasets import LogoRecord
+from logo_similarity.embeddings import Embedder
+from logo_similarity.indexing import build_with_settings
+from logo_similarity.preprocessing import ImageLoadError, load_image
+from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.results import SearchResult
+from logo_similarity.retrieval.store.lock import index_writer
+from logo_similarity.search.query import run_queries
+from logo_similarity.search.request import Query
+from logo_similarity.text.normalize import phonetic_letters
+from logo_similarity.watch.store import Alert, Watch, WatchStore
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    filings: int
+    compared: int = 0
+    already: int = 0  # compared by an earlier run against the same marks
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    alerts_new: int = 0
+    state: str = "done"
+    seconds: float = 0.0
+
+
+def marks_folder(store: WatchStore, watch: Watch) -> Path:
+    return store.root / watch.folder_name
+
+
+def marks_digest(index: SearchIndex) -> str:
+    """What the list's marks are (their vectors and the fields compared): a new digest = compare everything again."""
+    digest = hashlib.sha256()
+    ids = np.array(sorted(index.metadata), dtype=np.int64)
+    digest.update(np.ascontiguousarray(index.vectors(ids), dtype=np.float32).tobytes())
+    for i in ids.tolist():
+        meta = index.metadata[i]
+        digest.update(repr((meta.get("key"), meta.get("text"), meta.get("ocr_text"), meta.get("vienna_codes"),
+                            meta.get("nice_classes"))).encode())
+    return digest.hexdigest()[:32]
+
+
+def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoRecord], embedder: Embedder,
+                 settings: Settings, min_score: float | None = None) -> Watch:
+    """A new watch list of ``marks``, indexed into its own folder; a mark whose image cannot be read refuses the
+    list (with every such mark named), as a silently dropped mark would be a conflict nobody is told of."""
+    if not marks:
+        raise ValueError("a watch list needs at least one mark")
+    index, report = build_with_settings(marks, embedder, settings, factory="Flat")
+    if report.rejects:
+        names = "; ".join(f"{r['key']}: {r['message']}" for r in report.rejects[:5])
+        raise ValueError(f"{len(report.rejects)} of the marks could not be read ({names})")
+    watch = store.create(name, client, settings.watch.min_score if min_score is None else min_score, len(index),
+                         marks_digest(index))
+    try:
+        with index_writer(marks_folder(store, watch), "logo-sim watch create", settings.watch.lock_timeout_s):
+            index.save(marks_folder(store, watch))
+    except BaseException:
+        store.delete(watch)
+        raise
+    logger.info("watch list {!r}: {} marks indexed", name, len(index))
+    return watch
+
+
+def delete_watch(store: WatchStore, watch: Watch, settings: Settings) -> None:
+    """The list, its runs and alerts, and the folder this program made for its marks."""
+    folder = marks_folder(store, watch)
+    with index_writer(folder, "logo-sim watch delete", settings.watch.lock_timeout_s):
+        store.delete(watch)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchIndex) -> Alert:
+    mark = index.metadata[result.id]
+    filing_nice = [int(c) for c in filing.extra.get("nice_classes") or ()]
+    body: dict[str, Any] = {
+        "mark": {"id": result.id, "key": result.key, "name": result.text or mark.get("ocr_text"),
+                 "file": mark.get("file"), "vienna_codes": result.vienna_codes, "nice_classes": result.nice_classes,
+                 "owner": mark.get("owner")},
+        "filing": {"key": filing.key, "file": str(filing.path), "name": filing.text,
+                   "vienna_codes": list(filing.vienna_codes), "nice_classes": filing_nice,
+                   **{k: filing.extra.get(k) for k in ("published", "owner", "owner_id", "application_number")}},
+        "rank_for_filing": rank,
+        "components": result.components,
+        "nice_shared": sorted(set(filing_nice) & set(result.nice_classes)),
+        "explanation": result.explanation,
+    }
+    return Alert(result.id, filing.key, result.score, body)
+
+
+def run_watch(store: WatchStore, watch: Watch, filings: list[LogoRecord], embedder: Embedder, settings: Settings,
+              source: str = "", unreadable: list[dict[str, str]] | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> RunReport:
+    """Compare ``filings`` with the list's marks; see the module doc. ``unreadable``: filings of the source that
+    never became records (bad XML), listed as skipped ({filing, reason, message}); ``should_stop`` is polled
+    between chunks."""
+    start = time.perf_counter()
+    folder = marks_folder(store, watch)
+    with index_writer(folder, f"logo-sim watch run {watch.name}", settings.watch.lock_timeout_s):
+        index = SearchIndex.load(folder)
+        index.check_compatible(embedder.spec)
+        run_id = store.start_run(watch, source, len(filings))
+        report = RunReport(run_id, len(filings))
+        before = store.compared_before(watch, [f.key for f in filings])
+        pending = [f for f in filings if f.key not in before]
+        report.already = len(filings) - len(pending)
+        report.skipped = list(unreadable or [])
+        store.record_chunk(run_id, watch, [], [], report.skipped, already=report.already)
+        k = min(settings.watch.per_filing, len(index))
+        try:
+            for at in range(0, len(pending), settings.watch.chunk):
+                chunk = pending[at:at + settings.watch.chunk]
+                report.alerts_new += _compare_chunk(store, watch, run_id, index, embedder, settings, chunk, k, report)
+                if progress is not None:
+                    progress(min(at + len(chunk), len(pending)), len(pending))
+                if should_stop is not None and should_stop() and at + len(chunk) < len(pending):
+                    report.state = "cancelled"
+                    break
+        except Exception as exc:
+            store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        store.finish_run(run_id, report.state)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIndex, embedder: Embedder,
+                   settings: Settings, chunk: list[LogoRecord], k: int, report: RunReport) -> int:
+    queries, readable, skipped = [], [], []
+    for filing in chunk:
+        try:
+            image = load_image(filing.path, settings.image)
+        except (ImageLoadError, OSError) as exc:
+            skipped.append({"filing": filing.key, "reason": getattr(exc, "reason", "unreadable"), "message": str(exc)})
+            continue
+        name = filing.text if filing.text and phonetic_letters(filing.text) else None  # "&" is no name to compare
+        queries.append(Query(image=image, text=name, vienna_codes=filing.vienna_codes, k=k, rerank=True))
+        readable.append(filing)
+    alerts = []
+    for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):
+        alerts += [_alert(r, r.rank, filing, index) for r in outcome.results if r.score >= watch.min_score]
+    report.compared += len(readable)
+    report.skipped += skipped
+    return store.record_chunk(run_id, watch, [f.key for f in readable], alerts, skipped)
+
+
+__all__ = ["RunReport", "create_watch", "delete_watch", "marks_digest", "run_watch"]

@@ -1,0 +1,264 @@
+"""Watch lists, their runs and their alerts in one SQLite file (``<watch.root>/watch.sqlite``, stdlib).
+
+Every row belongs to a client (the key that made it; ``None`` asks as the admin, who sees all): a client never
+reads, changes or learns of another client's watch lists, runs or alerts. A run writes each chunk of filings in one
+transaction: the chunk's alerts, the filings it compared and the run's progress together, so a run killed at any
+instant (kill -9 included) leaves whole chunks and the next run goes on from there without duplicates.
+
+Alerts are keyed by (watch list, watched mark, filing): a later run updates the score of an alert it finds again
+and keeps its triage state, except that a dismissed alert whose score rose by ``reopen_margin`` since it was
+dismissed comes back as new.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS watches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    client TEXT NOT NULL,
+    created REAL NOT NULL,
+    min_score REAL NOT NULL,
+    marks INTEGER NOT NULL,
+    marks_digest TEXT NOT NULL,
+    UNIQUE (client, name)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    watch_id INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,            -- running | done | cancelled | failed | interrupted
+    source TEXT NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    filings INTEGER NOT NULL,       -- in the source
+    compared INTEGER NOT NULL DEFAULT 0,
+    already INTEGER NOT NULL DEFAULT 0,  -- compared by an earlier run against the same marks: not again
+    skipped INTEGER NOT NULL DEFAULT 0,
+    alerts_new INTEGER NOT NULL DEFAULT 0,
+    marks_digest TEXT NOT NULL,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS compared (
+    watch_id INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+    filing TEXT NOT NULL,
+    marks_digest TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    PRIMARY KEY (watch_id, filing, marks_digest)
+);
+CREATE TABLE IF NOT EXISTS skipped (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    filing TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    watch_id INTEGER NOT NULL REFERENCES watches(id) ON DELETE CASCADE,
+    mark_id INTEGER NOT NULL,
+    filing TEXT NOT NULL,
+    score REAL NOT NULL,
+    body TEXT NOT NULL,             -- JSON: both marks, components, explanation
+    state TEXT NOT NULL DEFAULT 'new',
+    state_score REAL,               -- the score when the state was last set
+    first_run INTEGER NOT NULL,
+    last_run INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    UNIQUE (watch_id, mark_id, filing)
+);
+CREATE INDEX IF NOT EXISTS alerts_watch ON alerts(watch_id, score);
+"""
+
+STATES = ("new", "reviewing", "dismissed", "opposed")
+
+
+class WatchNotFound(LookupError):
+    """No such watch list for this client (another client's lists do not exist for it)."""
+
+
+@dataclass(frozen=True)
+class Watch:
+    id: int
+    name: str
+    client: str
+    created: float
+    min_score: float
+    marks: int
+    marks_digest: str
+
+    @property
+    def folder_name(self) -> str:
+        return f"watch-{self.id}"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One watched mark and one filing that resembles it, as a run found them."""
+
+    mark_id: int
+    filing: str
+    score: float
+    body: dict[str, Any]
+
+
+class WatchStore:
+    def __init__(self, root: Path, timeout_s: float = 30.0, reopen_margin: float = 0.1) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.path = self.root / "watch.sqlite"
+        self.timeout_s = timeout_s
+        self.reopen_margin = reopen_margin
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (taken at once, so concurrent writers queue instead of failing midway)."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # watch lists -----------------------------------------------------------------------------------------------
+    def create(self, name: str, client: str, min_score: float, marks: int, marks_digest: str) -> Watch:
+        with self._write() as db:
+            try:
+                cur = db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", (name, client, time.time(), min_score, marks, marks_digest))
+            except sqlite3.IntegrityError:
+                raise ValueError(f"a watch list named {name!r} exists already") from None
+            return self._get(db, cur.lastrowid, None)
+
+    def watches(self, client: str | None) -> list[Watch]:
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM watches WHERE ? IS NULL OR client = ? ORDER BY id", (client, client))
+            return [Watch(**dict(r)) for r in rows]
+
+    def get(self, ref: int | str, client: str | None) -> Watch:
+        """A watch list by id or by name; ``WatchNotFound`` when it does not exist for ``client``."""
+        with self._db() as db:
+            if isinstance(ref, int) or str(ref).isdigit():
+                return self._get(db, int(ref), client)
+            row = db.execute("SELECT * FROM watches WHERE name = ? AND (? IS NULL OR client = ?) ORDER BY id LIMIT 1",
+                             (ref, client, client)).fetchone()
+            if row is None:
+                raise WatchNotFound(f"no watch list {ref!r}")
+            return Watch(**dict(row))
+
+    @staticmethod
+    def _get(db: sqlite3.Connection, watch_id: int, client: str | None) -> Watch:
+        row = db.execute("SELECT * FROM watches WHERE id = ? AND (? IS NULL OR client = ?)",
+                         (watch_id, client, client)).fetchone()
+        if row is None:
+            raise WatchNotFound(f"no watch list {watch_id}")
+        return Watch(**dict(row))
+
+    def delete(self, watch: Watch) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM watches WHERE id = ?", (watch.id,))
+
+    # runs ------------------------------------------------------------------------------------------------------
+    def start_run(self, watch: Watch, source: str, filings: int) -> int:
+        """A new run (any run of this list still marked running was killed: its lock is free, so it says so)."""
+        with self._write() as db:
+            db.execute("UPDATE runs SET state = 'interrupted', finished = ? WHERE watch_id = ? AND state = 'running'",
+                       (time.time(), watch.id))
+            cur = db.execute("INSERT INTO runs (watch_id, state, source, started, filings, marks_digest) "
+                             "VALUES (?, 'running', ?, ?, ?, ?)", (watch.id, source, time.time(), filings,
+                                                                   watch.marks_digest))
+            return int(cur.lastrowid)
+
+    def compared_before(self, watch: Watch, filings: list[str]) -> set[str]:
+        """Those of ``filings`` an earlier run compared with the list's current marks."""
+        with self._db() as db:
+            done = {r[0] for r in db.execute("SELECT filing FROM compared WHERE watch_id = ? AND marks_digest = ?",
+                                             (watch.id, watch.marks_digest))}
+        return done & set(filings)
+
+    def record_chunk(self, run_id: int, watch: Watch, compared: list[str], alerts: list[Alert],
+                     skipped: list[dict[str, str]], already: int = 0) -> int:
+        """One chunk of a run, all or nothing; returns how many of ``alerts`` are new pairs."""
+        now = time.time()
+        with self._write() as db:
+            before = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ?", (watch.id,)).fetchone()[0]
+            db.executemany(
+                "INSERT INTO alerts (watch_id, mark_id, filing, score, body, first_run, last_run, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (watch_id, mark_id, filing) DO UPDATE SET "
+                "score = excluded.score, body = excluded.body, last_run = excluded.last_run, updated = excluded.updated, "
+                "state = CASE WHEN state = 'dismissed' AND excluded.score >= state_score + ? THEN 'new' ELSE state END",
+                [(watch.id, a.mark_id, a.filing, a.score, json.dumps(a.body), run_id, run_id, now, self.reopen_margin)
+                 for a in alerts])
+            new = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ?", (watch.id,)).fetchone()[0] - before
+            db.executemany("INSERT OR IGNORE INTO compared (watch_id, filing, marks_digest, run_id) VALUES (?, ?, ?, ?)",
+                           [(watch.id, f, watch.marks_digest, run_id) for f in compared])
+            db.executemany("INSERT INTO skipped (run_id, filing, reason, message) VALUES (?, ?, ?, ?)",
+                           [(run_id, s["filing"], s["reason"], s["message"]) for s in skipped])
+            db.execute("UPDATE runs SET compared = compared + ?, skipped = skipped + ?, already = already + ?, "
+                       "alerts_new = alerts_new + ? WHERE id = ?", (len(compared), len(skipped), already, new, run_id))
+            return new
+
+    def finish_run(self, run_id: int, state: str, error: str | None = None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE runs SET state = ?, finished = ?, error = ? WHERE id = ?",
+                       (state, time.time(), error, run_id))
+
+    def run(self, run_id: int, client: str | None) -> dict[str, Any]:
+        with self._db() as db:
+            row = db.execute("SELECT runs.* FROM runs JOIN watches ON watches.id = runs.watch_id WHERE runs.id = ? "
+                             "AND (? IS NULL OR watches.client = ?)", (run_id, client, client)).fetchone()
+            if row is None:
+                raise WatchNotFound(f"no run {run_id}")
+            skipped = [dict(r) for r in db.execute("SELECT filing, reason, message FROM skipped WHERE run_id = ?",
+                                                   (run_id,))]
+            return {**dict(row), "skipped_filings": skipped}
+
+    def runs(self, watch: Watch) -> list[dict[str, Any]]:
+        with self._db() as db:
+            return [dict(r) for r in db.execute("SELECT * FROM runs WHERE watch_id = ? ORDER BY id", (watch.id,))]
+
+    # alerts ----------------------------------------------------------------------------------------------------
+    def alerts(self, watch: Watch, states: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """The list's alerts, best score first (ties by watched mark, then filing)."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM alerts WHERE watch_id = ? ORDER BY score DESC, mark_id, filing",
+                              (watch.id,))
+            # the row's columns (its filing's key as ``filing_key``), then what the run recorded of both marks
+            out = [{**{k: r[k] for k in r.keys() if k not in ("body", "filing")}, "filing_key": r["filing"],
+                    **json.loads(r["body"])} for r in rows]
+        return [a for a in out if states is None or a["state"] in states]
+
+    def set_state(self, watch: Watch, alert_id: int, state: str) -> dict[str, Any]:
+        if state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, not {state!r}")
+        with self._write() as db:
+            cur = db.execute("UPDATE alerts SET state = ?, state_score = score, updated = ? WHERE id = ? AND watch_id = ?",
+                             (state, time.time(), alert_id, watch.id))
+            if cur.rowcount == 0:
+                raise WatchNotFound(f"no alert {alert_id} in watch list {watch.name!r}")
+        return next(a for a in self.alerts(watch) if a["id"] == alert_id)
+
+
+__all__ = ["Alert", "STATES", "Watch", "WatchNotFound", "WatchStore"]

@@ -1,0 +1,183 @@
+"""Watch lists against new filings, on rendered marks with planted conflicts (real embedder, OCR, FAISS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from logo_similarity.datasets import LogoRecord
+from logo_similarity.datasets.transforms import modified_copy
+from logo_similarity.synthetic import render_composite
+from logo_similarity.watch.filings import read_filings
+from logo_similarity.watch.marks import read_watch_marks
+from logo_similarity.watch.run import create_watch, run_watch
+from logo_similarity.watch.store import WatchNotFound, WatchStore
+from tests.conftest import COLOURS, KINDS, draw_logo
+
+CLI = [sys.executable, "-m", "logo_similarity.cli"]
+NAMES = ["Kastrino", "Belmora", "Kodak", "Florispo", "Gorvinta", "Hamelot"]
+PLANTED = {"near-copy": "mark-0", "same-device": "mark-1", "sound-alike": "mark-2"}
+
+
+def write_marks(folder):
+    """A CSV watch list of six marks: devices with names, Nice classes and an owner."""
+    folder.mkdir()
+    lines = ["image,name,nice_classes,vienna_codes,owner,id"]
+    for i, name in enumerate(NAMES):
+        draw_logo(KINDS[i], COLOURS[i % 6]).save(folder / f"m{i}.png")
+        lines.append(f"m{i}.png,{name},9;{35 + i},26.01.01,Owner Ltd,mark-{i}")
+    (folder / "marks.csv").write_text("\n".join(lines) + "\n")
+    return folder / "marks.csv"
+
+
+def write_filings(folder):
+    """Filings: a near-copy of mark 0, mark 1's device in a composite under another word, an unrelated device
+    named like mark 2 ("Codak" ~ "Kodak"), four unrelated marks, and a broken image."""
+    folder.mkdir()
+    rows = []
+
+    def add(key, image, name, nice=(9,)):
+        image.save(folder / f"{key}.png")
+        rows.append({"id": key, "file": f"{key}.png", "text": name, "vienna_codes": [], "nice_classes": list(nice),
+                     "published": "2026-11-02"})
+
+    add("near-copy", modified_copy(draw_logo(KINDS[0], COLOURS[0]), seed=1)[0], None)
+    add("same-device", render_composite(draw_logo(KINDS[1], COLOURS[1]), "Quorindel", "device"), "Quorindel")
+    add("sound-alike", draw_logo(KINDS[9], COLOURS[3]), "Codak")
+    for j, kind in enumerate(KINDS[7:11]):
+        if kind != KINDS[9]:
+            add(f"other-{j}", draw_logo(kind, COLOURS[(j + 2) % 6]), ["Tramvelo", "Sinupex", "Orbalith", "Wexmira"][j], (30,))
+    (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    rows.append({"id": "broken", "file": "broken.png", "text": "Broken"})
+    (folder / "filings.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder / "filings.jsonl"
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory, default_embedder, settings):
+    root = tmp_path_factory.mktemp("watch")
+    settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(root / "store"),
+                                                                                      "chunk": 2})})
+    store = WatchStore(root / "store")
+    watch = create_watch(store, "brand", "client-a", read_watch_marks(write_marks(root / "marks")), default_embedder,
+                         settings)
+    filings_file = write_filings(root / "filings")
+    filings, unreadable = read_filings(filings_file, settings)
+    first = run_watch(store, watch, filings, default_embedder, settings, source=str(filings_file))
+    return store, watch, settings, filings, filings_file, first
+
+
+def test_planted_conflicts_are_the_top_alerts(watched):
+    store, watch, _, filings, _, first = watched
+    alerts = store.alerts(watch)
+    pairs = [(a["mark"]["key"], a["filing"]["key"]) for a in alerts]
+    assert set(pairs[:3]) == {(mark, filing) for filing, mark in PLANTED.items()}, pairs
+    for a in alerts[:3]:
+        assert a["rank_for_filing"] == 1 and a["state"] == "new"
+        assert a["filing"]["published"] == "2026-11-02" and a["mark"]["owner"] == "Owner Ltd"
+        assert a["nice_shared"] == [9]
+    sound = next(a for a in alerts if a["filing"]["key"] == "sound-alike")
+    assert sound["components"]["text"] > 0.8 and sound["explanation"]["text_source"]["candidate_text"] == "Kodak"
+    same_device = next(a for a in alerts if a["filing"]["key"] == "same-device")
+    assert same_device["explanation"]["elements"]["query"]["kind"] == "composite"
+    assert first.compared == len(filings) - 1 and first.alerts_new == len(alerts)
+    assert [s["filing"] for s in first.skipped] == ["broken"]  # listed with its reason; the run completed
+    run = store.run(first.run_id, None)
+    assert run["state"] == "done" and run["skipped_filings"][0]["reason"]
+
+
+def test_a_second_run_over_the_same_filings_adds_nothing(watched, default_embedder):
+    store, watch, settings, filings, _, _ = watched
+    before = store.alerts(watch)
+    again = run_watch(store, watch, filings, default_embedder, settings)
+    assert again.compared == 0 and again.alerts_new == 0 and again.already == len(filings) - 1
+    assert [s["filing"] for s in again.skipped] == ["broken"]  # unreadable filings are tried again, not remembered
+    assert store.alerts(watch) == before
+
+
+def test_another_client_gets_nothing(watched):
+    store, watch, *_ = watched
+    with pytest.raises(WatchNotFound):
+        store.get(watch.id, "client-b")
+    with pytest.raises(WatchNotFound):
+        store.get("brand", "client-b")
+    assert store.watches("client-b") == [] and [w.id for w in store.watches(None)] == [watch.id]
+    assert store.get("brand", "client-a") == watch
+    with pytest.raises(WatchNotFound):
+        store.run(1, "client-b")
+
+
+def test_killed_run_resumes_to_the_same_alerts(watched):
+    """kill -9 of `logo-sim watch run` part-way (after its first chunks are recorded), then the same command again:
+    the alerts an uninterrupted run made, none twice."""
+    store, watch, settings, _, filings_file, _ = watched
+    reference = {(a["mark_id"], a["filing_key"]): a["score"] for a in store.alerts(watch)}
+    root = settings.watch.root
+    env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": settings.model.cache_dir, "LOGO_SIM__LOG_LEVEL": "WARNING",
+           "LOGO_SIM__WATCH__CHUNK": "1"}
+    subprocess.run([*CLI, "watch", "create", "again", "--marks", str(filings_file.parent.parent / "marks" / "marks.csv"),
+                    "--client", "client-a", "--root", root], env=env, check=True, capture_output=True, timeout=300)
+    again = store.get("again", "client-a")
+    args = [*CLI, "watch", "run", "again", "--filings", str(filings_file), "--client", "client-a", "--root", root]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        with sqlite3.connect(store.path) as db:
+            done = db.execute("SELECT COALESCE(MAX(compared), 0) FROM runs WHERE watch_id = ?", (again.id,)).fetchone()[0]
+        if done >= 2:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed part-way"
+    finished = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    runs = store.runs(again)
+    assert [r["state"] for r in runs] == ["interrupted", "done"] and runs[1]["already"] >= 2
+    resumed = {(a["mark_id"], a["filing_key"]): a["score"] for a in store.alerts(again)}
+    assert resumed.keys() == reference.keys()
+    assert all(abs(resumed[key] - reference[key]) < 1e-5 for key in reference)
+
+
+def test_triage_is_kept_across_runs_and_a_dismissed_pair_returns_only_when_it_rises(tmp_path):
+    from logo_similarity.watch.store import Alert
+
+    store = WatchStore(tmp_path, reopen_margin=0.1)
+    watch = store.create("w", "c", 0.3, 2, "digest")
+    run = store.start_run(watch, "s", 2)
+    assert store.record_chunk(run, watch, ["f1", "f2"], [Alert(1, "f1", 0.5, {}), Alert(2, "f2", 0.6, {})], []) == 2
+    by_filing = {a["filing_key"]: a["id"] for a in store.alerts(watch)}
+    store.set_state(watch, by_filing["f1"], "dismissed")
+    store.set_state(watch, by_filing["f2"], "reviewing")
+    run = store.start_run(watch, "s", 2)  # the same pairs found again, f1 a little higher
+    assert store.record_chunk(run, watch, ["f1", "f2"], [Alert(1, "f1", 0.55, {}), Alert(2, "f2", 0.6, {})], []) == 0
+    assert {a["filing_key"]: a["state"] for a in store.alerts(watch)} == {"f1": "dismissed", "f2": "reviewing"}
+    run = store.start_run(watch, "s", 1)  # f1 now clearly more alike than when it was dismissed
+    store.record_chunk(run, watch, ["f1"], [Alert(1, "f1", 0.65, {})], [])
+    assert {a["filing_key"]: a["state"] for a in store.alerts(watch)} == {"f1": "new", "f2": "reviewing"}
+    with pytest.raises(ValueError, match="state must be one of"):
+        store.set_state(watch, by_filing["f1"], "maybe")
+    with pytest.raises(WatchNotFound):
+        store.set_state(watch, 999, "opposed")
+
+
+def test_a_watch_list_csv_names_its_bad_rows(tmp_path):
+    from logo_similarity.datasets import DatasetError
+
+    (tmp_path / "a.csv").write_text("image,name,nice_classes\nm.png,Acme,9;99\n")
+    with pytest.raises(DatasetError, match=r"a.csv:2: Nice classes are numbers 1-45, got '99'"):
+        read_watch_marks(tmp_path / "a.csv")
+    (tmp_path / "b.csv").write_text("picture,name\nm.png,Acme\n")
+    with pytest.raises(DatasetError, match="'image' column"):
+        read_watch_marks(tmp_path / "b.csv")
+    (tmp_path / "c.csv").write_text("image,name,nice_classes,vienna_codes,owner\nm.png, Acme ,9 42,26.01.01;27.05.01,X\n")
+    [mark] = read_watch_marks(tmp_path / "c.csv")
+    assert mark == LogoRecord("m.png", tmp_path / "m.png", "Acme", ("26.01.01", "27.05.01"))
+    assert mark.extra == {"nice_classes": [9, 42], "owner": "X"}
