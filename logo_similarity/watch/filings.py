@@ -10,7 +10,6 @@ from pathlib import Path
 
 from logo_similarity.config import Settings
 from logo_similarity.datasets import LogoRecord, read_dataset
-from logo_similarity.datasets.records import IMAGE_SUFFIXES
 
 XML_SUFFIXES = (".xml", ".zip")
 
@@ -20,9 +19,8 @@ def is_register_xml(source: Path) -> bool:
         return source.suffix.lower() in XML_SUFFIXES
     if not source.is_dir():
         return False
-    files = [p for p in source.rglob("*") if p.is_file()]
-    return any(p.suffix.lower() in XML_SUFFIXES for p in files) and not any(
-        p.suffix.lower() in IMAGE_SUFFIXES for p in files)
+    # a register's folder holds its XML (or zips) and, often, the images the XML names beside it
+    return any(p.suffix.lower() in XML_SUFFIXES for p in source.rglob("*") if p.is_file())
 
 
 def read_filings(source: str | Path, settings: Settings) -> tuple[list[LogoRecord], list[dict[str, str]]]:

@@ -181,3 +181,26 @@ def test_a_watch_list_csv_names_its_bad_rows(tmp_path):
     [mark] = read_watch_marks(tmp_path / "c.csv")
     assert mark == LogoRecord("m.png", tmp_path / "m.png", "Acme", ("26.01.01", "27.05.01"))
     assert mark.extra == {"nice_classes": [9, 42], "owner": "X"}
+
+
+def test_filings_from_st66_xml_are_keyed_by_application_and_bad_records_listed(tmp_path, settings):
+    """ST.66 filings go through the dataset builder (kept under the watch root): each filing keyed by its
+    application number and image, with its publication date; a record without an image and a cut-off file are
+    listed as unreadable with their reasons, the rest are filings."""
+    from tests.datasets.test_st66 import trademark, transaction
+
+    src = tmp_path / "register"
+    src.mkdir()
+    draw_logo("ring", COLOURS[0], side=80).save(src / "a.png")
+    published = "<PublicationDetails><Publication><PublicationDate>2026-10-01</PublicationDate></Publication>" \
+                "</PublicationDetails></TradeMark>"
+    (src / "1.xml").write_text(transaction([trademark("018001", "ACME", images=[("a.png", ["27.05.01"])])
+                                            .replace("</TradeMark>", published),
+                                            trademark("018002", "WORDY", images=[])]))
+    (src / "2.xml").write_text(transaction([trademark("018003")])[:120])
+    settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(tmp_path / "w")})})
+    filings, unreadable = read_filings(src, settings)
+    assert [(f.key, f.text, f.extra["published"]) for f in filings] == [("018001/0", "ACME", "2026-10-01")]
+    assert sorted(u["reason"] for u in unreadable) == ["malformed_xml", "no_image"]
+    again, _ = read_filings(src, settings)  # the second run reads what the builder made (it resumes)
+    assert [f.key for f in again] == ["018001/0"]
