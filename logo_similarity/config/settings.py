@@ -240,6 +240,9 @@ class WatchSettings(_Section):
     per_filing: int = Field(20, ge=1, description="at most this many alerts per filing: the watched marks it resembles most")
     chunk: int = Field(16, ge=1, description="filings compared per transaction (a killed run loses at most one)")
     lock_timeout_s: float = Field(30.0, ge=0.0, description="wait this long for another writer of the watch store")
+    opposition_months: dict[str, int] = Field(
+        {"default": 3, "EM": 3},
+        description="months after publication a filing can be opposed, per office code (EM: EUIPO), else default")
 
 
 class Settings(_Section):

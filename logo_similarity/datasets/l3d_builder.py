@@ -4,7 +4,7 @@ Output folder::
 
     metadata.jsonl    one L3D item per kept image: file, text, vienna_codes, year, nice_classes,
                       application_number, mark_feature, image_index, published (first publication
-                      date, ISO), owner and owner_id (first applicant), and vienna_unknown: the codes the
+                      date, ISO), owner and owner_id (first applicant), office, and vienna_unknown: the codes the
                       Vienna table does not know (a newer edition, a typo), when there are any; the mark is
                       kept with its known codes (one bad code never costs the mark)
     images/<sha>.png  the image loaded as everywhere (alpha on white), padded to square, resized to ``side``
@@ -144,7 +144,7 @@ def _handle(record, out: Path, images_dir: Path | None, side: int, settings: Ima
             "year": record.year, "nice_classes": list(record.nice_classes),
             "application_number": record.application_number, "mark_feature": record.mark_feature,
             "image_index": record.image_index, "published": record.published, "owner": record.owner,
-            "owner_id": record.owner_id,
+            "owner_id": record.owner_id, "office": record.office,
             **({"vienna_unknown": [u["code"] for u in unknown]} if unknown else {})}, None
 
 

@@ -39,6 +39,7 @@ class TradeMarkRecord:
     published: str | None = None  # first PublicationDate (ISO): when the opposition period starts
     owner: str | None = None  # the first applicant's name, where the file carries it
     owner_id: str | None = None  # the first applicant's identifier at the office
+    office: str | None = None  # RegistrationOfficeCode (EM: EUIPO): whose opposition period applies
     notes: tuple[str, ...] = field(default=())  # recoverable oddities (e.g. an unreadable class number)
 
     @property
@@ -130,6 +131,7 @@ def parse_trademark(elem: Element, source: str) -> list[TradeMarkRecord] | XmlRe
         source=source, application_number=number, text=_text(_first(verbal, "MarkVerbalElementText")) if verbal else None,
         application_date=_text(_child(elem, "ApplicationDate")), mark_feature=_text(_child(elem, "MarkFeature")),
         nice_classes=tuple(sorted(set(classes))), published=_published(elem, notes), owner=owner, owner_id=owner_id,
+        office=_text(_child(elem, "RegistrationOfficeCode")),
     )
     common["notes"] = tuple(notes)
     images = [img for details in _find_all(elem, "MarkImageDetails") for img in _children(details, "MarkImage")]

@@ -35,6 +35,7 @@ from logo_similarity.retrieval.store.lock import index_writer
 from logo_similarity.search.query import run_queries
 from logo_similarity.search.request import Query
 from logo_similarity.text.normalize import phonetic_letters
+from logo_similarity.watch.deadlines import opposition_deadline
 from logo_similarity.watch.store import Alert, Watch, WatchStore
 
 
@@ -96,7 +97,8 @@ def delete_watch(store: WatchStore, watch: Watch, settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchIndex) -> Alert:
+def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchIndex,
+           months_by_office: dict[str, int]) -> Alert:
     mark = index.metadata[result.id]
     filing_nice = [int(c) for c in filing.extra.get("nice_classes") or ()]
     body: dict[str, Any] = {
@@ -105,7 +107,10 @@ def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchInd
                  "owner": mark.get("owner")},
         "filing": {"key": filing.key, "file": str(filing.path), "name": filing.text,
                    "vienna_codes": list(filing.vienna_codes), "nice_classes": filing_nice,
-                   **{k: filing.extra.get(k) for k in ("published", "owner", "owner_id", "application_number")}},
+                   **{k: filing.extra.get(k) for k in ("published", "office", "owner", "owner_id",
+                                                       "application_number")},
+                   "opposition_deadline": opposition_deadline(filing.extra.get("published"),
+                                                              filing.extra.get("office"), months_by_office)},
         "rank_for_filing": rank,
         "components": result.components,
         "nice_shared": sorted(set(filing_nice) & set(result.nice_classes)),
@@ -165,7 +170,8 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
         readable.append(filing)
     alerts = []
     for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):
-        alerts += [_alert(r, r.rank, filing, index) for r in outcome.results if r.score >= watch.min_score]
+        alerts += [_alert(r, r.rank, filing, index, settings.watch.opposition_months)
+                   for r in outcome.results if r.score >= watch.min_score]
     report.compared += len(readable)
     report.skipped += skipped
     return store.record_chunk(run_id, watch, [f.key for f in readable], alerts, skipped)

@@ -109,10 +109,11 @@ def test_publication_date_and_applicant(tmp_path):
               "<FirstName>Ada</FirstName><LastName>Lovelace</LastName></FormattedName></Name></FormattedNameAddress>"
               "</ApplicantAddressBook></Applicant></ApplicantDetails>")
     path = tmp_path / "p.xml"
+    mark = mark.replace("<ApplicationNumber>", "<RegistrationOfficeCode>EM</RegistrationOfficeCode><ApplicationNumber>")
     path.write_text(transaction([mark.replace("</TradeMark>", extra + "</TradeMark>"),
                                  trademark("31").replace("</TradeMark>", person + "</TradeMark>"), trademark("32")]))
     first, second, third = iter_trademarks([path])
-    assert (first.published, first.owner, first.owner_id) == ("2016-04-01", "Acme Ltd", "A-77")
+    assert (first.published, first.owner, first.owner_id, first.office) == ("2016-04-01", "Acme Ltd", "A-77", "EM")
     assert first.notes == ("unreadable publication date 'soon'",)
     assert (second.published, second.owner, second.owner_id) == (None, "Ada Lovelace", None)
     assert (third.published, third.owner, third.owner_id, third.notes) == (None, None, None, ())

@@ -82,6 +82,7 @@ def test_planted_conflicts_are_the_top_alerts(watched):
     for a in alerts[:3]:
         assert a["rank_for_filing"] == 1 and a["state"] == "new"
         assert a["filing"]["published"] == "2026-11-02" and a["mark"]["owner"] == "Owner Ltd"
+        assert a["filing"]["opposition_deadline"] == "2027-02-02"  # 3 months (the default office period)
         assert a["nice_shared"] == [9]
     sound = next(a for a in alerts if a["filing"]["key"] == "sound-alike")
     assert sound["components"]["text"] > 0.8 and sound["explanation"]["text_source"]["candidate_text"] == "Kodak"
@@ -204,3 +205,18 @@ def test_filings_from_st66_xml_are_keyed_by_application_and_bad_records_listed(t
     assert sorted(u["reason"] for u in unreadable) == ["malformed_xml", "no_image"]
     again, _ = read_filings(src, settings)  # the second run reads what the builder made (it resumes)
     assert [f.key for f in again] == ["018001/0"]
+
+
+def test_opposition_deadline_arithmetic():
+    from datetime import date
+
+    from logo_similarity.watch.deadlines import add_months, opposition_deadline
+
+    periods = {"default": 3, "EM": 3, "XX": 2}
+    assert opposition_deadline("2026-11-30", "EM", periods) == "2027-02-28"  # no 30 February: its last day
+    assert opposition_deadline("2027-11-30", "EM", periods) == "2028-02-29"  # a leap year
+    assert opposition_deadline("2026-01-31", "XX", periods) == "2026-03-31"
+    assert opposition_deadline("2026-10-15T00:00:00", None, periods) == "2027-01-15"  # default period
+    assert opposition_deadline("soon", "EM", periods) is None and opposition_deadline(None, "EM", periods) is None
+    assert opposition_deadline("2026-10-15", "ZZ", {"EM": 3}) is None  # no period known for that office
+    assert add_months(date(2026, 12, 31), 14) == date(2028, 2, 29)
