@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from logo_similarity.classification.vienna import CODE as VIENNA_CODE  # one definition of a well-formed code
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp"})
@@ -90,27 +88,19 @@ def _record(entry: Any, where: str, images_dir: Path) -> LogoRecord:
     if text is not None and not isinstance(text, str):
         raise DatasetError(f"{where}: 'text' must be a string or null")
     codes = entry.get("vienna_codes") or []
-    if not isinstance(codes, list):
+    if not isinstance(codes, list) or not all(isinstance(c, str) and VIENNA_CODE.match(c) for c in codes):
         raise DatasetError(f"{where}: 'vienna_codes' must be a list of codes like '27.05.01', got {codes!r}")
-    # a code that is not one (a typo, another notation) is flagged on the record, which keeps its other codes
-    malformed = [c if isinstance(c, str) else json.dumps(c) for c in codes
-                 if not (isinstance(c, str) and VIENNA_CODE.match(c))]
-    codes = [c for c in codes if isinstance(c, str) and VIENNA_CODE.match(c)]
     year = entry.get("year")
     if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
         raise DatasetError(f"{where}: 'year' must be an integer or null")
     known = {"file", "text", "vienna_codes", "year", "id"}
-    extra = {k: v for k, v in entry.items() if k not in known}
-    if malformed:
-        earlier = extra.get("vienna_unknown")
-        extra["vienna_unknown"] = [*(earlier if isinstance(earlier, list) else []), *malformed]
     return LogoRecord(
         key=str(entry.get("id") or entry["file"]),
         path=images_dir / entry["file"],
         text=text.strip() or None if text else None,
         vienna_codes=tuple(codes),
         year=year,
-        extra=extra,
+        extra={k: v for k, v in entry.items() if k not in known},
     )
 
 
@@ -129,11 +119,6 @@ def read_dataset(source: str | Path, images_dir: str | Path | None = None) -> li
     if not isinstance(entries, list) or not entries:
         raise DatasetError(f"{source}: expected a non-empty JSON list or JSON lines of entries")
     records = [_record(e, f"{source} entry {i + 1}", base) for i, e in enumerate(entries)]
-    flagged = [e for e in entries if isinstance(e.get("vienna_codes"), list)
-               and not all(isinstance(c, str) and VIENNA_CODE.match(c) for c in e["vienna_codes"])]
-    if flagged:
-        logger.warning("{}: {} entries have Vienna codes that are not codes (e.g. {!r}); kept with their other "
-                       "codes, the bad ones flagged vienna_unknown", source, len(flagged), flagged[0]["vienna_codes"])
     seen: set[str] = set()
     for rec in records:
         if rec.key in seen:
