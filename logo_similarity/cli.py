@@ -227,6 +227,23 @@ for _fn, _name, _render in (
     watch_app.command(_name)(functools.wraps(_fn)(_command))
 
 
+keys_app = typer.Typer(help="Client keys of the service (the admin key is api.api_key).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _show_new_key(made: dict[str, str]) -> None:
+    console.print(f"key of client {made['client']!r} (role {made['role']}); shown this once, keep it safe:")
+    console.print(made["key"], highlight=False, soft_wrap=True)
+
+
+for _fn, _name, _render in ((commands.keys_create, "create", _show_new_key), (commands.keys_list, "list", _show_json),
+                            (commands.keys_revoke, "revoke", lambda name: console.print(f"revoked the key of {name!r}"))):
+    def _command(*args, _fn=_fn, _render=_render, **kwargs):
+        _render(_fn(*args, **kwargs))
+
+    keys_app.command(_name)(functools.wraps(_fn)(_command))
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)

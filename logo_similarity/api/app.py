@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from logo_similarity import __version__
 from logo_similarity.api.deps import Workers, key_checker
+from logo_similarity.api.keys import ADMIN, KeyStore
 from logo_similarity.api.errors import ServiceError, WriteConflict, error_response
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard, RoutePolicy
@@ -108,10 +109,12 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
 
 
 def _include_routes(app: FastAPI, api: ApiSettings, search: SearchSettings) -> None:
-    """Every resource's routes, each router behind the key check its access needs: writes always need the key,
-    reads when ``api.read_requires_key``; the probes and /metrics never."""
-    read = Depends(key_checker(api, api.read_requires_key))
-    write = Depends(key_checker(api, True))
+    """Every resource's routes, each router behind the key check its access needs: writes always need the service's
+    key, reads a key (the service's, or a client's: ``api/keys.py``) when ``api.read_requires_key``; the probes
+    and /metrics never."""
+    keys = KeyStore(api.keys_file)
+    read = Depends(key_checker(api, api.read_requires_key, keys, "search"))
+    write = Depends(key_checker(api, True, keys, ADMIN))
     for router, key in ((search_routes.router(search), read), (items.router, read), (index_writes.router, write),
                         (job_routes.reads, read), (job_routes.writes, write), (catalog.router, read),
                         (service_routes.probes, None), (service_routes.statistics, read),

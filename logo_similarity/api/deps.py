@@ -18,7 +18,8 @@ from fastapi import Depends, Form, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
 from logo_similarity.api.errors import BadQuery
-from logo_similarity.api.security import HEADER, Unauthorized
+from logo_similarity.api.keys import ADMIN, KeyStore, Principal
+from logo_similarity.api.security import HEADER, Forbidden, Unauthorized
 from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
@@ -72,8 +73,9 @@ def get_vienna_table(request: Request) -> ViennaClassification:
     return request.app.state.vienna
 
 
-def key_checker(api: ApiSettings, required: bool):
-    """A dependency that accepts the request when the key matches (or when no key is needed)."""
+def key_checker(api: ApiSettings, required: bool, keys: KeyStore | None = None, role: str = ADMIN):
+    """A dependency that accepts the request when its key may do ``role`` (or when no key is needed), and gives who
+    it acts for: the admin (the service's key; any request in dev mode without one) or a client (``keys``)."""
     expected = api.api_key.get_secret_value() if api.api_key else None
     if not required:
         def open_endpoint() -> None:  # no header parameter: the schema shows the endpoint as open
@@ -81,13 +83,20 @@ def key_checker(api: ApiSettings, required: bool):
 
         return open_endpoint
 
-    def check(given: str | None = Security(api_key_header)) -> None:
-        if expected is None:  # dev mode without a key (check_key_config allowed it)
-            return
-        if not given:
-            raise Unauthorized(f"this endpoint needs the API key in the {HEADER} header", reason="missing_api_key")
-        if not secrets.compare_digest(given.encode(), expected.encode()):
+    def check(given: str | None = Security(api_key_header)) -> Principal:
+        if given and expected is not None and secrets.compare_digest(given.encode(), expected.encode()):
+            return Principal(ADMIN, ADMIN)
+        client = keys.lookup(given) if given and keys is not None else None
+        if client is None:
+            if expected is None:  # dev mode without a key (check_key_config allowed it)
+                return Principal(ADMIN, ADMIN)
+            if not given:
+                raise Unauthorized(f"this endpoint needs the API key in the {HEADER} header", reason="missing_api_key")
             raise Unauthorized("the API key is not valid", reason="invalid_api_key")
+        if not client.may(role):
+            raise Forbidden(f"client {client.name!r} (role {client.role}) may not do this; it needs "
+                            f"{'the service key' if role == ADMIN else f'role {role}'}")
+        return client
 
     return check
 

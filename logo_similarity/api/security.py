@@ -24,6 +24,11 @@ class Unauthorized(ServiceError):
     reason = "unauthorized"
 
 
+class Forbidden(ServiceError):
+    status = 403
+    reason = "forbidden"
+
+
 def check_key_config(api: ApiSettings) -> None:
     """Raise ConfigError when the service must not start with this key (outside dev mode)."""
     key = api.api_key.get_secret_value() if api.api_key else ""

@@ -175,6 +175,7 @@ class ApiSettings(_Section):
     api_key: SecretStr | None = Field(None, description="key for mutating endpoints (header X-API-Key); set by env")
     dev_mode: bool = Field(False, description="allow starting with no or a weak API key (local development only)")
     read_requires_key: bool = Field(False, description="also require the key for search and read endpoints")
+    keys_file: str = Field("keys.sqlite", description="client keys (logo-sim keys create), hashed; made by that command")
     max_upload_mb: float = Field(10.0, gt=0, description="largest request body; rejected while streaming")
     max_in_flight: int = Field(64, ge=1, description="searches admitted at once (running + queued); beyond: 503")
     search_threads: int = Field(2, ge=1, description="threads running searches off the event loop")
