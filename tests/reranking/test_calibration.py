@@ -1,0 +1,47 @@
+"""Fused score -> conflict probability: isotonic knots applied by interpolation, calibration error, tiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from logo_similarity.reranking.calibration import (
+    Calibration, expected_calibration_error, fit_isotonic, reliability, tiers)
+
+
+def pairs(n: int, seed: int):
+    """Scores whose true conflict probability is a known monotone function of the score."""
+    rng = np.random.default_rng(seed)
+    scores = rng.uniform(-0.5, 1.5, n)
+    truth = 1.0 / (1.0 + np.exp(-6.0 * (scores - 0.6)))
+    return scores, (rng.uniform(size=n) < truth).astype(float), truth
+
+
+def test_isotonic_calibration_is_monotone_and_calibrated_on_held_out_pairs(tmp_path):
+    scores, labels, _ = pairs(20_000, seed=0)
+    calibration = fit_isotonic(scores, labels)
+    grid = np.linspace(-1, 2, 301)
+    probs = calibration(grid)
+    assert (np.diff(probs) >= 0).all() and probs[0] >= 0.0 and probs[-1] <= 1.0
+    held_scores, held_labels, truth = pairs(20_000, seed=1)
+    held = calibration(held_scores)
+    assert expected_calibration_error(held, held_labels) < 0.02
+    assert np.abs(held - truth).mean() < 0.05
+    overconfident = np.clip(2.0 * held - 0.5, 0, 1)  # the same order, probabilities pushed to the ends
+    assert expected_calibration_error(overconfident, held_labels) > 3 * expected_calibration_error(held, held_labels)
+    calibration.save(tmp_path / "c.json")
+    assert Calibration.load(tmp_path / "c.json") == calibration
+    assert np.isnan(calibration(np.array([np.nan, 0.3]))[0])
+
+
+def test_reliability_bins_and_tiers():
+    probs = np.array([0.05, 0.15, 0.95, 0.95, np.nan])
+    labels = np.array([0, 1, 1, 0, 1])
+    rows = reliability(probs, labels, bins=10)
+    assert [r["pairs"] for r in rows] == [1, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+    assert rows[9]["observed"] == 0.5 and rows[9]["predicted"] == pytest.approx(0.95)
+    assert expected_calibration_error(probs, labels, bins=10) == pytest.approx((0.05 + 0.85 + 2 * 0.45) / 4)
+    assert list(tiers(np.array([0.95, 0.8, 0.6, 0.2, np.nan]), medium=0.5, high=0.8)) == [
+        "high", "high", "medium", "low", "low"]
+    with pytest.raises(ValueError, match="both kinds"):
+        fit_isotonic(np.array([0.1, 0.2]), np.array([1, 1]))
