@@ -203,15 +203,16 @@ def _show_json(value) -> None:
 def _show_watch_run(run: dict[str, Any]) -> None:
     console.print(f"watch {run['watch']!r} run {run['id']} {run['state']}: {run['filings']} filings, {run['compared']} "
                   f"compared, {run['already']} compared before, {run['skipped']} skipped, {run['alerts_new']} new "
-                  f"alerts ({run['seconds']} s)")
+                  f"alerts, {run['suppressed']} pairs suppressed by exception rules ({run['seconds']} s)")
     for skip in run["skipped_filings"][:10]:
         console.print(f"  skipped {skip['filing']}: {skip['reason']} ({skip['message']})")
 
 
 def _show_alerts(alerts: list[dict[str, Any]]) -> None:
     for a in alerts:
+        why = f" - {a['suppressed_by']}" if a.get("suppressed_by") else ""
         console.print(f"#{a['id']} {a['score']:.3f} [{a['state']}] {a['mark']['key']} <- {a['filing']['key']} "
-                      f"({a['filing'].get('name') or '-'})")
+                      f"({a['filing'].get('name') or '-'}){why}")
     console.print(f"{len(alerts)} alerts")
 
 

@@ -13,6 +13,8 @@ from tqdm import tqdm
 
 from logo_similarity.commands.options import ConfigOpt, ModelOpt, command_settings
 from logo_similarity.config import Settings
+from logo_similarity.retrieval.filters import VIENNA_PREFIX
+from logo_similarity.watch.exceptions import ExceptionRules
 from logo_similarity.watch.store import STATES, WatchNotFound, WatchStore
 
 ClientOpt = Annotated[str, typer.Option("--client", help="whose watch lists (the CLI's default: admin)")]
@@ -43,12 +45,19 @@ def watch_create(
     marks: Annotated[Path, typer.Option("--marks", help="the marks: L3D .jsonl/.json, a folder of images, or a CSV "
                                                         "(image, name, nice_classes, vienna_codes, owner, id)")],
     min_score: Annotated[Optional[float], typer.Option(help="fused score an alert needs (default: settings)")] = None,
+    own_marks: Annotated[bool, typer.Option("--own-marks/--no-own-marks",
+                                            help="suppress filings by the watched mark's own applicant")] = True,
+    exclude_owner: Annotated[Optional[list[str]], typer.Option(
+        "--exclude-owner", help="suppress filings by this applicant (name or identifier); repeatable")] = None,
+    exclude_vienna: Annotated[Optional[list[str]], typer.Option(
+        "--exclude-vienna", help="suppress filings with a code under this Vienna prefix, e.g. 27.05; repeatable")] = None,
     client: ClientOpt = "admin",
     root: RootOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
 ) -> dict[str, Any]:
-    """Make a watch list: its marks indexed as a register is (names read where none is given, figures)."""
+    """Make a watch list: its marks indexed as a register is (names read where none is given, figures), with its
+    exception rules (suppressed pairs are kept and say which rule suppressed them)."""
     from logo_similarity.embeddings import load_embedder
     from logo_similarity.watch.marks import read_watch_marks
     from logo_similarity.watch.run import create_watch
@@ -56,11 +65,16 @@ def watch_create(
     settings = _settings(config, root)
     store = _store(settings)
     records = read_watch_marks(marks)
+    bad = [p for p in exclude_vienna or () if not VIENNA_PREFIX.match(p)]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]!r} is not a Vienna prefix like 27 or 27.05", param_hint="--exclude-vienna")
+    rules = ExceptionRules(own_marks, tuple(exclude_owner or ()), tuple(exclude_vienna or ()))
     try:
-        watch = create_watch(store, name, client, records, load_embedder(model, settings), settings, min_score)
+        watch = create_watch(store, name, client, records, load_embedder(model, settings), settings, min_score, rules)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    return {"created": watch.name, "id": watch.id, "marks": watch.marks, "min_score": watch.min_score}
+    return {"created": watch.name, "id": watch.id, "marks": watch.marks, "min_score": watch.min_score,
+            "exceptions": rules.to_json()}
 
 
 def watch_list(client: ClientOpt = "admin", root: RootOpt = None, config: ConfigOpt = None) -> list[dict[str, Any]]:
@@ -108,17 +122,18 @@ def watch_run(
 
 def watch_alerts(
     name: WatchArg,
-    state: Annotated[Optional[list[str]], typer.Option("--state", help=f"only these states ({', '.join(STATES)})")] = None,
+    state: Annotated[Optional[list[str]], typer.Option(
+        "--state", help=f"only these states ({', '.join(STATES)}, suppressed); default: all but suppressed")] = None,
     client: ClientOpt = "admin",
     root: RootOpt = None,
     config: ConfigOpt = None,
 ) -> list[dict[str, Any]]:
     """The list's alerts, best first."""
     store = _store(_settings(config, root))
-    bad = [s for s in state or () if s not in STATES]
+    bad = [s for s in state or () if s not in (*STATES, "suppressed")]
     if bad:
         raise typer.BadParameter(f"unknown state {bad[0]!r}; one of {', '.join(STATES)}", param_hint="--state")
-    return store.alerts(_watch(store, name, client), tuple(state) if state else None)
+    return store.alerts(_watch(store, name, client), *([tuple(state)] if state else []))
 
 
 def watch_triage(

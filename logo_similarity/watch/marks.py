@@ -1,6 +1,6 @@
 """The marks of a watch list, read from what an owner or their lawyer has: L3D metadata (.jsonl / .json), a
 folder of images, or a CSV with a header (``image`` required; ``name``, ``nice_classes``, ``vienna_codes``,
-``owner``, ``id`` optional; lists separated by ``;`` or spaces; ``image`` relative to the CSV's folder).
+``owner``, ``owner_id``, ``id`` optional; lists separated by ``;`` or spaces; ``image`` relative to the CSV's folder).
 
 A row that cannot be used is refused with its line and why (a watch list is a legal instrument: a silently
 dropped mark is a conflict nobody is told of); images are checked when the list's index is built.
@@ -56,8 +56,9 @@ def _record(row: dict[str, str | None], source: Path, line: int) -> LogoRecord:
     if bad:
         raise DatasetError(f"{where}: {bad[0]!r} is not a Vienna code like 27.05.01")
     extra = {"nice_classes": sorted(set(classes))}
-    if (row.get("owner") or "").strip():
-        extra["owner"] = row["owner"].strip()
+    for column in ("owner", "owner_id"):
+        if (row.get(column) or "").strip():
+            extra[column] = row[column].strip()
     return LogoRecord(key=(row.get("id") or "").strip() or image, path=source.parent / image,
                       text=(row.get("name") or "").strip() or None, vienna_codes=tuple(codes), extra=extra)
 

@@ -14,6 +14,7 @@ skipped with its reason and retried by the next run. One writer per watch list a
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from logo_similarity.search.query import run_queries
 from logo_similarity.search.request import Query
 from logo_similarity.text.normalize import phonetic_letters
 from logo_similarity.watch.deadlines import opposition_deadline
+from logo_similarity.watch.exceptions import ExceptionRules
 from logo_similarity.watch.store import Alert, Watch, WatchStore
 
 
@@ -68,7 +70,7 @@ def marks_digest(index: SearchIndex) -> str:
 
 
 def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoRecord], embedder: Embedder,
-                 settings: Settings, min_score: float | None = None) -> Watch:
+                 settings: Settings, min_score: float | None = None, rules: ExceptionRules = ExceptionRules()) -> Watch:
     """A new watch list of ``marks``, indexed into its own folder; a mark whose image cannot be read refuses the
     list (with every such mark named), as a silently dropped mark would be a conflict nobody is told of."""
     if not marks:
@@ -78,7 +80,7 @@ def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoReco
         names = "; ".join(f"{r['key']}: {r['message']}" for r in report.rejects[:5])
         raise ValueError(f"{len(report.rejects)} of the marks could not be read ({names})")
     watch = store.create(name, client, settings.watch.min_score if min_score is None else min_score, len(index),
-                         marks_digest(index))
+                         marks_digest(index), rules.to_json())
     try:
         with index_writer(marks_folder(store, watch), "logo-sim watch create", settings.watch.lock_timeout_s):
             index.save(marks_folder(store, watch))
@@ -98,13 +100,13 @@ def delete_watch(store: WatchStore, watch: Watch, settings: Settings) -> None:
 
 
 def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchIndex,
-           months_by_office: dict[str, int]) -> Alert:
+           months_by_office: dict[str, int], rules: ExceptionRules) -> Alert:
     mark = index.metadata[result.id]
     filing_nice = [int(c) for c in filing.extra.get("nice_classes") or ()]
     body: dict[str, Any] = {
         "mark": {"id": result.id, "key": result.key, "name": result.text or mark.get("ocr_text"),
                  "file": mark.get("file"), "vienna_codes": result.vienna_codes, "nice_classes": result.nice_classes,
-                 "owner": mark.get("owner")},
+                 "owner": mark.get("owner"), "owner_id": mark.get("owner_id")},
         "filing": {"key": filing.key, "file": str(filing.path), "name": filing.text,
                    "vienna_codes": list(filing.vienna_codes), "nice_classes": filing_nice,
                    **{k: filing.extra.get(k) for k in ("published", "office", "owner", "owner_id",
@@ -116,6 +118,9 @@ def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchInd
         "nice_shared": sorted(set(filing_nice) & set(result.nice_classes)),
         "explanation": result.explanation,
     }
+    suppressed = rules.suppressed_by(body["mark"], body["filing"])
+    if suppressed:
+        body["suppressed_by"] = suppressed
     return Alert(result.id, filing.key, result.score, body)
 
 
@@ -158,6 +163,7 @@ def run_watch(store: WatchStore, watch: Watch, filings: list[LogoRecord], embedd
 
 def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIndex, embedder: Embedder,
                    settings: Settings, chunk: list[LogoRecord], k: int, report: RunReport) -> int:
+    rules = ExceptionRules.from_json(json.loads(watch.rules))
     queries, readable, skipped = [], [], []
     for filing in chunk:
         try:
@@ -170,7 +176,7 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
         readable.append(filing)
     alerts = []
     for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):
-        alerts += [_alert(r, r.rank, filing, index, settings.watch.opposition_months)
+        alerts += [_alert(r, r.rank, filing, index, settings.watch.opposition_months, rules)
                    for r in outcome.results if r.score >= watch.min_score]
     report.compared += len(readable)
     report.skipped += skipped

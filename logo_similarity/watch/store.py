@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS watches (
     min_score REAL NOT NULL,
     marks INTEGER NOT NULL,
     marks_digest TEXT NOT NULL,
+    rules TEXT NOT NULL DEFAULT '{}',  -- JSON: exceptions.ExceptionRules
     UNIQUE (client, name)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS runs (
     already INTEGER NOT NULL DEFAULT 0,  -- compared by an earlier run against the same marks: not again
     skipped INTEGER NOT NULL DEFAULT 0,
     alerts_new INTEGER NOT NULL DEFAULT 0,
+    suppressed INTEGER NOT NULL DEFAULT 0,  -- pairs an exception rule suppressed
     marks_digest TEXT NOT NULL,
     error TEXT
 );
@@ -77,7 +79,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_watch ON alerts(watch_id, score);
 """
 
-STATES = ("new", "reviewing", "dismissed", "opposed")
+STATES = ("new", "reviewing", "dismissed", "opposed")  # what triage sets; an exception rule sets "suppressed"
 
 
 class WatchNotFound(LookupError):
@@ -93,6 +95,7 @@ class Watch:
     min_score: float
     marks: int
     marks_digest: str
+    rules: str = "{}"
 
     @property
     def folder_name(self) -> str:
@@ -143,11 +146,13 @@ class WatchStore:
             db.execute("COMMIT")
 
     # watch lists -----------------------------------------------------------------------------------------------
-    def create(self, name: str, client: str, min_score: float, marks: int, marks_digest: str) -> Watch:
+    def create(self, name: str, client: str, min_score: float, marks: int, marks_digest: str,
+               rules: dict[str, Any] | None = None) -> Watch:
         with self._write() as db:
             try:
-                cur = db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)", (name, client, time.time(), min_score, marks, marks_digest))
+                cur = db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest, rules) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, client, time.time(), min_score, marks,
+                                                                  marks_digest, json.dumps(rules or {})))
             except sqlite3.IntegrityError:
                 raise ValueError(f"a watch list named {name!r} exists already") from None
             return self._get(db, cur.lastrowid, None)
@@ -203,21 +208,27 @@ class WatchStore:
         """One chunk of a run, all or nothing; returns how many of ``alerts`` are new pairs."""
         now = time.time()
         with self._write() as db:
-            before = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ?", (watch.id,)).fetchone()[0]
+            before = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ? AND state != 'suppressed'",
+                                (watch.id,)).fetchone()[0]
             db.executemany(
-                "INSERT INTO alerts (watch_id, mark_id, filing, score, body, first_run, last_run, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (watch_id, mark_id, filing) DO UPDATE SET "
+                "INSERT INTO alerts (watch_id, mark_id, filing, score, body, state, first_run, last_run, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (watch_id, mark_id, filing) DO UPDATE SET "
                 "score = excluded.score, body = excluded.body, last_run = excluded.last_run, updated = excluded.updated, "
-                "state = CASE WHEN state = 'dismissed' AND excluded.score >= state_score + ? THEN 'new' ELSE state END",
-                [(watch.id, a.mark_id, a.filing, a.score, json.dumps(a.body), run_id, run_id, now, self.reopen_margin)
+                "state = CASE WHEN excluded.state = 'suppressed' OR state = 'suppressed' THEN excluded.state "
+                "WHEN state = 'dismissed' AND excluded.score >= state_score + ? THEN 'new' ELSE state END",
+                [(watch.id, a.mark_id, a.filing, a.score, json.dumps(a.body),
+                  "suppressed" if a.body.get("suppressed_by") else "new", run_id, run_id, now, self.reopen_margin)
                  for a in alerts])
-            new = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ?", (watch.id,)).fetchone()[0] - before
+            new = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ? AND state != 'suppressed'",
+                             (watch.id,)).fetchone()[0] - before
             db.executemany("INSERT OR IGNORE INTO compared (watch_id, filing, marks_digest, run_id) VALUES (?, ?, ?, ?)",
                            [(watch.id, f, watch.marks_digest, run_id) for f in compared])
             db.executemany("INSERT INTO skipped (run_id, filing, reason, message) VALUES (?, ?, ?, ?)",
                            [(run_id, s["filing"], s["reason"], s["message"]) for s in skipped])
+            suppressed = sum(1 for a in alerts if a.body.get("suppressed_by"))
             db.execute("UPDATE runs SET compared = compared + ?, skipped = skipped + ?, already = already + ?, "
-                       "alerts_new = alerts_new + ? WHERE id = ?", (len(compared), len(skipped), already, new, run_id))
+                       "alerts_new = alerts_new + ?, suppressed = suppressed + ? WHERE id = ?",
+                       (len(compared), len(skipped), already, new, suppressed, run_id))
             return new
 
     def finish_run(self, run_id: int, state: str, error: str | None = None) -> None:
@@ -240,8 +251,9 @@ class WatchStore:
             return [dict(r) for r in db.execute("SELECT * FROM runs WHERE watch_id = ? ORDER BY id", (watch.id,))]
 
     # alerts ----------------------------------------------------------------------------------------------------
-    def alerts(self, watch: Watch, states: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-        """The list's alerts, best score first (ties by watched mark, then filing)."""
+    def alerts(self, watch: Watch, states: tuple[str, ...] | None = STATES) -> list[dict[str, Any]]:
+        """The list's alerts in ``states`` (default: all but those an exception rule suppressed; None: all), best
+        score first (ties by watched mark, then filing)."""
         with self._db() as db:
             rows = db.execute("SELECT * FROM alerts WHERE watch_id = ? ORDER BY score DESC, mark_id, filing",
                               (watch.id,))
@@ -254,11 +266,12 @@ class WatchStore:
         if state not in STATES:
             raise ValueError(f"state must be one of {', '.join(STATES)}, not {state!r}")
         with self._write() as db:
-            cur = db.execute("UPDATE alerts SET state = ?, state_score = score, updated = ? WHERE id = ? AND watch_id = ?",
+            cur = db.execute("UPDATE alerts SET state = ?, state_score = score, updated = ? WHERE id = ? AND watch_id = ? "
+                             "AND state != 'suppressed'",
                              (state, time.time(), alert_id, watch.id))
             if cur.rowcount == 0:
                 raise WatchNotFound(f"no alert {alert_id} in watch list {watch.name!r}")
-        return next(a for a in self.alerts(watch) if a["id"] == alert_id)
+        return next(a for a in self.alerts(watch, None) if a["id"] == alert_id)
 
 
 __all__ = ["Alert", "STATES", "Watch", "WatchNotFound", "WatchStore"]

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -220,3 +221,40 @@ def test_opposition_deadline_arithmetic():
     assert opposition_deadline("soon", "EM", periods) is None and opposition_deadline(None, "EM", periods) is None
     assert opposition_deadline("2026-10-15", "ZZ", {"EM": 3}) is None  # no period known for that office
     assert add_months(date(2026, 12, 31), 14) == date(2028, 2, 29)
+
+
+def test_exception_rules_suppress_pairs_and_say_why():
+    from logo_similarity.watch.exceptions import ExceptionRules
+
+    rules = ExceptionRules(own_marks=True, owners=("Licensee GmbH", "L-9"), vienna=("27.05",))
+    mark = {"owner": "Acme  Ltd", "owner_id": "A-1"}
+    assert "own mark" in rules.suppressed_by(mark, {"owner": "acme ltd"})
+    assert "own mark" in rules.suppressed_by(mark, {"owner": "Other", "owner_id": "a-1"})
+    assert rules.suppressed_by(mark, {"owner": "licensee gmbh"}) == "excepted applicant: Licensee GmbH"
+    assert rules.suppressed_by(mark, {"owner_id": "L-9"}) == "excepted applicant: L-9"
+    assert rules.suppressed_by(mark, {"vienna_codes": ["26.01.01", "27.05.09"]}) == "excepted Vienna class 27.05 (27.05.09)"
+    assert rules.suppressed_by(mark, {"vienna_codes": ["27.051.01"], "owner": "Rival"}) is None
+    assert ExceptionRules(own_marks=False).suppressed_by(mark, {"owner": "Acme Ltd"}) is None
+    assert rules.suppressed_by({}, {}) is None and ExceptionRules.from_json(rules.to_json()) == rules
+
+
+def test_a_run_keeps_suppressed_pairs_apart_with_the_rule(watched, default_embedder, tmp_path):
+    """The watched mark's own applicant files a near-copy: suppressed (kept, with the rule), not an alert."""
+    from logo_similarity.watch.exceptions import ExceptionRules
+
+    store, _, settings, filings, _, _ = watched
+    marks = read_watch_marks(next(Path(settings.watch.root).parent.glob("marks")) / "marks.csv")
+    watch = create_watch(store, "rules", "client-a", marks, default_embedder, settings,
+                         rules=ExceptionRules(owners=("Rival Co",)))
+    own = [LogoRecord(f.key, f.path, f.text, f.vienna_codes, f.year,
+                      {**f.extra, "owner": "Owner Ltd" if f.key == "near-copy" else "Rival Co" if f.key == "sound-alike"
+                       else None}) for f in filings]
+    report = run_watch(store, watch, own, default_embedder, settings)
+    shown = {(a["mark"]["key"], a["filing_key"]) for a in store.alerts(watch)}
+    assert ("mark-1", "same-device") in shown
+    assert not any(filing in ("near-copy", "sound-alike") for _, filing in shown)
+    hidden = {a["filing_key"]: a["suppressed_by"] for a in store.alerts(watch, ("suppressed",))}
+    assert "own mark" in hidden["near-copy"] and hidden["sound-alike"] == "excepted applicant: Rival Co"
+    assert store.run(report.run_id, None)["suppressed"] >= 2
+    with pytest.raises(WatchNotFound):  # a suppressed pair is not triaged
+        store.set_state(watch, next(a["id"] for a in store.alerts(watch, ("suppressed",))), "opposed")
