@@ -31,6 +31,7 @@ from logo_similarity.retrieval.ann import (
     can_remove,
     ensure_direct_map,
     exact_search_among,
+    filtered_params,
     new_index,
     search_with,
     train_index,
@@ -176,9 +177,10 @@ class SearchIndex:
     def search(self, queries: np.ndarray, k: int, projected: bool = False, allowed: np.ndarray | None = None) -> Hits:
         """Top k for raw embeddings, or for vectors already in index space (``projected``, e.g. stored ones).
 
-        ``allowed`` (ids) restricts the search inside FAISS (an id selector), so a selective filter still
-        yields k results when k exist; a small allowed set is scored exactly instead (graph indexes such as
-        HNSW can miss items when most of the graph is filtered out).
+        ``allowed`` (ids) restricts the search inside FAISS (an id selector, an IVF scanning as many lists as the
+        filter's share of items needs: ``filtered_params``), so a selective filter still yields k results when k
+        exist; a small allowed set is scored exactly instead, and so is a query the ANN still left short (graph
+        indexes such as HNSW can miss items when most of the graph is filtered out).
         """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         expected = self.dim if projected else self.spec.dim
@@ -190,8 +192,15 @@ class SearchIndex:
         if allowed is not None and len(allowed) <= max(4 * k, EXACT_FILTER_MAX):
             return self._search_among(queries, k, np.asarray(allowed, dtype=np.int64))
         # ``allowed`` holds live items only (filters read the metadata); otherwise tombstones are excluded
-        scores, ids = search_with(self.index, queries, k, self.search_params, allowed,
+        params = self.search_params if allowed is None else filtered_params(self.index, self.search_params, k,
+                                                                            len(allowed))
+        scores, ids = search_with(self.index, queries, k, params, allowed,
                                   None if allowed is not None else self.tombstones, self.refine)
+        if allowed is not None:  # k results whenever k items pass: a query the ANN left short is scored exactly
+            short = (ids >= 0).sum(axis=1) < min(k, len(allowed))
+            if short.any():
+                exact = self._search_among(queries[short], k, np.asarray(allowed, dtype=np.int64))
+                scores[short], ids[short] = exact.scores, exact.ids
         return Hits(scores=scores, ids=ids)
 
     def _search_among(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> Hits:
