@@ -126,12 +126,12 @@ def _show_train(report) -> None:
                   f"{best}{', stopped early' if report.stopped_early else ''} -> {report.out / 'best.pt'}")
 
 
-def _register(fn: Callable, name: str, render: Callable[[Any], None]) -> None:
+def _register(fn: Callable, name: str, render: Callable[[Any], None], on: typer.Typer = app) -> None:
     @functools.wraps(fn)
     def command(*args, **kwargs):
         render(fn(*args, **kwargs))
 
-    app.command(name)(command)
+    on.command(name)(command)
 
 
 _register(commands.prepare, "prepare", _show_prepare)
@@ -216,16 +216,12 @@ def _show_alerts(alerts: list[dict[str, Any]]) -> None:
     console.print(f"{len(alerts)} alerts")
 
 
-for _fn, _name, _render in (
-    (commands.watch_create, "create", _show_json), (commands.watch_list, "list", _show_json),
-    (commands.watch_run, "run", _show_watch_run), (commands.watch_alerts, "alerts", _show_alerts),
-    (commands.watch_triage, "triage", lambda a: console.print(f"alert {a['id']} is now {a['state']}")),
-    (commands.watch_delete, "delete", lambda name: console.print(f"deleted watch list {name!r}")),
-):
-    def _command(*args, _fn=_fn, _render=_render, **kwargs):
-        _render(_fn(*args, **kwargs))
-
-    watch_app.command(_name)(functools.wraps(_fn)(_command))
+_register(commands.watch_create, "create", _show_json, watch_app)
+_register(commands.watch_list, "list", _show_json, watch_app)
+_register(commands.watch_run, "run", _show_watch_run, watch_app)
+_register(commands.watch_alerts, "alerts", _show_alerts, watch_app)
+_register(commands.watch_triage, "triage", lambda a: console.print(f"alert {a['id']} is now {a['state']}"), watch_app)
+_register(commands.watch_delete, "delete", lambda name: console.print(f"deleted watch list {name!r}"), watch_app)
 
 
 keys_app = typer.Typer(help="Client keys of the service (the admin key is api.api_key).", no_args_is_help=True)
@@ -237,12 +233,9 @@ def _show_new_key(made: dict[str, str]) -> None:
     console.print(made["key"], highlight=False, soft_wrap=True)
 
 
-for _fn, _name, _render in ((commands.keys_create, "create", _show_new_key), (commands.keys_list, "list", _show_json),
-                            (commands.keys_revoke, "revoke", lambda name: console.print(f"revoked the key of {name!r}"))):
-    def _command(*args, _fn=_fn, _render=_render, **kwargs):
-        _render(_fn(*args, **kwargs))
-
-    keys_app.command(_name)(functools.wraps(_fn)(_command))
+_register(commands.keys_create, "create", _show_new_key, keys_app)
+_register(commands.keys_list, "list", _show_json, keys_app)
+_register(commands.keys_revoke, "revoke", lambda name: console.print(f"revoked the key of {name!r}"), keys_app)
 
 
 def main(argv: list[str] | None = None) -> None:

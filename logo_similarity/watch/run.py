@@ -99,7 +99,7 @@ def delete_watch(store: WatchStore, watch: Watch, settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchIndex,
+def _alert(result: SearchResult, filing: LogoRecord, index: SearchIndex,
            months_by_office: dict[str, int], rules: ExceptionRules) -> Alert:
     mark = index.metadata[result.id]
     filing_nice = [int(c) for c in filing.extra.get("nice_classes") or ()]
@@ -113,7 +113,7 @@ def _alert(result: SearchResult, rank: int, filing: LogoRecord, index: SearchInd
                                                        "application_number")},
                    "opposition_deadline": opposition_deadline(filing.extra.get("published"),
                                                               filing.extra.get("office"), months_by_office)},
-        "rank_for_filing": rank,
+        "rank_for_filing": result.rank,
         "components": result.components,
         "nice_shared": sorted(set(filing_nice) & set(result.nice_classes)),
         "explanation": result.explanation,
@@ -176,7 +176,7 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
         readable.append(filing)
     alerts = []
     for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):
-        alerts += [_alert(r, r.rank, filing, index, settings.watch.opposition_months, rules)
+        alerts += [_alert(r, filing, index, settings.watch.opposition_months, rules)
                    for r in outcome.results if r.score >= watch.min_score]
     report.compared += len(readable)
     report.skipped += skipped

@@ -8,16 +8,20 @@ from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval import index as index_module
 
 
+def random_index(n: int, factory: str, seed: int) -> tuple[SearchIndex, np.ndarray]:
+    """``n`` random unit vectors indexed with ``factory`` (ids 0..n-1), and the vectors."""
+    spec = ThumbnailEmbedder(side=4).spec
+    vectors = np.random.default_rng(seed).normal(size=(n, spec.dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(n)
+    return SearchIndex.from_vectors(spec, ids, vectors, [{"key": str(i), "file": ""} for i in ids], factory), vectors
+
+
 @pytest.mark.parametrize("factory", ["Flat", "IVF16,Flat", "HNSW16"])
 @pytest.mark.parametrize("exact_max", [0, 10_000])  # through the id selector, and the exact path for small sets
 def test_selective_filter_returns_k(factory, exact_max, monkeypatch):
     monkeypatch.setattr(index_module, "EXACT_FILTER_MAX", exact_max)
-    rng = np.random.default_rng(0)
-    spec = ThumbnailEmbedder(side=4).spec
-    vectors = rng.normal(size=(2000, spec.dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = np.arange(2000)
-    index = SearchIndex.from_vectors(spec, ids, vectors, [{"key": str(i), "file": ""} for i in ids], factory)
+    index, vectors = random_index(2000, factory, seed=0)
     allowed = np.arange(0, 2000, 97)  # 21 items, about 1 %
     hits = index.search(vectors[5], 10, allowed=allowed)
     found = hits.ids[0]
@@ -33,14 +37,9 @@ def test_a_rare_filter_gets_k_results_from_a_narrow_ann(factory, params, monkeyp
     scanned hold too few allowed items, so the IVF scans as many as the filter needs and any query still short
     is scored exactly; every query gets k allowed results."""
     monkeypatch.setattr(index_module, "EXACT_FILTER_MAX", 0)
-    rng = np.random.default_rng(1)
-    spec = ThumbnailEmbedder(side=4).spec
-    vectors = rng.normal(size=(4000, spec.dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = np.arange(4000)
-    index = SearchIndex.from_vectors(spec, ids, vectors, [{"key": str(i), "file": ""} for i in ids], factory)
+    index, vectors = random_index(4000, factory, seed=1)
     index.search_params = params
-    allowed = np.sort(rng.choice(4000, 40, replace=False))
+    allowed = np.sort(np.random.default_rng(1).choice(4000, 40, replace=False))
     hits = index.search(vectors[:50], 20, projected=True, allowed=allowed)
     assert ((hits.ids >= 0).sum(axis=1) == 20).all()
     assert set(hits.ids.ravel().tolist()) <= set(allowed.tolist())
