@@ -13,11 +13,15 @@ Either element of a composite mark can make a conflict on its own (the same devi
 that sounds the same under another device), which a sum dilutes: the other components of such a pair sit at or
 below neutral. So the rule blends the sum with the strongest single piece of evidence:
 ``(1 - either) * sum_c d_c + either * max_c d_c`` with ``d_c = w_c * (s_c - n_c)``; ``either`` = 0 is the plain sum.
+The components of ``CONTEXT`` (the goods and services, Nice classes) shift the sum but never count as that
+strongest piece: two marks in the same class are no more alike for it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+CONTEXT = ("nice",)
 
 
 def composite_scores(components: dict[str, np.ndarray], weights: dict[str, float],
@@ -44,8 +48,9 @@ def composite_scores(components: dict[str, np.ndarray], weights: dict[str, float
     terms = np.where(present, (stacked - centre) * w, 0.0)
     summed = terms.sum(axis=0)
     if either:
-        strongest = np.where(present, terms, -np.inf).max(axis=0)
-        summed = (1.0 - either) * summed + either * np.where(present.any(axis=0), strongest, 0.0)
+        evidence = present & ~np.isin(np.array(names), CONTEXT)[:, None]
+        strongest = np.where(evidence, terms, -np.inf).max(axis=0)
+        summed = (1.0 - either) * summed + either * np.where(evidence.any(axis=0), strongest, 0.0)
     return np.where(present.any(axis=0), summed, np.nan)
 
 

@@ -11,7 +11,10 @@ nothing rather than zero):
 - ``figure``: the devices of composite marks compared without their words (``preprocessing/elements.py``): the
   best of figure vs figure, the query's figure vs the whole candidate, the whole query vs the candidate's
   figure; missing (NaN) when neither mark has a figure (two plain devices, word marks), so masking never costs
-  a word mark anything.
+  a word mark anything;
+- ``nice``: the query's Nice classes shared with the candidate's (1), or not (0), when both are classified
+  (``vienna.nice_overlap``): similar goods make look-alike marks a conflict; context, never the strongest
+  single piece of evidence (``fusion.CONTEXT``).
 
 The fusion (``fusion.py``) adds each present component's weighted distance from its neutral point; the
 weights and neutral points come from settings (``rerank.weights``, ``rerank.neutral``), fitted by
@@ -32,7 +35,7 @@ from logo_similarity.config import RerankSettings, Settings
 from logo_similarity.reranking.fusion import best_rows, fused_scores, fusion_weights, ranking
 from logo_similarity.reranking.expansion import alpha_query_expansion, database_augmentation
 from logo_similarity.reranking.spatial import patch_max_similarity, verified_matches
-from logo_similarity.reranking.vienna import best_shared, usable_codes, vienna_scores
+from logo_similarity.reranking.vienna import best_shared, nice_overlap, usable_codes, vienna_scores
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.store.metadata import searchable_name
 from logo_similarity.text.read_name import name_variants
@@ -49,6 +52,7 @@ class QueryFeatures:
     vienna_codes: list[str] = field(default_factory=list)
     figure: np.ndarray | None = None  # the query mark's figure (index space), when it is a composite
     elements: dict | None = None  # what the split found in the query mark (``Elements.describe``)
+    nice_classes: list[int] = field(default_factory=list)  # the query mark's goods and services
 
 
 @dataclass
@@ -189,6 +193,9 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
     if fuse and features.vienna_codes and len(ids):
         components["vienna"] = vienna_scores(features.vienna_codes, [index.metadata[int(i)].get("vienna_codes")
                                                                      for i in ids], table)
+    if fuse and features.nice_classes and len(ids):
+        components["nice"] = nice_overlap(features.nice_classes, [index.metadata[int(i)].get("nice_classes")
+                                                                  for i in ids])
     fused = bool(fuse and len(components) > 1)
     if fused:
         score = fused_scores(components, settings.rerank.weights, settings.rerank.neutral, features.name_source,

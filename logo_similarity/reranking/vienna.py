@@ -58,3 +58,11 @@ def vienna_scores(query: list[str], candidates: list[list[str]], table: ViennaCl
                   ) -> np.ndarray:
     query = usable_codes(query, table)  # once, not per candidate
     return np.array([_overlap(query, usable_codes(c, table)) for c in candidates], dtype=np.float64)
+
+
+def nice_overlap(query: list[int], candidates: list[list[int] | None]) -> np.ndarray:
+    """Whether each candidate's goods and services share a Nice class with the query's: 1 (some shared), 0 (both
+    classified, none shared), NaN (the candidate is not classified: no evidence either way)."""
+    wanted = {int(c) for c in query}
+    return np.array([np.nan if not c else float(bool(wanted & {int(x) for x in c})) for c in candidates],
+                    dtype=np.float64)

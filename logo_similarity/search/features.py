@@ -56,8 +56,9 @@ def query_features_batch(index: SearchIndex, embedder: Embedder | None, queries:
 
 
 def _given(features: QueryFeatures, query: Query) -> QueryFeatures:
-    """The query's own name (when given) and Vienna codes set on its features."""
+    """The query's own name (when given), Vienna codes and Nice classes set on its features."""
     features.vienna_codes = list(query.vienna_codes)
+    features.nice_classes = list(query.nice_classes)
     if query.text:
         features.name, features.name_source = query.text, "given"
     return features

@@ -28,3 +28,4 @@ class Query:
     ocr_text: str | None = None  # a name already read from this query's image (e.g. by an earlier query_features)
     figure: np.ndarray | None = None  # with ``vector``: the figure's vector (index space) when the query mark has one
     elements: dict | None = None  # with ``vector``: what the split found in the query mark (``Elements.describe``)
+    nice_classes: tuple[int, ...] = ()  # the query mark's goods and services (a component when re-ranking)

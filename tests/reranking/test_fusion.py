@@ -76,3 +76,17 @@ def test_either_blends_the_sum_with_the_strongest_single_piece_of_evidence():
     assert plain[0] < plain[1]
     either = composite_scores(rows, weights, neutral, either=0.5)
     assert either[0] > either[1]
+
+
+def test_shared_nice_classes_shift_the_sum_but_are_never_the_strongest_evidence():
+    from logo_similarity.reranking.vienna import nice_overlap
+
+    np.testing.assert_array_equal(nice_overlap([9, 42], [[42], [3, 5], None, []]), [1.0, 0.0, np.nan, np.nan])
+    # two unrelated marks (image 0.1) in the same class: the class moves the sum, not the blend's strongest term
+    rows = {"image": np.array([0.1, 0.1, 0.1]), "nice": np.array([1.0, 0.0, np.nan])}
+    weights, neutral = {"image": 1.0, "nice": 0.4}, {"nice": 0.5}
+    fused = composite_scores(rows, weights, neutral, either=0.75)
+    np.testing.assert_allclose(fused, [0.25 * (0.1 + 0.2) + 0.75 * 0.1, 0.25 * (0.1 - 0.2) + 0.75 * 0.1, 0.1])
+    assert fused[0] > fused[2] > fused[1]
+    only_nice = composite_scores({"nice": np.array([1.0])}, weights, neutral, either=0.75)
+    np.testing.assert_allclose(only_nice, [0.25 * 0.2])
