@@ -1,5 +1,6 @@
 from logo_similarity.config.settings import (
     ApiSettings,
+    CalibrationSettings,
     ClassificationSettings,
     EvalSettings,
     ImageSettings,
@@ -17,6 +18,7 @@ from logo_similarity.config.settings import (
 
 __all__ = [
     "ApiSettings",
+    "CalibrationSettings",
     "ClassificationSettings",
     "EvalSettings",
     "ImageSettings",

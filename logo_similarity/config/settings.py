@@ -156,17 +156,28 @@ class RerankSettings(_Section):
     dba_top: int = Field(0, ge=0, description="database-side augmentation with n nearest candidates (0 = off)")
     weights: dict[str, float] = Field(
         default_factory=lambda: {"image": 1.0, "spatial": 0.1, "text": 1.6, "ocr_text": 1.6, "vienna": 0.2,
-                                 "figure": 1.0},
+                                 "figure": 1.0, "nice": 0.2},
         description="fusion weight per component: composite = sum of weight x (score - neutral) over those present",
     )
     neutral: dict[str, float] = Field(
         default_factory=lambda: {"image": 0.0, "spatial": 0.2, "text": 0.4, "ocr_text": 0.4, "vienna": 0.33,
-                                 "figure": 0.2},
+                                 "figure": 0.2, "nice": 0.5},
         description="score of an unrelated pair per component: a missing component counts as this (no evidence)",
     )
     either: float = Field(
         0.75, ge=0, le=1, description="share of the fused score given to the strongest single component (reranking/fusion.py)"
     )
+
+
+class CalibrationSettings(_Section):
+    """From a fused score to a conflict probability and a tier (``reranking/calibration.py``): fitted on benchmark
+    pairs by ``scripts/bench/bench_watch.py --write-calibration``; served per result by ``/search`` and per alert
+    by watch runs, so a single search and a watch speak the same language."""
+
+    file: str | None = Field(
+        None, description="knots of the fitted map (JSON); default: the one shipped in the package")
+    medium: float = Field(0.3, ge=0, le=1, description="conflict probability from which a pair is medium tier")
+    high: float = Field(0.9, ge=0, le=1, description="conflict probability from which a pair is high tier")
 
 
 class ApiSettings(_Section):
@@ -237,7 +248,7 @@ class ClassificationSettings(_Section):
 
 class WatchSettings(_Section):
     root: str = Field("watches", description="folder of the watch lists (watch.sqlite, each list's marks index)")
-    min_score: float = Field(0.3, description="fused score a filing must reach against a watched mark to be an alert")
+    min_score: float = Field(0.45, description="fused score a filing must reach against a watched mark to be an alert (0.45: a calibrated conflict probability of about 3 %)")
     per_filing: int = Field(20, ge=1, description="at most this many alerts per filing: the watched marks it resembles most")
     chunk: int = Field(16, ge=1, description="filings compared per transaction (a killed run loses at most one)")
     lock_timeout_s: float = Field(30.0, ge=0.0, description="wait this long for another writer of the watch store")
@@ -259,6 +270,7 @@ class Settings(_Section):
     train: TrainSettings = TrainSettings()
     classification: ClassificationSettings = ClassificationSettings()
     watch: WatchSettings = WatchSettings()
+    calibration: CalibrationSettings = CalibrationSettings()
     log_level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 

@@ -11,20 +11,34 @@ needs no scikit-learn; fitting does (``fit_isotonic``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from loguru import logger
+
+from logo_similarity.config import CalibrationSettings, RerankSettings
 
 TIERS = ("low", "medium", "high")
+PACKAGED = Path(__file__).resolve().parent.parent / "models" / "conflict-calibration.json"
+
+
+class CalibrationError(RuntimeError):
+    """The calibration file is missing or unreadable."""
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """A monotone map from fused score to conflict probability, as knots (x ascending, y non-decreasing)."""
+    """A monotone map from fused score to conflict probability, as knots (x ascending, y non-decreasing), with
+    the fusion it was fitted under (``fusion``: weights, neutral, either): a fused score of another fusion is on
+    another scale, and ``fits`` says so."""
 
     x: tuple[float, ...]
     y: tuple[float, ...]
+    fusion: dict[str, Any] = field(default_factory=dict, compare=False)
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """Probabilities of ``scores`` (NaN stays NaN); constant beyond the outer knots."""
@@ -32,13 +46,39 @@ class Calibration:
         out = np.interp(np.nan_to_num(scores, nan=0.0), self.x, self.y)
         return np.where(np.isnan(scores), np.nan, out)
 
+    def fits(self, weights: dict[str, float], neutral: dict[str, float], either: float) -> bool:
+        """Whether scores fused with these settings are on the scale this map was fitted on."""
+        return not self.fusion or self.fusion == fusion_key(weights, neutral, either)
+
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps({"x": list(self.x), "y": list(self.y)}))
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps({"x": list(self.x), "y": list(self.y), "fusion": self.fusion,
+                                   "provenance": self.provenance}, indent=1) + "\n")
+        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
-        data = json.loads(Path(path).read_text())
-        return cls(tuple(data["x"]), tuple(data["y"]))
+        try:
+            data = json.loads(Path(path).read_text())
+            x, y = tuple(float(v) for v in data["x"]), tuple(float(v) for v in data["y"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CalibrationError(f"cannot read the conflict-score calibration {path}: {exc}") from exc
+        if len(x) < 2 or len(x) != len(y) or any(b < a for a, b in zip(x, x[1:])):
+            raise CalibrationError(f"{path}: knots must be two or more, x ascending")
+        return cls(x, y, data.get("fusion") or {}, data.get("provenance") or {})
+
+
+def fusion_key(weights: dict[str, float], neutral: dict[str, float], either: float) -> dict[str, Any]:
+    """The fusion settings a calibration belongs to, in a form that compares equal when they are the same."""
+    return {"weights": {k: round(float(v), 6) for k, v in sorted(weights.items())},
+            "neutral": {k: round(float(v), 6) for k, v in sorted(neutral.items())}, "either": round(float(either), 6)}
+
+
+@lru_cache(maxsize=8)
+def load_calibration(path: str | None = None) -> Calibration:
+    """The calibration at ``path`` (settings ``calibration.file``), or the one shipped in the package."""
+    return Calibration.load(Path(path) if path else PACKAGED)
 
 
 def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
@@ -77,10 +117,28 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(sum(r["pairs"] * abs(r["observed"] - r["predicted"]) for r in rows) / total) if total else float("nan")
 
 
+def conflict_scores(scores: np.ndarray, calibration: CalibrationSettings,
+                    rerank: RerankSettings) -> tuple[np.ndarray, np.ndarray] | None:
+    """(conflict probability, tier) of fused ``scores``; None when the calibration was fitted under another
+    fusion than ``rerank``'s (its probabilities would be of another scale: said once in the log)."""
+    fitted = load_calibration(calibration.file)
+    if not fitted.fits(rerank.weights, rerank.neutral, rerank.either):
+        _warn_unfitted(calibration.file or str(PACKAGED))
+        return None
+    probs = fitted(scores)
+    return probs, tiers(probs, calibration.medium, calibration.high)
+
+
+@lru_cache(maxsize=None)
+def _warn_unfitted(path: str) -> None:
+    logger.warning("conflict scores off: the calibration {} was fitted under another fusion than the configured "
+                   "one (refit it: scripts/bench/bench_watch.py --write-calibration)", path)
+
+
 def tiers(probs: np.ndarray, medium: float, high: float) -> np.ndarray:
     """"high" at or above ``high``, "medium" at or above ``medium``, else "low" (NaN: low)."""
     probs = np.nan_to_num(np.asarray(probs, dtype=np.float64), nan=-1.0)
     return np.array(TIERS, dtype=object)[(probs >= medium).astype(int) + (probs >= high).astype(int)]
 
 
-__all__ = ["Calibration", "TIERS", "expected_calibration_error", "fit_isotonic", "reliability", "tiers"]
+__all__ = ["Calibration", "CalibrationError", "conflict_scores", "PACKAGED", "TIERS", "fusion_key", "load_calibration", "expected_calibration_error", "fit_isotonic", "reliability", "tiers"]

@@ -20,10 +20,12 @@ class SearchResult:
     nice_classes: list[int] = field(default_factory=list)
     components: dict[str, float | None] = field(default_factory=dict)
     explanation: dict[str, Any] = field(default_factory=dict)  # where the text came from, spatial matches
+    conflict_score: float | None = None  # calibrated probability of a conflict (re-ranked results only)
+    tier: str | None = None  # high | medium | low, from conflict_score
 
     @classmethod
     def from_hit(cls, rank: int, score: float, meta: dict[str, Any], explanation: dict[str, Any] | None = None,
-                 **components: float | None) -> SearchResult:
+                 conflict: tuple[float, str] | None = None, **components: float | None) -> SearchResult:
         return cls(
             rank=rank,
             id=int(meta["id"]),
@@ -36,5 +38,7 @@ class SearchResult:
             nice_classes=[int(c) for c in meta.get("nice_classes") or ()],
             components=components,
             explanation=dict(explanation or {}),
+            conflict_score=None if conflict is None else float(conflict[0]),
+            tier=None if conflict is None else str(conflict[1]),
         )
 

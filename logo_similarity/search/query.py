@@ -5,7 +5,8 @@
 2. Stage 1 (``retrieval``): the image's nearest neighbours, filters applied inside the FAISS search so a
    selective Vienna/year filter still yields k results; with a name, the sound-alike names as well.
 3. Stage 2 (``reranking``): every component score over the candidates, then one fused score.
-4. Results carry each component, where the text came from, and the spatial match's cell pairs.
+4. Results carry each component, where the text came from, and the spatial match's cell pairs; re-ranked ones
+   also the calibrated probability of a conflict and its tier (``reranking/calibration.py``).
 
 Without re-ranking, results are ordered by the image score (or the name score for a name-only query).
 """
@@ -19,6 +20,7 @@ from PIL import Image
 
 from logo_similarity.config import RerankSettings, Settings, TextSettings
 from logo_similarity.embeddings import Embedder
+from logo_similarity.reranking.calibration import conflict_scores
 from logo_similarity.reranking.rerank import QueryFeatures, rerank_candidates
 from logo_similarity.retrieval.filters import ItemFilter
 from logo_similarity.retrieval.index import SearchIndex
@@ -158,9 +160,13 @@ def _search(index: SearchIndex, features: QueryFeatures, query: Query, settings:
     ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
                                fuse=rerank, k=query.k, text_found=text_scores)
     clock.lap("rerank")
+    conflict = None
+    if ranked.fused and ranked.rows:
+        conflict = conflict_scores(np.array([row.score for row in ranked.rows]), settings.calibration, settings.rerank)
     results = [
-        SearchResult.from_hit(rank, row.score, index.metadata[row.id], explanation=row.explanation, **row.components)
-        for rank, row in enumerate(ranked.rows, start=1)
+        SearchResult.from_hit(rank, row.score, index.metadata[row.id], explanation=row.explanation,
+                              conflict=None if conflict is None else (conflict[0][i], conflict[1][i]), **row.components)
+        for i, (rank, row) in enumerate(enumerate(ranked.rows, start=1))
     ]
     timings = {**timings, **clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
     return QueryOutcome(results, timings, candidates=len(order), reranked=ranked.fused,

@@ -45,3 +45,23 @@ def test_reliability_bins_and_tiers():
         "high", "high", "medium", "low", "low"]
     with pytest.raises(ValueError, match="both kinds"):
         fit_isotonic(np.array([0.1, 0.2]), np.array([1, 1]))
+
+
+def test_the_shipped_calibration_belongs_to_the_shipped_fusion_and_another_fusion_gets_no_conflict_score(tmp_path):
+    """Served conflict scores come from the packaged map, fitted under the default fusion; a configured fusion that
+    differs (scores on another scale) gets none rather than wrong probabilities; a broken file is a clear error."""
+    from logo_similarity.config import load_settings
+    from logo_similarity.reranking.calibration import CalibrationError, conflict_scores, load_calibration
+
+    settings = load_settings(environ={})
+    shipped = load_calibration(None)
+    assert shipped.fits(settings.rerank.weights, settings.rerank.neutral, settings.rerank.either)
+    assert shipped.provenance["pairs"] > 1000 and len(shipped.x) >= 2
+    probs, tier = conflict_scores(np.array([-1.0, 0.5, 2.0]), settings.calibration, settings.rerank)
+    assert (np.diff(probs) >= 0).all() and 0 <= probs[0] <= probs[-1] <= 1
+    assert set(tier) <= {"low", "medium", "high"} and tier[0] == "low"
+    other = settings.rerank.model_copy(update={"either": 0.1})
+    assert conflict_scores(np.array([0.5]), settings.calibration, other) is None
+    (tmp_path / "bad.json").write_text('{"x": [1, 0], "y": [0, 1]}')
+    with pytest.raises(CalibrationError, match="ascending"):
+        load_calibration(str(tmp_path / "bad.json"))

@@ -42,7 +42,8 @@ MAX_BATCH_QUERIES = 64  # images per POST /search:batch: one embedding batch, on
 
 def result_out(request: Request, table: ViennaClassification, r: SearchResult) -> schemas.ResultOut:
     return schemas.ResultOut(
-        rank=r.rank, id=r.id, score=r.score, components=schemas.ComponentScores(**r.components),
+        rank=r.rank, id=r.id, score=r.score, conflict_score=r.conflict_score, tier=r.tier,
+        components=schemas.ComponentScores(**r.components),
         explanation=schemas.Explanation(**r.explanation), name=r.text,
         key=r.key, vienna_codes=r.vienna_codes, vienna=vienna_out(table, r.vienna_codes),
         nice_classes=r.nice_classes, year=r.year, image_url=image_url(request, r.id),

@@ -1,0 +1,373 @@
+"""Watch benchmark (issue 23): a portfolio of marks watched against a week of filings, read as a reviewer reads
+the run's report: from the top, all watched marks together.
+
+    python scripts/bench/bench_watch.py --json runs/bench_watch.json \
+        [--per-task 200] [--write-calibration logo_similarity/reranking/calibration.json] \
+        [--reliability-png docs/calibration_reliability.png]
+
+From ``../shared/logobench`` and ``../shared/logobench-composite``: the watched marks are the gallery marks relevant
+to at least one cross_design, modified_copy, device or word query (``--per-task`` queries of each task, all by
+default), named as the gallery names them, plus as many random other gallery marks; the filings are those query
+images (no name given: read by OCR, as from a scanned application) plus as many unrelated gallery images (of no
+watched brand). A pair (filing, watched mark) is a conflict when the benchmark lists the mark as relevant to the
+query; pairs the benchmark ignores (a query's own source) are left out of every count.
+
+The watch is created and run through ``watch/run.py`` with every filing's top ``watch.per_filing`` marks kept
+(min_score off), so the calibration sees low scores too. The calibration (isotonic, ``reranking/calibration.py``)
+is fitted on the pairs of half of the filings (by a hash of the key) and its expected calibration error measured
+on the other half; the tier and recall figures are on the held-out half, and on all filings beside them.
+
+``recall_at_2x`` / ``recall_at_5x``: with T true conflicts among the filings, the share of them among the first 2T /
+5T alerts of the whole run, best conflict score first. Then the resume check on a small list: the same run killed
+with SIGKILL part-way through ``logo-sim watch run`` and run again gives identical alerts, and a further run over
+the same filings adds none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import re
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import numpy as np
+import typer
+from loguru import logger
+
+from logo_similarity.config import Settings, load_settings
+from logo_similarity.datasets import LogoRecord
+from logo_similarity.reranking.calibration import (expected_calibration_error, fit_isotonic, fusion_key,
+                                                   reliability, tiers)
+from logo_similarity.utils.logging import configure_logging
+
+WATCHED_TASKS = ("cross_design", "modified_copy", "device", "word")
+BENCHES = {"lb": Path("../shared/logobench"), "lbc": Path("../shared/logobench-composite")}
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@dataclass
+class Selection:
+    """The run's watched marks and filings, and what the benchmarks say of their pairs.
+
+    The two benchmarks render the same icons: LogoBench-Composite's plain devices (``plain:<set>:<icon>``,
+    ``dplain:...``) are LogoBench's gallery icons (``<set>:<icon>``). Marks are therefore compared by a canonical
+    id, so the same picture under two ids is the same mark: a conflict with a query when either id is relevant to
+    it, ignored when either is the query's own source. A word query's device (``other_device(...)`` in its
+    transform) is the same device as that icon, a conflict too. Unrelated filings are of no watched brand (brands
+    compared across both benchmarks)."""
+
+    watched: list[LogoRecord]
+    filings: list[LogoRecord]
+    conflicts: dict[str, set[str]]  # filing -> canonical ids of the marks it conflicts with
+    ignored: dict[str, set[str]]  # filing -> canonical ids left out of every count (its own source)
+    canonical: dict[str, str]  # mark key -> canonical id
+
+    def label(self, filing: str, mark: str) -> int | None:
+        """1 = conflict, 0 = not, None = left out (the query's own source)."""
+        canon = self.canonical[mark]
+        if canon in self.conflicts[filing]:
+            return 1
+        return None if canon in self.ignored[filing] else 0
+
+    def true_conflicts(self, filings: set[str]) -> int:
+        """T: the (filing, watched mark) pairs that are conflicts, over ``filings``."""
+        by_canon: dict[str, int] = {}
+        for m in self.watched:
+            by_canon[self.canonical[m.key]] = by_canon.get(self.canonical[m.key], 0) + 1
+        return sum(by_canon.get(c, 0) for f in filings for c in self.conflicts[f])
+
+
+def canonical_id(short: str, gallery_id: str) -> str:
+    if short == "lbc":
+        for prefix in ("plain:", "dplain:"):
+            if gallery_id.startswith(prefix):
+                return gallery_id[len(prefix):]
+        return f"lbc:{gallery_id}"
+    return gallery_id
+
+
+OTHER_DEVICE = re.compile(r"other_device\(([^)]+)\)")
+
+
+def select(benches: dict[str, Path], per_task: int | None, seed: int) -> Selection:
+    """The watched marks and filings; keys are prefixed by the benchmark's short name."""
+    rng = random.Random(seed)
+    marks: dict[str, LogoRecord] = {}
+    others: list[LogoRecord] = []
+    filings: list[LogoRecord] = []
+    conflicts: dict[str, set[str]] = {}
+    ignored: dict[str, set[str]] = {}
+    canonical: dict[str, str] = {}
+    brands: dict[str, str] = {}
+    for short, bench in benches.items():
+        gallery = {f"{short}:{g['id']}": g for g in _rows(bench / "gallery.jsonl")}
+        brands.update({k: str(g.get("brand")) for k, g in gallery.items()})
+        canonical.update({k: canonical_id(short, g["id"]) for k, g in gallery.items()})
+        queries = [q for q in _rows(bench / "queries.jsonl") if q["task"] in WATCHED_TASKS]
+        chosen = []
+        for task in WATCHED_TASKS:
+            of_task = [q for q in queries if q["task"] == task]
+            chosen += of_task if per_task is None or per_task >= len(of_task) else rng.sample(of_task, per_task)
+        for q in chosen:
+            key = f"{short}:q:{q['qid']}"
+            filings.append(LogoRecord(key, bench / q["file"]))
+            conflicts[key] = {canonical_id(short, g) for g in q["relevant"]}
+            conflicts[key] |= set(OTHER_DEVICE.findall(q.get("transform") or ""))
+            ignored[key] = {canonical_id(short, g) for g in q.get("ignore") or ()}
+            for g in q["relevant"]:
+                k = f"{short}:{g}"
+                marks[k] = LogoRecord(k, bench / gallery[k]["file"], gallery[k].get("text"))
+        others += [LogoRecord(k, bench / g["file"], g.get("text")) for k, g in gallery.items() if k not in marks]
+    rng.shuffle(others)
+    watched = list(marks.values()) + others[:len(marks)]
+    watched_keys = {m.key for m in watched}
+    watched_brands = {brands[k] for k in watched_keys}
+    watched_canon = {canonical[k] for k in watched_keys}
+    unrelated = [r for r in others[len(marks):] if brands[r.key] not in watched_brands
+                 and canonical[r.key] not in watched_canon]
+    queries = len(filings)
+    for record in unrelated[:queries]:
+        key = f"{record.key}:u"  # a new application whose picture is an unrelated gallery image
+        filings.append(LogoRecord(key, record.path))
+        conflicts[key], ignored[key] = set(), set()
+    if len(unrelated) < queries:
+        logger.warning("only {} unrelated images for {} query filings", len(unrelated), queries)
+    return Selection(watched, filings, conflicts, ignored, canonical)
+
+
+def fit_half(key: str) -> bool:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 2 == 0
+
+
+def report_metrics(scores: np.ndarray, labels: np.ndarray, conflicts: int, probs: np.ndarray,
+                   medium: float, high: float) -> dict[str, Any]:
+    """The reviewer's figures for one set of alerts (``conflicts`` = T, the true conflicts among its filings)."""
+    order = np.lexsort((-scores, -np.nan_to_num(probs, nan=-1.0)))
+    ranked = labels[order]
+    tier = tiers(probs, medium, high)
+    in_high, in_medium = tier == "high", tier == "medium"
+    return {
+        "conflicts": int(conflicts),
+        "alerts": int(len(labels)),
+        "recall_at_2x": float(ranked[:2 * conflicts].sum() / conflicts) if conflicts else None,
+        "recall_at_5x": float(ranked[:5 * conflicts].sum() / conflicts) if conflicts else None,
+        "high_tier_alerts": int(in_high.sum()),
+        "high_tier_precision": float(labels[in_high].mean()) if in_high.any() else None,
+        "high_tier_recall": float(labels[in_high].sum() / conflicts) if conflicts else None,
+        "high_medium_recall": float(labels[in_high | in_medium].sum() / conflicts) if conflicts else None,
+        "medium_tier_precision": float(labels[in_medium].mean()) if in_medium.any() else None,
+        "top_6pct_recall": float(ranked[:max(1, int(round(0.06 * len(ranked))))].sum() / conflicts) if conflicts else None,
+    }
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def write_l3d(records: list[LogoRecord], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps({"id": r.key, "file": str(Path(r.path).absolute()), "text": r.text}) + "\n")
+
+
+def resume_check(marks: list[LogoRecord], filings: list[LogoRecord], work: Path, settings: Settings) -> dict[str, Any]:
+    """An uninterrupted run, then the same run killed part-way (SIGKILL to the CLI) and run again: identical
+    alerts and none twice; then a third run over the same filings: no new alert."""
+    from logo_similarity.watch.store import WatchStore
+
+    write_l3d(marks, work / "marks.jsonl")
+    write_l3d(filings, work / "filings.jsonl")
+    env = {**os.environ, "LOGO_SIM__LOG_LEVEL": "WARNING", "LOGO_SIM__WATCH__CHUNK": "2",
+           "LOGO_SIM__WATCH__MIN_SCORE": str(settings.watch.min_score)}
+    cli = [sys.executable, "-m", "logo_similarity.cli"]
+    root = ["--root", str(work / "root")]
+
+    def cli_run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*cli, *args, *root], env=env, capture_output=True, text=True, timeout=1800, check=True)
+
+    def alerts(name: str) -> list[tuple[int, str, float]]:
+        store = WatchStore(work / "root")
+        return sorted((a["mark_id"], a["filing_key"], round(a["score"], 5)) for a in store.alerts(store.get(name, None)))
+
+    for name in ("whole", "killed"):
+        cli_run("watch", "create", name, "--marks", str(work / "marks.jsonl"))
+    cli_run("watch", "run", "whole", "--filings", str(work / "filings.jsonl"))
+    proc = subprocess.Popen([*cli, "watch", "run", "killed", "--filings", str(work / "filings.jsonl"), *root],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_after = 0
+    while proc.poll() is None:
+        with sqlite3.connect(work / "root" / "watch.sqlite") as db:
+            killed_after = db.execute("SELECT COALESCE(MAX(compared), 0) FROM runs JOIN watches ON watches.id = "
+                                      "runs.watch_id WHERE watches.name = 'killed'").fetchone()[0]
+        if killed_after >= len(filings) // 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait()
+    was_killed = proc.returncode == -signal.SIGKILL
+    cli_run("watch", "run", "killed", "--filings", str(work / "filings.jsonl"))
+    cli_run("watch", "run", "killed", "--filings", str(work / "filings.jsonl"))
+    store = WatchStore(work / "root")
+    again = store.runs(store.get("killed", None))[-1]
+    whole, resumed = alerts("whole"), alerts("killed")
+    return {"marks": len(marks), "filings": len(filings), "killed": was_killed, "killed_after_filings": killed_after,
+            "alerts": len(whole), "identical": was_killed and whole == resumed,
+            "duplicates": len(resumed) - len(set((m, f) for m, f, _ in resumed)),
+            "second_run_new_alerts": int(again["alerts_new"]), "second_run_compared": int(again["compared"])}
+
+
+def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path,
+              settings: Settings) -> tuple[list[dict[str, Any]], dict]:
+    """The watch created and run; (its pairs, written to ``work/pairs.jsonl``; the run's figures)."""
+    from logo_similarity.embeddings import load_embedder
+    from logo_similarity.watch.run import create_watch, run_watch
+    from logo_similarity.watch.store import WatchStore
+
+    settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(work / "main")})})
+    embedder = load_embedder(None, settings)
+    store = WatchStore(work / "main")
+    start = time.perf_counter()
+    watch = create_watch(store, "bench", "bench", watched, embedder, settings, min_score=-1e9)
+    created = time.perf_counter() - start
+    rss_by_filings: list[tuple[int, float]] = []
+
+    def progress(done: int, total: int) -> None:
+        if not rss_by_filings or done - rss_by_filings[-1][0] >= max(1, total // 8) or done == total:
+            rss_by_filings.append((done, round(current_rss_mb(), 1)))
+
+    run = run_watch(store, watch, filings, embedder, settings, source="bench", progress=progress)
+    total_s = time.perf_counter() - start
+    rows = [{"filing": a["filing_key"], "mark": a["mark"]["key"], "score": a["score"]} for a in store.alerts(watch, None)]
+    with open(work / "pairs.jsonl", "w", encoding="utf-8") as fh:  # to refit or re-tier without a rerun
+        fh.writelines(json.dumps(row) + "\n" for row in rows)
+    measured = {
+        "throughput": {"marks": len(watched), "filings": len(filings), "seconds": round(total_s, 1),
+                       "index_marks_seconds": round(created, 1), "run_seconds": round(run.seconds, 1),
+                       "filings_per_s": round(len(filings) / run.seconds, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
+                       "rss_mb_by_filings": rss_by_filings},
+        "run": {"compared": run.compared, "skipped": len(run.skipped), "state": run.state},
+    }
+    return rows, measured
+
+
+def main(
+    report: Annotated[Optional[Path], typer.Option("--json", help="write the figures here")] = None,
+    per_task: Annotated[Optional[int], typer.Option(help="queries per watched task (default: all)")] = None,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    work: Annotated[Path, typer.Option(help="folder for the watch store (made afresh)")] = Path("runs/bench_watch"),
+    write_calibration: Annotated[Optional[Path], typer.Option(help="write the fitted calibration here")] = None,
+    reliability_png: Annotated[Optional[Path], typer.Option(help="reliability diagram (held-out half)")] = None,
+    resume_filings: Annotated[int, typer.Option(help="filings of the resume check (0: skip it)")] = 24,
+    config: Annotated[Optional[Path], typer.Option(help="settings overlay")] = None,
+    pairs: Annotated[Optional[Path], typer.Option(help="no run: the pairs.jsonl of an earlier run (same --per-task "
+                                                       "and --seed)")] = None,
+    previous: Annotated[Optional[Path], typer.Option(help="with --pairs: that run's --json, for its run figures")] = None,
+) -> None:
+    configure_logging("INFO")
+    settings = load_settings(config)
+    sel = select(BENCHES, per_task, seed)
+    logger.info("{} watched marks, {} filings ({} with a conflict)", len(sel.watched), len(sel.filings),
+                sum(1 for f in sel.filings if sel.conflicts[f.key]))
+    if pairs is not None:  # figures again from a run's pairs (a refit, other tiers), its run figures from --previous
+        with open(pairs, encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+        measured = {k: v for k, v in json.loads(previous.read_text()).items()
+                    if k in ("throughput", "run", "resume", "second_run_new_alerts")} if previous else {}
+    else:
+        if work.exists() and any(work.iterdir()):
+            raise typer.BadParameter(f"{work} is not empty: give a new --work folder", param_hint="--work")
+        rows, measured = run_bench(sel.watched, sel.filings, work, settings)
+    # the filings this selection holds that were compared (with --pairs: by that run)
+    compared = {r["filing"] for r in rows} & {f.key for f in sel.filings}
+    labelled = [(r, sel.label(r["filing"], r["mark"])) for r in rows if r["filing"] in compared]
+    kept = [(r, y) for r, y in labelled if y is not None]
+    scores = np.array([r["score"] for r, _ in kept], dtype=np.float64)
+    labels = np.array([y for _, y in kept], dtype=np.float64)
+    fit = np.array([fit_half(r["filing"]) for r, _ in kept], dtype=bool)
+    r = settings.rerank
+    calibration = replace(fit_isotonic(scores[fit], labels[fit]), fusion=fusion_key(r.weights, r.neutral, r.either),
+                          provenance={"fitted_by": "scripts/bench/bench_watch.py", "per_task": per_task, "seed": seed,
+                                      "pairs": int(fit.sum()), "model": "packaged default (logo-lite0-moco)",
+                                      "benchmarks": sorted(str(b) for b in BENCHES.values())})
+    probs = calibration(scores)
+    medium, high = settings.calibration.medium, settings.calibration.high
+    conflicts_fit = sel.true_conflicts({f for f in compared if fit_half(f)})
+    conflicts_held = sel.true_conflicts({f for f in compared if not fit_half(f)})
+    held = ~fit
+    out: dict[str, Any] = {
+        "benchmarks": {k: str(v) for k, v in BENCHES.items()}, "per_task": per_task, "seed": seed,
+        "watched_marks": len(sel.watched), "filings": len(compared),
+        "filings_with_conflict": sum(1 for f in compared if sel.conflicts[f]),
+        "pairs_left_out_as_source": len(labelled) - len(kept),
+        "tiers": {"medium": medium, "high": high},
+        **report_metrics(scores[held], labels[held], conflicts_held, probs[held], medium, high),
+        "ece": expected_calibration_error(probs[held], labels[held]),
+        "ece_fit_half": expected_calibration_error(probs[fit], labels[fit]),
+        "all_filings": report_metrics(scores, labels, conflicts_fit + conflicts_held, probs, medium, high),
+        "reliability_held_out": reliability(probs[held], labels[held]),
+        "calibration_knots": len(calibration.x),
+        "alerts_at_shipped_min_score": int((scores >= settings.watch.min_score).sum()),
+        "conflicts_below_shipped_min_score": int(((scores < settings.watch.min_score) & (labels == 1)).sum()),
+        **measured,
+    }
+    if write_calibration is not None:
+        calibration.save(write_calibration)
+        out["calibration_file"] = str(write_calibration)
+    if reliability_png is not None:
+        plot_reliability(out["reliability_held_out"], out["ece"], reliability_png)
+    if resume_filings and pairs is None:
+        queries = [f for f in sel.filings if sel.conflicts[f.key]][:resume_filings]
+        marks = [m for m in sel.watched if any(sel.label(f.key, m.key) == 1 for f in queries)]
+        out["resume"] = resume_check(marks, queries, work / "resume", settings)
+        out["second_run_new_alerts"] = out["resume"]["second_run_new_alerts"]
+    text = json.dumps(out, indent=2)
+    typer.echo(text)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(text + "\n")
+
+
+def plot_reliability(rows: list[dict[str, float]], ece: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    used = [r for r in rows if r["pairs"]]
+    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    ax.plot([r["predicted"] for r in used], [r["observed"] for r in used], marker="o", label="conflict score")
+    for r in used:
+        ax.annotate(str(r["pairs"]), (r["predicted"], r["observed"]), fontsize=6, xytext=(3, -8),
+                    textcoords="offset points")
+    ax.set(xlabel="predicted conflict probability", ylabel="observed share of conflicts", xlim=(0, 1), ylim=(0, 1),
+           title=f"Reliability, held-out pairs (ECE {ece:.3f})")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    typer.run(main)
