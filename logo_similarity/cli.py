@@ -211,8 +211,10 @@ def _show_watch_run(run: dict[str, Any]) -> None:
 def _show_alerts(alerts: list[dict[str, Any]]) -> None:
     for a in alerts:
         why = f" - {a['suppressed_by']}" if a.get("suppressed_by") else ""
-        console.print(f"#{a['id']} {a['score']:.3f} [{a['state']}] {a['mark']['key']} <- {a['filing']['key']} "
-                      f"({a['filing'].get('name') or '-'}){why}")
+        conflict = "" if a.get("conflict_score") is None else f"{a['tier']} {a['conflict_score']:.2f} "
+        deadline = f" oppose by {a['filing']['opposition_deadline']}" if a["filing"].get("opposition_deadline") else ""
+        console.print(f"#{a['id']} {conflict}(score {a['score']:.3f}) [{a['state']}] {a['mark']['key']} <- "
+                      f"{a['filing']['key']} ({a['filing'].get('name') or '-'}){deadline}{why}")
     console.print(f"{len(alerts)} alerts")
 
 
@@ -221,6 +223,7 @@ _register(commands.watch_list, "list", _show_json, watch_app)
 _register(commands.watch_run, "run", _show_watch_run, watch_app)
 _register(commands.watch_alerts, "alerts", _show_alerts, watch_app)
 _register(commands.watch_triage, "triage", lambda a: console.print(f"alert {a['id']} is now {a['state']}"), watch_app)
+_register(commands.watch_report, "report", _show_json, watch_app)
 _register(commands.watch_delete, "delete", lambda name: console.print(f"deleted watch list {name!r}"), watch_app)
 
 

@@ -29,12 +29,14 @@ from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.limits import Admission, RequestGuard, RoutePolicy
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.routes import catalog, index_writes, items
+from logo_similarity.api.routes import watches as watch_routes
 from logo_similarity.api.routes import search as search_routes
 from logo_similarity.api.routes import jobs as job_routes
 from logo_similarity.api.routes import service as service_routes
 from logo_similarity.api.routes.service import STATIC
 from logo_similarity.api.security import check_key_config
 from logo_similarity.api.service import SearchService
+from logo_similarity.api.watches import RUN_KIND, WatchService
 from logo_similarity.classification import load_vienna
 from logo_similarity.config import ApiSettings, SearchSettings, Settings
 from logo_similarity.preprocessing import ImageLoadError
@@ -83,7 +85,8 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # load in the background (/health answers at once, /ready when loaded), then resume interrupted jobs
-        threading.Thread(target=_load_and_recover, args=(service, jobs), daemon=True, name="logo-sim-load").start()
+        threading.Thread(target=_load_and_recover, args=(service, jobs, app.state.watches), daemon=True,
+                         name="logo-sim-load").start()
         yield
         jobs.shutdown()
         workers.search.shutdown(wait=False, cancel_futures=True)
@@ -99,6 +102,7 @@ def create_app(settings: Settings, service: SearchService | None = None, index_d
     metrics.items.set_function(lambda: len(service.live.index) if service.ready else 0)
     app.state.service, app.state.jobs, app.state.metrics, app.state.workers = service, jobs, metrics, workers
     app.state.admission, app.state.write_admission = admission, write_admission
+    app.state.watches = WatchService(settings, service, jobs)
     app.state.vienna = load_vienna(settings.classification.vienna_file)
     _include_routes(app, api, settings.search)
     _add_error_handlers(app, api.retry_after_s)
@@ -118,7 +122,8 @@ def _include_routes(app: FastAPI, api: ApiSettings, search: SearchSettings) -> N
     for router, key in ((search_routes.router(search), read), (items.router, read), (index_writes.router, write),
                         (job_routes.reads, read), (job_routes.writes, write), (catalog.router, read),
                         (service_routes.probes, None), (service_routes.statistics, read),
-                        (service_routes.exposition, None)):
+                        (service_routes.exposition, None),
+                        (watch_routes.router(api.max_batch_files), Depends(key_checker(api, True, keys, "watch")))):
         app.include_router(router, dependencies=[key] if key is not None else None)
 
 
@@ -160,6 +165,8 @@ def _request_policy(api: ApiSettings, admission: Admission, write_admission: Adm
             return RoutePolicy(upload, form=path == "/search", gate=admission)
         if method == "POST" and path == "/index/items:batch":
             return RoutePolicy(batch, form=True, gate=write_admission)
+        if method == "POST" and (path == "/watches" or (path.startswith("/watches/") and path.endswith("/runs"))):
+            return RoutePolicy(batch, form=True, gate=write_admission)
         if (method == "POST" and path in ("/index/items", "/index/rebuild")) or (
                 method == "DELETE" and path.startswith("/index/items/")):
             return RoutePolicy(upload, form=path == "/index/items", gate=write_admission)
@@ -168,13 +175,14 @@ def _request_policy(api: ApiSettings, admission: Admission, write_admission: Adm
     return policy
 
 
-def _load_and_recover(service: SearchService, jobs: JobManager) -> None:
+def _load_and_recover(service: SearchService, jobs: JobManager, watches: WatchService) -> None:
     if not service.ready:
         try:
             service.load()
         except Exception:  # already recorded in service.load_error and logged; /ready reports it
             return
-    jobs.recover({"rebuild": lambda job: _claim_rebuild(service), "bulk_add": lambda job: service.batch_work(job.id)})
+    jobs.recover({"rebuild": lambda job: _claim_rebuild(service), "bulk_add": lambda job: service.batch_work(job.id),
+                  RUN_KIND: watches.resume})
 
 
 def _claim_rebuild(service: SearchService):

@@ -83,7 +83,11 @@ def key_checker(api: ApiSettings, required: bool, keys: KeyStore | None = None, 
 
         return open_endpoint
 
-    def check(given: str | None = Security(api_key_header)) -> Principal:
+    def check(request: Request, given: str | None = Security(api_key_header)) -> Principal:
+        request.state.principal = principal = _principal(given)  # for the routes that act per client (caller)
+        return principal
+
+    def _principal(given: str | None) -> Principal:
         if given and expected is not None and secrets.compare_digest(given.encode(), expected.encode()):
             return Principal(ADMIN, ADMIN)
         client = keys.lookup(given) if given and keys is not None else None
@@ -101,7 +105,13 @@ def key_checker(api: ApiSettings, required: bool, keys: KeyStore | None = None, 
     return check
 
 
+def caller(request: Request) -> Principal | None:
+    """Who the request acts for, as its router's key check found it; None when the route needs no key."""
+    return getattr(request.state, "principal", None)
+
+
 Service = Annotated[SearchService, Depends(get_service)]
+Caller = Annotated[Principal | None, Depends(caller)]
 Live = Annotated[LiveIndex, Depends(get_live)]
 Jobs = Annotated[JobManager, Depends(get_jobs)]
 AppMetrics = Annotated[Metrics, Depends(get_metrics)]

@@ -21,6 +21,9 @@ class ComponentScores(BaseModel):
         None, description="the devices compared without their words: best of figure vs figure, the query's figure vs "
         "the whole mark, the whole query vs the mark's figure (None when neither mark is a composite)",
     )
+    nice: float | None = Field(
+        None, description="goods and services: 1 when the query's Nice classes share one with the mark's, 0 when "
+        "not (None when either is unclassified)")
     composite: float | None = Field(
         None, description="re-ranking score: each component's weighted distance from its neutral point, summed and "
         "blended with the strongest one (reranking/fusion.py)",
@@ -88,7 +91,11 @@ class Explanation(BaseModel):
 class ResultOut(BaseModel):
     rank: int
     id: int
-    score: float
+    score: float = Field(description="the fused score: orders one query's results, not comparable across queries")
+    conflict_score: float | None = Field(
+        None, description="calibrated probability that this pair is a conflict (comparable across queries and "
+        "with watch alerts); re-ranked results only")
+    tier: Literal["high", "medium", "low"] | None = Field(None, description="from conflict_score (settings calibration)")
     components: ComponentScores
     explanation: Explanation = Explanation()
     name: str | None
@@ -185,6 +192,59 @@ class JobOut(BaseModel):
     started: float | None
     finished: float | None
     attempts: int = Field(0, description="runs so far (a job a restart interrupted runs again)")
+
+
+class RunOut(BaseModel):
+    id: int
+    watch_id: int
+    state: Literal["running", "done", "cancelled", "failed", "interrupted"]
+    source: str
+    started: float
+    finished: float | None
+    filings: int = Field(description="in the source")
+    compared: int
+    already: int = Field(description="compared by an earlier run against the same marks: not again")
+    skipped: int
+    alerts_new: int
+    suppressed: int = Field(description="pairs an exception rule suppressed")
+    error: str | None = None
+    skipped_filings: list[dict[str, str]] | None = Field(None, description="{filing, reason, message} (one run)")
+
+
+class WatchOut(BaseModel):
+    id: int
+    name: str
+    client: str
+    created: float
+    min_score: float
+    marks: int
+    exceptions: dict[str, Any]
+    runs: int
+    last_run: RunOut | None
+
+
+class AlertOut(BaseModel):
+    id: int
+    state: Literal["new", "reviewing", "dismissed", "opposed", "suppressed"]
+    score: float = Field(description="the fused score of the pair")
+    conflict_score: float | None = Field(None, description="calibrated probability that the pair is a conflict")
+    tier: Literal["high", "medium", "low"] | None = None
+    mark: dict[str, Any] = Field(description="the watched mark")
+    filing: dict[str, Any] = Field(description="the filing, with its publication and opposition deadline")
+    filing_key: str
+    mark_id: int
+    rank_for_filing: int | None = None
+    components: dict[str, float | None] = Field(default_factory=dict)
+    nice_shared: list[int] = Field(default_factory=list)
+    suppressed_by: str | None = None
+    explanation: dict[str, Any] = Field(default_factory=dict)
+    first_run: int
+    last_run: int
+    updated: float
+
+
+class TriageIn(BaseModel):
+    state: Literal["new", "reviewing", "dismissed", "opposed"]
 
 
 class ItemEdit(BaseModel):

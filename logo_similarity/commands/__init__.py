@@ -15,9 +15,10 @@ from logo_similarity.commands.models import train, train_data
 from logo_similarity.commands.names import edit, names_apply, names_review
 from logo_similarity.commands.queries import evaluate, search
 from logo_similarity.commands.serving import export, serve
-from logo_similarity.commands.watch import watch_alerts, watch_create, watch_delete, watch_list, watch_run, watch_triage
+from logo_similarity.commands.watch import (watch_alerts, watch_create, watch_delete, watch_list, watch_report,
+                                            watch_run, watch_triage)
 
 __all__ = ["add", "dataset_build", "delete", "demo", "edit", "evaluate", "export", "index", "keys_create", "keys_list",
            "keys_revoke", "mask", "names_apply",
            "names_review", "prepare", "rollback", "search", "serve", "train", "train_data", "watch_alerts",
-           "watch_create", "watch_delete", "watch_list", "watch_run", "watch_triage"]
+           "watch_create", "watch_delete", "watch_list", "watch_report", "watch_run", "watch_triage"]

@@ -42,8 +42,10 @@ def _watch(store: WatchStore, ref: str, client: str):
 
 def watch_create(
     name: Annotated[str, typer.Argument(help="a name for the list, unique per client")],
-    marks: Annotated[Path, typer.Option("--marks", help="the marks: L3D .jsonl/.json, a folder of images, or a CSV "
-                                                        "(image, name, nice_classes, vienna_codes, owner, id)")],
+    marks: Annotated[Optional[Path], typer.Option("--marks", help="the marks: L3D .jsonl/.json, a folder of images, or "
+                                                                  "a CSV (image, name, nice_classes, vienna_codes, owner, id)")] = None,
+    index: Annotated[Optional[Path], typer.Option("--index", help="with --ids: the index holding the marks")] = None,
+    ids: Annotated[Optional[str], typer.Option("--ids", help="ids of marks in --index to watch, comma-separated")] = None,
     min_score: Annotated[Optional[float], typer.Option(help="fused score an alert needs (default: settings)")] = None,
     own_marks: Annotated[bool, typer.Option("--own-marks/--no-own-marks",
                                             help="suppress filings by the watched mark's own applicant")] = True,
@@ -64,7 +66,11 @@ def watch_create(
 
     settings = _settings(config, root)
     store = _store(settings)
-    records = read_watch_marks(marks)
+    records = read_watch_marks(marks) if marks is not None else []
+    if ids is not None or index is not None:
+        records += _indexed_marks(index, ids)
+    if not records:
+        raise typer.BadParameter("give the marks: --marks FILE, or --index DIR --ids 1,2,3", param_hint="--marks")
     bad = [p for p in exclude_vienna or () if not VIENNA_PREFIX.match(p)]
     if bad:
         raise typer.BadParameter(f"{bad[0]!r} is not a Vienna prefix like 27 or 27.05", param_hint="--exclude-vienna")
@@ -75,6 +81,27 @@ def watch_create(
         raise typer.BadParameter(str(exc)) from None
     return {"created": watch.name, "id": watch.id, "marks": watch.marks, "min_score": watch.min_score,
             "exceptions": rules.to_json()}
+
+
+def _indexed_marks(index: Path | None, ids: str | None) -> list:
+    """The marks ``ids`` of the index at ``index`` (its live version), as watched marks."""
+    from logo_similarity.watch.marks import item_record
+    from logo_similarity.retrieval.store.metadata import read_metadata
+    from logo_similarity.retrieval.store.versions import live_version
+
+    if index is None or not ids:
+        raise typer.BadParameter("--ids and --index go together", param_hint="--ids")
+    wanted = [p.strip() for p in ids.split(",") if p.strip()]
+    if not all(p.isdigit() for p in wanted):
+        raise typer.BadParameter(f"ids are item numbers, got {wanted[:5]}", param_hint="--ids")
+    metadata_file = live_version(index) / "metadata.sqlite"
+    if not metadata_file.is_file():
+        raise typer.BadParameter(f"{index} holds no index", param_hint="--index")
+    metadata = read_metadata(metadata_file)
+    unknown = [int(p) for p in wanted if int(p) not in metadata]
+    if unknown:
+        raise typer.BadParameter(f"{index} has no items {unknown[:5]}", param_hint="--ids")
+    return [item_record(metadata[int(p)]) for p in wanted]
 
 
 def watch_list(client: ClientOpt = "admin", root: RootOpt = None, config: ConfigOpt = None) -> list[dict[str, Any]]:
@@ -90,8 +117,12 @@ def watch_list(client: ClientOpt = "admin", root: RootOpt = None, config: Config
 
 def watch_run(
     name: WatchArg,
-    filings: Annotated[Path, typer.Option("--filings", help="new filings: a folder of images, L3D metadata, or "
-                                                            "ST.66 XML (file, zip or folder)")],
+    filings: Annotated[Optional[Path], typer.Option("--filings", help="new filings: a folder of images, L3D metadata, "
+                                                                      "or ST.66 XML (file, zip or folder)")] = None,
+    index: Annotated[Optional[Path], typer.Option("--index", help="instead of --filings: the marks this index gained "
+                                                                  "since --since")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="with --index: a version (default: the one this "
+                                                                 "list's last run over the index reached)")] = None,
     client: ClientOpt = "admin",
     root: RootOpt = None,
     model: ModelOpt = None,
@@ -101,13 +132,26 @@ def watch_run(
     filings compared before with the same marks are not compared again)."""
     from logo_similarity.embeddings.loading import embedder_for_spec
     from logo_similarity.retrieval import SearchIndex
-    from logo_similarity.watch.filings import read_filings
-    from logo_similarity.watch.run import marks_folder, run_watch
+    from logo_similarity.watch.filings import VersionNotFound, items_since, read_filings
+    from logo_similarity.watch.run import index_source, last_index_version, marks_folder, run_watch
 
     settings = _settings(config, root)
     store = _store(settings)
     watch = _watch(store, name, client)
-    records, unreadable = read_filings(filings, settings)
+    if (filings is None) == (index is None):
+        raise typer.BadParameter("give one source: --filings, or --index (with --since)", param_hint="--filings")
+    if since is not None and index is None:
+        raise typer.BadParameter("--since goes with --index", param_hint="--since")
+    if index is not None:
+        since = since if since is not None else last_index_version(store, watch, index)
+        try:
+            records, live = items_since(index, since)
+        except VersionNotFound as exc:
+            raise typer.BadParameter(str(exc), param_hint="--since") from None
+        unreadable, source = [], index_source(index, since, live)
+    else:
+        records, unreadable = read_filings(filings, settings)
+        source = str(filings)
     embedder = embedder_for_spec(model, SearchIndex.load(marks_folder(store, watch)).spec, settings)
     with tqdm(total=len(records), desc=f"watch {watch.name}", unit="filing", disable=None) as bar:
         def progress(done: int, total: int) -> None:
@@ -115,7 +159,7 @@ def watch_run(
             bar.n = done
             bar.refresh()
 
-        report = run_watch(store, watch, records, embedder, settings, source=str(filings), unreadable=unreadable,
+        report = run_watch(store, watch, records, embedder, settings, source=source, unreadable=unreadable,
                            progress=progress)
     return {"watch": watch.name, **store.run(report.run_id, None), "seconds": round(report.seconds, 1)}
 
@@ -152,6 +196,32 @@ def watch_triage(
         raise typer.BadParameter(str(exc)) from None
 
 
+def watch_report(
+    name: WatchArg,
+    out: Annotated[Path, typer.Option("--out", help="folder for report.html, report.csv, report.json")],
+    run: Annotated[Optional[int], typer.Option("--run", help="only the alerts this run found (default: all)")] = None,
+    fmt: Annotated[Optional[list[str]], typer.Option("--format", help="html, csv, json (repeatable; default all)")] = None,
+    client: ClientOpt = "admin",
+    root: RootOpt = None,
+    config: ConfigOpt = None,
+) -> dict[str, str]:
+    """The list's report: alerts by tier, then opposition deadline, then conflict score; HTML (printable), CSV
+    and JSON with provenance."""
+    from logo_similarity.reporting.watch_report import FORMATS
+    from logo_similarity.watch.reports import watch_report as write
+
+    bad = [f for f in fmt or () if f not in FORMATS]
+    if bad:
+        raise typer.BadParameter(f"unknown format {bad[0]!r}; one of {', '.join(FORMATS)}", param_hint="--format")
+    settings = _settings(config, root)
+    store = _store(settings)
+    try:
+        written = write(store, _watch(store, name, client), settings, out, run, formats=tuple(fmt or FORMATS))
+    except WatchNotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="--run") from None
+    return {k: str(v) for k, v in written.items()}
+
+
 def watch_delete(name: WatchArg, client: ClientOpt = "admin", root: RootOpt = None,
                  config: ConfigOpt = None) -> str:
     """Delete a watch list, its runs and alerts, and the folder of its marks."""
@@ -164,4 +234,4 @@ def watch_delete(name: WatchArg, client: ClientOpt = "admin", root: RootOpt = No
     return watch.name
 
 
-__all__ = ["watch_alerts", "watch_create", "watch_delete", "watch_list", "watch_run", "watch_triage"]
+__all__ = ["watch_alerts", "watch_create", "watch_delete", "watch_list", "watch_report", "watch_run", "watch_triage"]

@@ -1,6 +1,7 @@
 """The filings a watch run compares: a folder of images, L3D metadata, or a register's ST.66 XML (files, zips, or
 folders of them) through the dataset builder, whose output is kept under the watch root (its build resumes, so a
-second run over the same XML reads what the first built)."""
+second run over the same XML reads what the first built); or the marks an index gained since one of its versions
+(``items_since``: item ids are never reused, so what the live version holds and the old one did not is new)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,35 @@ def read_filings(source: str | Path, settings: Settings) -> tuple[list[LogoRecor
     return records, unreadable
 
 
+class VersionNotFound(LookupError):
+    """The index has no such version (never had, or it was pruned)."""
+
+
+def items_since(index_root: str | Path, since: str | None) -> tuple[list[LogoRecord], str]:
+    """(the live version's items that ``since`` did not hold, the live version's name); ``since`` None: all."""
+    from logo_similarity.retrieval.store.metadata import read_metadata
+    from logo_similarity.retrieval.store.versions import live_version
+
+    root = Path(index_root)
+    live = live_version(root)
+    if not (live / "metadata.sqlite").is_file():
+        raise VersionNotFound(f"{root} holds no index")
+    before: set[int] = set()
+    if since:
+        old = root / "versions" / since
+        if since != live.name and not (old / "metadata.sqlite").is_file():
+            raise VersionNotFound(f"{root} has no version {since!r} (kept versions: ls {root / 'versions'})")
+        before = set(read_metadata((live if since == live.name else old) / "metadata.sqlite"))
+    records = []
+    for item_id, meta in read_metadata(live / "metadata.sqlite").items():
+        if item_id in before:
+            continue
+        extra = {k: v for k, v in meta.items() if k not in ("id", "key", "file", "text", "vienna_codes", "year")}
+        records.append(LogoRecord(f"{meta['key']}", Path(meta["file"]), meta.get("text") or meta.get("ocr_text"),
+                                  tuple(meta.get("vienna_codes") or ()), meta.get("year"), {**extra, "item_id": item_id}))
+    return records, live.name
+
+
 def _keyed(record: LogoRecord) -> LogoRecord:
     number = record.extra.get("application_number")
     if not number:
@@ -54,4 +84,4 @@ def _keyed(record: LogoRecord) -> LogoRecord:
                       record.year, record.extra)
 
 
-__all__ = ["is_register_xml", "read_filings"]
+__all__ = ["VersionNotFound", "is_register_xml", "items_since", "read_filings"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import Any
 
 from logo_similarity.classification.vienna import CODE as VIENNA_CODE
 from logo_similarity.datasets import DatasetError, LogoRecord, read_dataset
@@ -63,4 +64,12 @@ def _record(row: dict[str, str | None], source: Path, line: int) -> LogoRecord:
                       text=(row.get("name") or "").strip() or None, vienna_codes=tuple(codes), extra=extra)
 
 
-__all__ = ["read_watch_marks"]
+def item_record(meta: dict[str, Any]) -> LogoRecord:
+    """An indexed mark as a watched mark: its image, name and codes (its key kept)."""
+    extra = {k: v for k, v in meta.items() if k in ("nice_classes", "owner", "owner_id", "published", "office",
+                                                   "application_number")}
+    return LogoRecord(str(meta["key"]), Path(meta["file"]), meta.get("text"), tuple(meta.get("vienna_codes") or ()),
+                      meta.get("year"), extra)
+
+
+__all__ = ["item_record", "read_watch_marks"]

@@ -70,17 +70,27 @@ def marks_digest(index: SearchIndex) -> str:
 
 
 def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoRecord], embedder: Embedder,
-                 settings: Settings, min_score: float | None = None, rules: ExceptionRules = ExceptionRules()) -> Watch:
+                 settings: Settings, min_score: float | None = None, rules: ExceptionRules = ExceptionRules(),
+                 uploads: Path | None = None) -> Watch:
     """A new watch list of ``marks``, indexed into its own folder; a mark whose image cannot be read refuses the
-    list (with every such mark named), as a silently dropped mark would be a conflict nobody is told of."""
+    list (with every such mark named), as a silently dropped mark would be a conflict nobody is told of.
+    ``uploads``: the folder (under the store's root) its marks' images were uploaded to, removed with the list."""
     if not marks:
         raise ValueError("a watch list needs at least one mark")
+    unreadable = []
+    for mark in marks:  # before any work: every bad mark named at once
+        try:
+            load_image(mark.path, settings.image)
+        except (ImageLoadError, OSError) as exc:
+            unreadable.append(f"{mark.key}: {exc}")
+    if unreadable:
+        raise ValueError(f"{len(unreadable)} of the marks could not be read ({'; '.join(unreadable[:5])})")
     index, report = build_with_settings(marks, embedder, settings, factory="Flat")
     if report.rejects:
         names = "; ".join(f"{r['key']}: {r['message']}" for r in report.rejects[:5])
         raise ValueError(f"{len(report.rejects)} of the marks could not be read ({names})")
     watch = store.create(name, client, settings.watch.min_score if min_score is None else min_score, len(index),
-                         marks_digest(index), rules.to_json())
+                         marks_digest(index), rules.to_json(), None if uploads is None else str(uploads))
     try:
         with index_writer(marks_folder(store, watch), "logo-sim watch create", settings.watch.lock_timeout_s):
             index.save(marks_folder(store, watch))
@@ -92,11 +102,26 @@ def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoReco
 
 
 def delete_watch(store: WatchStore, watch: Watch, settings: Settings) -> None:
-    """The list, its runs and alerts, and the folder this program made for its marks."""
+    """The list, its runs and alerts, and the folders this program made for its marks (their index, and the images
+    the API received for them; a folder outside the store's root is never removed)."""
     folder = marks_folder(store, watch)
     with index_writer(folder, "logo-sim watch delete", settings.watch.lock_timeout_s):
         store.delete(watch)
     shutil.rmtree(folder, ignore_errors=True)
+    if watch.uploads and Path(watch.uploads).resolve().is_relative_to(store.root.resolve() / "uploads"):
+        shutil.rmtree(watch.uploads, ignore_errors=True)
+
+
+def index_source(index_root: str | Path, since: str | None, live: str) -> str:
+    """How a run over an index's new marks names its source (``last_index_version`` reads it back)."""
+    return f"index {Path(index_root).resolve()} since {since or 'its start'} to {live}"
+
+
+def last_index_version(store: WatchStore, watch: Watch, index_root: str | Path) -> str | None:
+    """The index version the list's last completed run over ``index_root`` reached: where the next one starts."""
+    prefix = f"index {Path(index_root).resolve()} since "
+    done = [r["source"] for r in store.runs(watch) if r["state"] == "done" and r["source"].startswith(prefix)]
+    return done[-1].rsplit(" to ", 1)[1] if done else None
 
 
 def _alert(result: SearchResult, filing: LogoRecord, index: SearchIndex,
@@ -107,13 +132,15 @@ def _alert(result: SearchResult, filing: LogoRecord, index: SearchIndex,
         "mark": {"id": result.id, "key": result.key, "name": result.text or mark.get("ocr_text"),
                  "file": mark.get("file"), "vienna_codes": result.vienna_codes, "nice_classes": result.nice_classes,
                  "owner": mark.get("owner"), "owner_id": mark.get("owner_id")},
-        "filing": {"key": filing.key, "file": str(filing.path), "name": filing.text,
+        "filing": {"key": filing.key, "file": str(Path(filing.path).absolute()), "name": filing.text,
                    "vienna_codes": list(filing.vienna_codes), "nice_classes": filing_nice,
                    **{k: filing.extra.get(k) for k in ("published", "office", "owner", "owner_id",
                                                        "application_number")},
                    "opposition_deadline": opposition_deadline(filing.extra.get("published"),
                                                               filing.extra.get("office"), months_by_office)},
         "rank_for_filing": result.rank,
+        "conflict_score": result.conflict_score,
+        "tier": result.tier,
         "components": result.components,
         "nice_shared": sorted(set(filing_nice) & set(result.nice_classes)),
         "explanation": result.explanation,
@@ -172,7 +199,9 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
             skipped.append({"filing": filing.key, "reason": getattr(exc, "reason", "unreadable"), "message": str(exc)})
             continue
         name = filing.text if filing.text and phonetic_letters(filing.text) else None  # "&" is no name to compare
-        queries.append(Query(image=image, text=name, vienna_codes=filing.vienna_codes, k=k, rerank=True))
+        classes = tuple(int(c) for c in filing.extra.get("nice_classes") or ())
+        queries.append(Query(image=image, text=name, vienna_codes=filing.vienna_codes, k=k, rerank=True,
+                             nice_classes=classes))
         readable.append(filing)
     alerts = []
     for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):
@@ -183,4 +212,5 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
     return store.record_chunk(run_id, watch, [f.key for f in readable], alerts, skipped)
 
 
-__all__ = ["RunReport", "create_watch", "delete_watch", "marks_digest", "run_watch"]
+__all__ = ["RunReport", "create_watch", "delete_watch", "index_source", "last_index_version", "marks_digest",
+           "run_watch"]

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS watches (
     marks INTEGER NOT NULL,
     marks_digest TEXT NOT NULL,
     rules TEXT NOT NULL DEFAULT '{}',  -- JSON: exceptions.ExceptionRules
+    uploads TEXT,                   -- the folder the API made for the list's uploaded images (removed with it)
     UNIQUE (client, name)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -79,11 +80,18 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_watch ON alerts(watch_id, score);
 """
 
+SCHEMA_VERSION = 2  # PRAGMA user_version; MIGRATIONS[v] takes a file of version v to v + 1
+MIGRATIONS = {1: "ALTER TABLE watches ADD COLUMN uploads TEXT"}
+
 STATES = ("new", "reviewing", "dismissed", "opposed")  # what triage sets; an exception rule sets "suppressed"
 
 
 class WatchNotFound(LookupError):
     """No such watch list for this client (another client's lists do not exist for it)."""
+
+
+class WatchExists(ValueError):
+    """The client has a watch list of that name already."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class Watch:
     marks: int
     marks_digest: str
     rules: str = "{}"
+    uploads: str | None = None
 
     @property
     def folder_name(self) -> str:
@@ -121,7 +130,20 @@ class WatchStore:
         self.reopen_margin = reopen_margin
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            fresh = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'watches'").fetchone()[0] == 0
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} is of a newer version ({version}) than this program reads "
+                                   f"({SCHEMA_VERSION}): upgrade logo-similarity")
+            if fresh:
+                for statement in SCHEMA.split(";\n"):  # one by one: executescript would commit the transaction
+                    if statement.strip():
+                        db.execute(statement)
+            else:
+                for step in range(max(version, 1), SCHEMA_VERSION):
+                    db.execute(MIGRATIONS[step])
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -147,14 +169,15 @@ class WatchStore:
 
     # watch lists -----------------------------------------------------------------------------------------------
     def create(self, name: str, client: str, min_score: float, marks: int, marks_digest: str,
-               rules: dict[str, Any] | None = None) -> Watch:
+               rules: dict[str, Any] | None = None, uploads: str | None = None) -> Watch:
         with self._write() as db:
             try:
-                cur = db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest, rules) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, client, time.time(), min_score, marks,
-                                                                  marks_digest, json.dumps(rules or {})))
+                cur = db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest, rules, "
+                                 "uploads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (name, client, time.time(), min_score, marks, marks_digest, json.dumps(rules or {}),
+                                  uploads))
             except sqlite3.IntegrityError:
-                raise ValueError(f"a watch list named {name!r} exists already") from None
+                raise WatchExists(f"a watch list named {name!r} exists already") from None
             return self._get(db, cur.lastrowid, None)
 
     def watches(self, client: str | None) -> list[Watch]:
@@ -274,4 +297,4 @@ class WatchStore:
         return next(a for a in self.alerts(watch, None) if a["id"] == alert_id)
 
 
-__all__ = ["Alert", "STATES", "Watch", "WatchNotFound", "WatchStore"]
+__all__ = ["Alert", "STATES", "Watch", "WatchExists", "WatchNotFound", "WatchStore"]

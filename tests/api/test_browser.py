@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import time
 
 import pytest
 
@@ -163,4 +164,56 @@ def test_jobs_panel_shows_progress_and_cancels(browser, api_settings, built_inde
             row.locator(".state:text-is('cancelled')").wait_for(timeout=30_000)
         assert row.locator("button.cancel").count() == 0
         page.screenshot(path=str(tmp_path / "jobs.png"), full_page=True)
+        assert not errors, errors
+
+
+def test_watches_panel_lists_alerts_and_triages(browser, api_settings, service, tmp_path):
+    """A client's watch list with a run (made through the API), then the page: its key loads its lists, the list
+    opens to its alerts best first with tier and deadline, and a triage button changes the state on the server."""
+    import httpx
+
+    from logo_similarity.api.app import create_app
+    from logo_similarity.api.keys import KeyStore
+    from logo_similarity.datasets.transforms import modified_copy
+    from tests.api.conftest import RunningServer
+
+    api = api_settings.api.model_copy(update={"keys_file": str(tmp_path / "keys.sqlite")})
+    settings = api_settings.model_copy(update={"api": api, "watch": api_settings.watch.model_copy(
+        update={"root": str(tmp_path / "watches")})})
+    key = KeyStore(tmp_path / "keys.sqlite").create("acme", "watch")
+    with RunningServer(create_app(settings, service=service)) as server:
+        http = httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=120)
+        marks = [("images", (f"m{i}.png", png_bytes(draw_logo(kind, COLOURS[i])), "image/png"))
+                 for i, kind in enumerate(("star", "ring"))]
+        watch = http.post("/watches", data={"name": "acme marks"}, files=marks).json()
+        filing = png_bytes(modified_copy(draw_logo("star", COLOURS[0]), seed=2)[0])
+        meta = '{"file": "f.png", "id": "2026/77", "published": "2026-10-15"}'
+        job = http.post(f"/watches/{watch['id']}/runs", files=[("images", ("f.png", filing, "image/png")),
+                                                               ("metadata", ("m.jsonl", meta))]).json()
+        for _ in range(600):
+            if http.get(f"/jobs/{job['id']}").json()["state"] == "completed":
+                break
+            time.sleep(0.2)
+        top = http.get(f"/watches/{watch['id']}/alerts").json()[0]
+
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server.url + "/")
+        page.click("#watches-panel summary")
+        page.click("#watch-load")
+        page.locator("#watch-status:has-text('could not load')").wait_for(timeout=10_000)  # no key: refused
+        page.fill("#watch-key", key)
+        page.click("#watch-load")
+        page.locator("tr.watch button.open:text-is('acme marks')").click()
+        row = page.locator(f"tr.alert[data-id='{top['id']}']")
+        row.wait_for(timeout=10_000)
+        assert page.locator("tr.alert").first.get_attribute("data-id") == str(top["id"])  # best first
+        assert row.locator(".tier").inner_text() == top["tier"]
+        assert row.locator(".deadline").inner_text() == "2027-01-15"
+        assert row.locator(".filing").inner_text() == "2026/77"
+        row.locator("button.dismissed").click()
+        page.locator(f"tr.alert[data-id='{top['id']}'] .state:text-is('dismissed')").wait_for(timeout=10_000)
+        assert http.get(f"/watches/{watch['id']}/alerts", params={"state": "dismissed"}).json()[0]["id"] == top["id"]
+        page.screenshot(path=str(tmp_path / "watches.png"), full_page=True)
         assert not errors, errors

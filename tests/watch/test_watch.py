@@ -82,6 +82,8 @@ def test_planted_conflicts_are_the_top_alerts(watched):
     assert set(pairs[:3]) == {(mark, filing) for filing, mark in PLANTED.items()}, pairs
     for a in alerts[:3]:
         assert a["rank_for_filing"] == 1 and a["state"] == "new"
+        assert a["tier"] in ("high", "medium"), a  # a calibrated conflict score, on one scale for all pairs
+        assert a["conflict_score"] > max(b["conflict_score"] for b in alerts[3:])
         assert a["filing"]["published"] == "2026-11-02" and a["mark"]["owner"] == "Owner Ltd"
         assert a["filing"]["opposition_deadline"] == "2027-02-02"  # 3 months (the default office period)
         assert a["nice_shared"] == [9]
@@ -258,3 +260,78 @@ def test_a_run_keeps_suppressed_pairs_apart_with_the_rule(watched, default_embed
     assert store.run(report.run_id, None)["suppressed"] >= 2
     with pytest.raises(WatchNotFound):  # a suppressed pair is not triaged
         store.set_state(watch, next(a["id"] for a in store.alerts(watch, ("suppressed",))), "opposed")
+
+
+def test_the_report_orders_by_tier_then_deadline_and_carries_its_provenance(watched, tmp_path):
+    """`logo-sim watch report`: HTML (both marks side by side, tier, deadline), CSV and JSON with provenance; the
+    alerts by tier, then opposition deadline, then conflict score."""
+    import csv
+
+    from logo_similarity.reporting.watch_report import TIER_ORDER
+
+    store, watch, settings, _, _, _ = watched
+    env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": settings.model.cache_dir, "LOGO_SIM__LOG_LEVEL": "WARNING"}
+    out = tmp_path / "report"
+    done = subprocess.run([*CLI, "watch", "report", "brand", "--client", "client-a", "--root", settings.watch.root,
+                           "--out", str(out)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    alerts, facts = report["alerts"], report["provenance"]
+    assert len(alerts) == len(store.alerts(watch))
+    keys = [(TIER_ORDER[a["tier"]], a["filing"]["opposition_deadline"] is None, a["filing"]["opposition_deadline"] or "",
+             -a["conflict_score"]) for a in alerts]
+    assert keys == sorted(keys)
+    assert facts["marks_digest"] == watch.marks_digest and facts["run"]["state"] == "done"
+    assert len(facts["settings_digest"]) == 16 and facts["model"] and facts["generated"].endswith("Z")
+    rows = list(csv.reader((out / "report.csv").read_text().splitlines()[1:]))
+    assert rows[0][:3] == ["alert_id", "state", "tier"] and len(rows) == len(alerts) + 1
+    assert [r[0] for r in rows[1:]] == [str(a["id"]) for a in alerts]
+    page = (out / "report.html").read_text()
+    assert page.count("<tr class=") == len(alerts) and "oppose by 2027-02-02" in page and "<svg class='match'" in page
+    bad = subprocess.run([*CLI, "watch", "report", "brand", "--client", "client-b", "--root", settings.watch.root,
+                          "--out", str(tmp_path / "x")], env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no watch list" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_run_over_what_an_index_gained_since_a_version(watched, default_embedder, tmp_path):
+    """Filings = the marks an index gained since a version (ids are never reused); the next run with no version
+    starts where the last one ended: nothing new, nothing compared."""
+    from logo_similarity.indexing import build_with_settings
+    from logo_similarity.indexing.update import add_items
+    from logo_similarity.retrieval.store.versions import live_version
+    from logo_similarity.watch.filings import VersionNotFound, items_since
+    from logo_similarity.watch.run import index_source, last_index_version
+
+    store, watch, settings, filings, _, _ = watched
+    readable = [f for f in filings if f.key != "broken"]
+    register = tmp_path / "register"
+    index, _ = build_with_settings(readable[3:], default_embedder, settings, factory="Flat")
+    index.save(register)
+    before = live_version(register).name
+    add_items(register, readable[:3], default_embedder, settings.image)
+    new, live = items_since(register, before)
+    assert sorted(r.key for r in new) == sorted(f.key for f in readable[:3]) and live != before
+    assert len(items_since(register, None)[0]) == len(readable)
+    with pytest.raises(VersionNotFound):
+        items_since(register, "19990101T000000-000000000")
+    report = run_watch(store, watch, new, default_embedder, settings, source=index_source(register, before, live))
+    assert report.compared == 0 and report.already == 3  # the same filings were compared by the first run
+    assert last_index_version(store, watch, register) == live
+    assert items_since(register, last_index_version(store, watch, register))[0] == []
+
+
+def test_a_watch_store_of_the_first_schema_is_migrated_in_place(tmp_path):
+    from logo_similarity.watch.store import SCHEMA, SCHEMA_VERSION
+
+    first = SCHEMA.replace("    uploads TEXT,", "    -- (no uploads column in version 1)")
+    with sqlite3.connect(tmp_path / "watch.sqlite") as db:
+        db.executescript(first)
+        db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest) "
+                   "VALUES ('old', 'c', 0, 0.3, 1, 'd')")
+    store = WatchStore(tmp_path)
+    assert [w.name for w in store.watches(None)] == ["old"] and store.get("old", "c").uploads is None
+    with sqlite3.connect(tmp_path / "watch.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer version"):
+        WatchStore(tmp_path)

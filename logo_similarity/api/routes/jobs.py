@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from logo_similarity.api import schemas
-from logo_similarity.api.deps import Jobs
+from logo_similarity.api.deps import Caller, Jobs
 from logo_similarity.api.errors import NotFound, WriteConflict
 
 reads = APIRouter(tags=["index"], responses=schemas.ERRORS)
@@ -18,16 +18,21 @@ def job_out(job) -> schemas.JobOut:
     return schemas.JobOut(**{f: getattr(job, f) for f in schemas.JobOut.model_fields})
 
 
+def visible(job, who) -> bool:
+    """A client sees its own jobs (its watch runs) only; the admin, and a service without keys, all of them."""
+    return who is None or who.admin or job.params.get("client") == who.name
+
+
 @reads.get("/jobs", response_model=list[schemas.JobOut])
-def list_jobs(jobs: Jobs, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[schemas.JobOut]:
-    """The newest jobs first (they survive server restarts)."""
-    return [job_out(job) for job in jobs.list(limit)]
+def list_jobs(jobs: Jobs, who: Caller, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[schemas.JobOut]:
+    """The newest jobs first (they survive server restarts); a client key sees its own."""
+    return [job_out(job) for job in jobs.list(10**6) if visible(job, who)][:limit]
 
 
 @reads.get("/jobs/{job_id}", response_model=schemas.JobOut)
-def get_job(jobs: Jobs, job_id: str) -> schemas.JobOut:
+def get_job(jobs: Jobs, who: Caller, job_id: str) -> schemas.JobOut:
     job = jobs.get(job_id)
-    if job is None:
+    if job is None or not visible(job, who):
         raise NotFound(f"no job {job_id!r}", reason="unknown_job")
     return job_out(job)
 

@@ -1,0 +1,141 @@
+"""A watch list's report: what a lawyer files or forwards. HTML (printable: each watched mark and filing side by side
+with the matched regions, the components, the names compared, the opposition deadline and tier), CSV and JSON,
+each with its provenance (model, the marks' digest, settings digest, run, time made).
+
+Alerts are ordered by tier (high first), then by opposition deadline (soonest first; none last), then by conflict
+score: within what matters most, what runs out first. Suppressed pairs are listed apart with the rule that
+suppressed them.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+
+from logo_similarity.preprocessing import ImageLoadError
+from logo_similarity.reporting.sheet import _data_uri, _match_svg
+from logo_similarity.utils.fs import atomic_write
+
+TIER_ORDER = {"high": 0, "medium": 1, "low": 2, None: 3}
+CSV_COLUMNS = ("alert_id", "state", "tier", "conflict_score", "score", "opposition_deadline", "mark_key", "mark_name",
+               "filing_key", "filing_name", "application_number", "published", "office", "applicant", "nice_shared",
+               "image", "spatial", "text", "vienna", "figure", "names_compared", "suppressed_by")
+FORMATS = ("html", "csv", "json")
+
+
+def report_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tier, then opposition deadline (soonest first, none last), then conflict score, then fused score."""
+    def key(a: dict[str, Any]):
+        deadline = (a.get("filing") or {}).get("opposition_deadline")
+        return (TIER_ORDER.get(a.get("tier"), 3), deadline is None, deadline or "", -(a.get("conflict_score") or 0.0),
+                -a["score"], a["id"])
+
+    return sorted(alerts, key=key)
+
+
+def _names(a: dict[str, Any]) -> str:
+    source = (a.get("explanation") or {}).get("text_source") or {}
+    if not source.get("candidate_text") or not source.get("query_text"):
+        return ""
+    return f"{source['query_text']} ({source.get('query')}) ~ {source['candidate_text']} ({source.get('candidate')})"
+
+
+def csv_text(alerts: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
+    out = io.StringIO()
+    out.write("# " + json.dumps(provenance, sort_keys=True) + "\n")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for a in alerts:
+        mark, filing, comps = a.get("mark") or {}, a.get("filing") or {}, a.get("components") or {}
+        writer.writerow([a["id"], a["state"], a.get("tier") or "", _num(a.get("conflict_score")), _num(a["score"]),
+                         filing.get("opposition_deadline") or "", mark.get("key"), mark.get("name") or "",
+                         filing.get("key"), filing.get("name") or "", filing.get("application_number") or "",
+                         filing.get("published") or "", filing.get("office") or "", filing.get("owner") or "",
+                         ";".join(str(c) for c in a.get("nice_shared") or ()),
+                         *(_num(comps.get(c)) for c in ("image", "spatial", "text", "vienna", "figure")),
+                         _names(a), a.get("suppressed_by") or ""])
+    return out.getvalue()
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _uri(path: str | None) -> str | None:
+    from logo_similarity.preprocessing import load_image
+
+    try:
+        return _data_uri(load_image(path)) if path else None
+    except (ImageLoadError, OSError):
+        return None
+
+
+def html_text(title: str, alerts: list[dict[str, Any]], suppressed: list[dict[str, Any]],
+              provenance: dict[str, Any]) -> str:
+    rows = [_html_alert(a) for a in alerts]
+    kept_apart = "".join(
+        f"<li>{html.escape(str(a['mark'].get('key')))} ~ {html.escape(str(a['filing'].get('key')))}: "
+        f"{html.escape(str(a.get('suppressed_by')))}</li>" for a in suppressed)
+    facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in provenance.items())
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
+        "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;width:100%}"
+        "td,th{border:1px solid #bbb;padding:6px;vertical-align:top;font-size:13px;text-align:left}"
+        "tr{page-break-inside:avoid}.high{background:#fde2e1}.medium{background:#fff4d6}"
+        "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:12px}dd{margin:0}"
+        "img{border:1px solid #ccc;background:#fff}@media print{body{margin:0}}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><dl>{facts}</dl>"
+        f"<p>{len(alerts)} alerts, ordered by tier, then opposition deadline, then conflict score.</p>"
+        "<table><thead><tr><th>#</th><th>watched mark | filing (matched regions)</th><th>tier</th>"
+        "<th>why</th><th>filing</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        + (f"<h2>Suppressed by exception rules ({len(suppressed)})</h2><ul>{kept_apart}</ul>" if suppressed else "")
+        + "</body></html>")
+
+
+def _html_alert(a: dict[str, Any]) -> str:
+    mark, filing = a.get("mark") or {}, a.get("filing") or {}
+    mark_uri, filing_uri = _uri(mark.get("file")), _uri(filing.get("file"))
+    pairs = (a.get("explanation") or {}).get("spatial_pairs") or []
+    # matched points run from the watched mark (left) to the filing (right): the pairs are (filing, mark) points
+    picture = (_match_svg(mark_uri, filing_uri, [[cx, cy, qx, qy] for qx, qy, cx, cy in pairs])
+               if mark_uri and filing_uri else "(image unavailable)")
+    comps = " · ".join(f"{k} {v:.2f}" for k, v in (a.get("components") or {}).items() if v is not None)
+    names = _names(a)
+    conflict = a.get("conflict_score")
+    tier = a.get("tier") or "-"
+    return (
+        f"<tr class='{html.escape(tier)}'><td>{a['id']}<br>{html.escape(a['state'])}</td><td>{picture}<br>"
+        f"{html.escape(str(mark.get('name') or mark.get('key')))} | {html.escape(str(filing.get('name') or filing.get('key')))}"
+        f"</td><td><b>{html.escape(tier)}</b><br>conflict {'' if conflict is None else f'{conflict:.2f}'}"
+        f"<br>score {a['score']:.3f}</td><td>{html.escape(comps)}"
+        + (f"<br>names: {html.escape(names)}" if names else "")
+        + (f"<br>Nice classes shared: {', '.join(map(str, a['nice_shared']))}" if a.get("nice_shared") else "")
+        + f"</td><td>{html.escape(str(filing.get('key')))}<br>published {html.escape(str(filing.get('published') or '-'))}"
+        f"<br><b>oppose by {html.escape(str(filing.get('opposition_deadline') or '-'))}</b>"
+        f"<br>{html.escape(str(filing.get('owner') or ''))}</td></tr>")
+
+
+def write_report(out_dir: Path, title: str, alerts: list[dict[str, Any]], suppressed: list[dict[str, Any]],
+                 provenance: dict[str, Any], formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
+    """``report.html``, ``report.csv`` and ``report.json`` (those of ``formats``) in ``out_dir``, each written whole
+    or not at all; alerts in ``report_order``."""
+    alerts = report_order(alerts)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = {"json": lambda: json.dumps({"provenance": provenance, "alerts": alerts, "suppressed": suppressed},
+                                        indent=1, default=str),
+             "csv": lambda: csv_text(alerts, provenance),
+             "html": lambda: html_text(title, alerts, suppressed, provenance)}
+    written = {}
+    for fmt in formats:
+        path = out_dir / f"report.{fmt}"
+        atomic_write(path, texts[fmt]().encode("utf-8"))
+        written[fmt] = path
+    return written
+
+
+__all__ = ["FORMATS", "csv_text", "html_text", "report_order", "write_report"]
