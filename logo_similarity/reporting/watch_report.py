@@ -26,6 +26,7 @@ CSV_COLUMNS = ("alert_id", "state", "tier", "conflict_score", "score", "oppositi
                "filing_key", "filing_name", "application_number", "published", "office", "applicant", "nice_shared",
                "image", "spatial", "text", "vienna", "figure", "names_compared", "suppressed_by")
 FORMATS = ("html", "csv", "json")
+HTML_TIERS = ("high", "medium")  # a printable page of what a reviewer reads first; every alert is in CSV and JSON
 
 
 def report_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -76,8 +77,12 @@ def _uri(path: str | None) -> str | None:
 
 
 def html_text(title: str, alerts: list[dict[str, Any]], suppressed: list[dict[str, Any]],
-              provenance: dict[str, Any]) -> str:
-    rows = [_html_alert(a) for a in alerts]
+              provenance: dict[str, Any], tiers: tuple[str, ...] = HTML_TIERS) -> str:
+    """The printable page: the alerts of ``tiers`` with both pictures (the others are counted; the CSV and JSON
+    hold every alert)."""
+    shown = [a for a in alerts if a.get("tier") in tiers or a.get("tier") is None]
+    rows = [_html_alert(a) for a in shown]
+    left = len(alerts) - len(shown)
     kept_apart = "".join(
         f"<li>{html.escape(str(a['mark'].get('key')))} ~ {html.escape(str(a['filing'].get('key')))}: "
         f"{html.escape(str(a.get('suppressed_by')))}</li>" for a in suppressed)
@@ -90,7 +95,9 @@ def html_text(title: str, alerts: list[dict[str, Any]], suppressed: list[dict[st
         "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:12px}dd{margin:0}"
         "img{border:1px solid #ccc;background:#fff}@media print{body{margin:0}}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><dl>{facts}</dl>"
-        f"<p>{len(alerts)} alerts, ordered by tier, then opposition deadline, then conflict score.</p>"
+        f"<p>{len(shown)} alerts ({', '.join(tiers)} tier), ordered by tier, then opposition deadline, then "
+        f"conflict score." + (f" {left} alerts of lower tiers are in report.csv and report.json." if left else "")
+        + "</p>"
         "<table><thead><tr><th>#</th><th>watched mark | filing (matched regions)</th><th>tier</th>"
         "<th>why</th><th>filing</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
         + (f"<h2>Suppressed by exception rules ({len(suppressed)})</h2><ul>{kept_apart}</ul>" if suppressed else "")
@@ -138,4 +145,4 @@ def write_report(out_dir: Path, title: str, alerts: list[dict[str, Any]], suppre
     return written
 
 
-__all__ = ["FORMATS", "csv_text", "html_text", "report_order", "write_report"]
+__all__ = ["FORMATS", "HTML_TIERS", "csv_text", "html_text", "report_order", "write_report"]

@@ -270,6 +270,49 @@ def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path,
     return rows, measured
 
 
+def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Settings) -> dict[str, Any]:
+    """``marks_n`` random gallery marks watched against ``filings_n`` images (both benchmarks' query images, then
+    gallery images not watched), end to end: the list indexed, the run, the report written."""
+    from logo_similarity.embeddings import load_embedder
+    from logo_similarity.watch.reports import watch_report
+    from logo_similarity.watch.run import create_watch, run_watch
+    from logo_similarity.watch.store import WatchStore
+
+    rng = random.Random(seed)
+    gallery, images = [], []
+    for short, bench in BENCHES.items():
+        gallery += [LogoRecord(f"{short}:{g['id']}", bench / g["file"], g.get("text")) for g in _rows(bench / "gallery.jsonl")]
+        seen = set()
+        for q in _rows(bench / "queries.jsonl"):
+            if q["file"] not in seen:
+                seen.add(q["file"])
+                images.append(LogoRecord(f"{short}:{q['file']}", bench / q["file"]))
+    rng.shuffle(gallery)
+    marks = gallery[:marks_n]
+    filings = (images + [LogoRecord(f"{m.key}:f", m.path) for m in gallery[marks_n:]])[:filings_n]
+    settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(work / "main")})})
+    embedder = load_embedder(None, settings)
+    store = WatchStore(work / "main")
+    start = time.perf_counter()
+    watch = create_watch(store, "throughput", "bench", marks, embedder, settings)
+    created = time.perf_counter() - start
+    rss: list[tuple[int, float]] = []
+
+    def progress(done: int, total: int) -> None:
+        if not rss or done - rss[-1][0] >= max(1, total // 10) or done == total:
+            rss.append((done, round(current_rss_mb(), 1)))
+
+    run = run_watch(store, watch, filings, embedder, settings, source="bench", progress=progress)
+    at = time.perf_counter()
+    watch_report(store, watch, settings, work / "report", run.run_id)
+    reported = time.perf_counter() - at
+    return {"marks": len(marks), "filings": len(filings), "seconds": round(time.perf_counter() - start, 1),
+            "index_marks_seconds": round(created, 1), "run_seconds": round(run.seconds, 1),
+            "report_seconds": round(reported, 1), "filings_per_s": round(len(filings) / run.seconds, 2),
+            "alerts": len(store.alerts(watch)), "peak_rss_mb": round(peak_rss_mb(), 1), "rss_mb_by_filings": rss,
+            "report_mb": round(sum(p.stat().st_size for p in (work / "report").iterdir()) / 2**20, 1)}
+
+
 def main(
     report: Annotated[Optional[Path], typer.Option("--json", help="write the figures here")] = None,
     per_task: Annotated[Optional[int], typer.Option(help="queries per watched task (default: all)")] = None,
@@ -282,9 +325,21 @@ def main(
     pairs: Annotated[Optional[Path], typer.Option(help="no run: the pairs.jsonl of an earlier run (same --per-task "
                                                        "and --seed)")] = None,
     previous: Annotated[Optional[Path], typer.Option(help="with --pairs: that run's --json, for its run figures")] = None,
+    throughput_of: Annotated[Optional[str], typer.Option(
+        "--throughput", help="MARKSxFILINGS, e.g. 1000x10000: only the end-to-end throughput of that shape")] = None,
 ) -> None:
     configure_logging("INFO")
     settings = load_settings(config)
+    if throughput_of is not None:
+        if work.exists() and any(work.iterdir()):
+            raise typer.BadParameter(f"{work} is not empty: give a new --work folder", param_hint="--work")
+        marks_n, filings_n = (int(v) for v in throughput_of.lower().split("x"))
+        text = json.dumps({"throughput": throughput(marks_n, filings_n, seed, work, settings)}, indent=2)
+        typer.echo(text)
+        if report is not None:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(text + "\n")
+        return
     sel = select(BENCHES, per_task, seed)
     logger.info("{} watched marks, {} filings ({} with a conflict)", len(sel.watched), len(sel.filings),
                 sum(1 for f in sel.filings if sel.conflicts[f.key]))

@@ -6,9 +6,10 @@ nothing is learnt of it. The admin key sees all."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from logo_similarity.api import schemas
@@ -46,6 +47,9 @@ RUN_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data":
         "since": {"type": "string", "description": "instead of images: the marks the served index gained since this "
                                                    "version (empty: all of its marks)"},
     }}}}}}
+
+
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1, description="an id (SQLite row)")]
 
 
 def watches(request: Request) -> WatchService:
@@ -97,7 +101,9 @@ def router(api_max_files: int) -> APIRouter:
             try:
                 min_score = float(form["min_score"]) if form.get("min_score") not in (None, "") else None
             except ValueError:
-                raise BadQuery("min_score must be a number", reason="invalid_parameter") from None
+                min_score = math.nan
+            if min_score is not None and not math.isfinite(min_score):
+                raise BadQuery("min_score must be a number", reason="invalid_parameter")
             vienna = _csv(form.get("exclude_vienna"))
             bad = [p for p in vienna if not VIENNA_PREFIX.match(p)]
             if bad:
@@ -117,12 +123,12 @@ def router(api_max_files: int) -> APIRouter:
         return [watch_out(service, w) for w in service.store.watches(None if who.admin else who.name)]
 
     @routes.get("/watches/{watch_id}", response_model=schemas.WatchOut)
-    def get_watch(request: Request, who: Caller, watch_id: int) -> schemas.WatchOut:
+    def get_watch(request: Request, who: Caller, watch_id: RowId) -> schemas.WatchOut:
         service = watches(request)
         return watch_out(service, service.get(who, watch_id))
 
     @routes.delete("/watches/{watch_id}", response_model=schemas.WatchOut)
-    async def delete_watch(request: Request, who: Caller, pools: Pools, watch_id: int) -> schemas.WatchOut:
+    async def delete_watch(request: Request, who: Caller, pools: Pools, watch_id: RowId) -> schemas.WatchOut:
         """Delete a list, its runs and alerts, and the images uploaded for it."""
         service = watches(request)
         watch = service.get(who, watch_id)
@@ -132,7 +138,7 @@ def router(api_max_files: int) -> APIRouter:
 
     @routes.post("/watches/{watch_id}/runs", response_model=schemas.JobOut, status_code=202, openapi_extra=RUN_FORM)
     async def start_run(request: Request, who: Caller, pools: Pools, response: Response,
-                        watch_id: int) -> schemas.JobOut:
+                        watch_id: RowId) -> schemas.JobOut:
         """Compare new filings with the list's marks, as a job (``GET /jobs/{id}``): uploaded images, or the
         marks the served index gained since a version. Resumable, incremental (a filing compared before with the
         same marks is not compared again)."""
@@ -146,38 +152,38 @@ def router(api_max_files: int) -> APIRouter:
         return job_out(job)
 
     @routes.get("/watches/{watch_id}/runs", response_model=list[schemas.RunOut])
-    def list_runs(request: Request, who: Caller, watch_id: int) -> list[schemas.RunOut]:
+    def list_runs(request: Request, who: Caller, watch_id: RowId) -> list[schemas.RunOut]:
         return [schemas.RunOut(**r) for r in watches(request).runs(who, watch_id)]
 
     @routes.get("/watches/{watch_id}/runs/{run_id}", response_model=schemas.RunOut)
-    def get_run(request: Request, who: Caller, watch_id: int, run_id: int) -> schemas.RunOut:
+    def get_run(request: Request, who: Caller, watch_id: RowId, run_id: RowId) -> schemas.RunOut:
         """One run, with the filings it skipped and why."""
         return schemas.RunOut(**watches(request).run(who, watch_id, run_id))
 
     @routes.delete("/watches/{watch_id}/jobs/{job_id}", response_model=schemas.JobOut, status_code=202)
-    def cancel_run(request: Request, who: Caller, watch_id: int, job_id: str) -> schemas.JobOut:
+    def cancel_run(request: Request, who: Caller, watch_id: RowId, job_id: str) -> schemas.JobOut:
         """Cancel a pending or running run (what it compared is kept; the next run goes on from there)."""
         return job_out(watches(request).cancel(who, watch_id, job_id))
 
     @routes.get("/watches/{watch_id}/alerts", response_model=list[schemas.AlertOut])
-    def list_alerts(request: Request, who: Caller, watch_id: int,
+    def list_alerts(request: Request, who: Caller, watch_id: RowId,
                     state: Annotated[list[str], Query(description="only these states (default: all but "
                                                                   "suppressed)")] = None) -> list[schemas.AlertOut]:
         """The list's alerts, best conflict score first."""
         return [schemas.AlertOut(**a) for a in watches(request).alerts(who, watch_id, state)]
 
     @routes.patch("/watches/{watch_id}/alerts/{alert_id}", response_model=schemas.AlertOut)
-    def triage(request: Request, who: Caller, watch_id: int, alert_id: int,
+    def triage(request: Request, who: Caller, watch_id: RowId, alert_id: RowId,
                change: schemas.TriageIn) -> schemas.AlertOut:
         """Set an alert's state (kept across runs: a dismissed pair comes back only when its score rises)."""
         return schemas.AlertOut(**watches(request).triage(who, watch_id, alert_id, change.state))
 
     @routes.get("/watches/{watch_id}/report", responses={200: {"content": {"text/html": {}, "text/csv": {},
                                                                             "application/json": {}}}})
-    async def report(request: Request, who: Caller, pools: Pools, watch_id: int,
+    async def report(request: Request, who: Caller, pools: Pools, watch_id: RowId,
                      format: Annotated[Literal["html", "csv", "json"], Query(description="html (printable), csv, "
                                                                                          "json")] = "html",
-                     run: Annotated[int, Query(description="only the alerts this run found")] = None) -> Response:
+                     run: Annotated[int, Query(ge=0, le=2**63 - 1, description="only the alerts this run found")] = None) -> Response:
         """The list's report: alerts by tier, then opposition deadline, then conflict score, with provenance."""
         service = watches(request)
         body = await pools.run_search(service.report, who, watch_id, run, format)
