@@ -217,6 +217,7 @@ class WatchOut(BaseModel):
     client: str
     created: float
     min_score: float
+    min_conflict: float | None
     marks: int
     exceptions: dict[str, Any]
     runs: int

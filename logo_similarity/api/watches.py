@@ -57,7 +57,8 @@ class WatchService:
             raise NotFound(str(exc), reason="unknown_watch") from None
 
     def create(self, who: Principal, name: str, files: list[tuple[str, BinaryIO]], metadata: bytes,
-               ids: list[int], min_score: float | None, rules: ExceptionRules) -> Watch:
+               ids: list[int], min_score: float | None, rules: ExceptionRules,
+               min_conflict: float | None = None) -> Watch:
         """A new list of the uploaded images (``metadata``: their L3D lines) and of the served index's ``ids``."""
         marks: list[LogoRecord] = []
         folder = None
@@ -80,7 +81,7 @@ class WatchService:
                            "key)", reason="duplicate_mark")
         try:
             return create_watch(self.store, name, who.name, marks, self.service.embedder, self.settings, min_score,
-                                rules, uploads=folder)
+                                rules, uploads=folder, min_conflict=min_conflict)
         except WatchExists as exc:
             self._discard(folder)
             raise WriteConflict(str(exc), reason="watch_exists") from None

@@ -47,6 +47,8 @@ def watch_create(
     index: Annotated[Optional[Path], typer.Option("--index", help="with --ids: the index holding the marks")] = None,
     ids: Annotated[Optional[str], typer.Option("--ids", help="ids of marks in --index to watch, comma-separated")] = None,
     min_score: Annotated[Optional[float], typer.Option(help="fused score an alert needs (default: settings)")] = None,
+    min_conflict: Annotated[Optional[float], typer.Option(
+        min=0, max=1, help="calibrated conflict probability an alert needs (default: settings watch.min_conflict)")] = None,
     own_marks: Annotated[bool, typer.Option("--own-marks/--no-own-marks",
                                             help="suppress filings by the watched mark's own applicant")] = True,
     exclude_owner: Annotated[Optional[list[str]], typer.Option(
@@ -76,10 +78,12 @@ def watch_create(
         raise typer.BadParameter(f"{bad[0]!r} is not a Vienna prefix like 27 or 27.05", param_hint="--exclude-vienna")
     rules = ExceptionRules(own_marks, tuple(exclude_owner or ()), tuple(exclude_vienna or ()))
     try:
-        watch = create_watch(store, name, client, records, load_embedder(model, settings), settings, min_score, rules)
+        watch = create_watch(store, name, client, records, load_embedder(model, settings), settings, min_score, rules,
+                             min_conflict=min_conflict)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     return {"created": watch.name, "id": watch.id, "marks": watch.marks, "min_score": watch.min_score,
+            "min_conflict": watch.min_conflict,
             "exceptions": rules.to_json()}
 
 
@@ -111,7 +115,7 @@ def watch_list(client: ClientOpt = "admin", root: RootOpt = None, config: Config
     for watch in store.watches(None if client == "admin" else client):
         runs = store.runs(watch)
         out.append({"id": watch.id, "name": watch.name, "client": watch.client, "marks": watch.marks,
-                    "min_score": watch.min_score, "runs": len(runs), "last_run": runs[-1] if runs else None})
+                    "min_score": watch.min_score, "min_conflict": watch.min_conflict, "runs": len(runs), "last_run": runs[-1] if runs else None})
     return out
 
 

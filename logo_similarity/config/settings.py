@@ -175,7 +175,10 @@ class CalibrationSettings(_Section):
     by watch runs, so a single search and a watch speak the same language."""
 
     file: str | None = Field(
-        None, description="knots of the fitted map (JSON); default: the one shipped in the package")
+        None, description="knots of the map for PCA-whitened indexes (JSON); default: the one shipped in the package")
+    raw_file: str | None = Field(
+        None, description="knots of the map for indexes without PCA (fewer than index.pca_min_items marks); "
+        "default: the one shipped in the package")
     medium: float = Field(0.3, ge=0, le=1, description="conflict probability from which a pair is medium tier")
     high: float = Field(0.9, ge=0, le=1, description="conflict probability from which a pair is high tier")
 
@@ -248,7 +251,11 @@ class ClassificationSettings(_Section):
 
 class WatchSettings(_Section):
     root: str = Field("watches", description="folder of the watch lists (watch.sqlite, each list's marks index)")
-    min_score: float = Field(0.45, description="fused score a filing must reach against a watched mark to be an alert (0.45: a calibrated conflict probability of about 3 %)")
+    min_score: float = Field(0.0, description="fused score a filing must also reach against a watched mark to be an alert")
+    min_conflict: float = Field(0.0, ge=0, le=1, description="calibrated conflict probability a pair needs to be an "
+                                "alert (the fused score's scale depends on the list's embedding space; this does not). "
+                                "0: every filing's top per_filing marks, ordered by tier; 0.03 cut alerts 3.5x on the "
+                                "whitened bench list and kept 91 % of its conflicts")
     per_filing: int = Field(20, ge=1, description="at most this many alerts per filing: the watched marks it resembles most")
     chunk: int = Field(16, ge=1, description="filings compared per transaction (a killed run loses at most one)")
     lock_timeout_s: float = Field(30.0, ge=0.0, description="wait this long for another writer of the watch store")

@@ -2,7 +2,9 @@
 Pure functions over numpy arrays.
 
 The fused score (``fusion.py``) orders one query's candidates; it is not comparable across queries, and a watch
-report reads alerts of many filings and marks together. An isotonic (monotone) map fitted on labelled pairs (a
+report reads alerts of many filings and marks together. Its scale also depends on the index's embedding space:
+an index of enough marks whitens its vectors with its own PCA (unrelated pairs near cosine 0), a smaller one
+(a typical watch list) keeps raw embeddings (unrelated pairs near .6); each space has its own map. An isotonic (monotone) map fitted on labelled pairs (a
 benchmark's query and a gallery mark in its relevant set = conflict, other pairs = not) turns it into a
 probability-like ``conflict_score``. The map is kept as its knots and applied by linear interpolation, so serving
 needs no scikit-learn; fitting does (``fit_isotonic``).
@@ -22,7 +24,9 @@ from loguru import logger
 from logo_similarity.config import CalibrationSettings, RerankSettings
 
 TIERS = ("low", "medium", "high")
-PACKAGED = Path(__file__).resolve().parent.parent / "models" / "conflict-calibration.json"
+SPACES = ("whitened", "raw")  # the image score's space: an index's own PCA whitening, or the raw embedding
+PACKAGED = {space: Path(__file__).resolve().parent.parent / "models" / f"conflict-calibration-{space}.json"
+            for space in SPACES}
 
 
 class CalibrationError(RuntimeError):
@@ -76,9 +80,16 @@ def fusion_key(weights: dict[str, float], neutral: dict[str, float], either: flo
 
 
 @lru_cache(maxsize=8)
-def load_calibration(path: str | None = None) -> Calibration:
-    """The calibration at ``path`` (settings ``calibration.file``), or the one shipped in the package."""
-    return Calibration.load(Path(path) if path else PACKAGED)
+def load_calibration(path: str | None = None, space: str = "whitened") -> Calibration:
+    """The calibration at ``path``, or the one shipped in the package for image scores of ``space``."""
+    return Calibration.load(Path(path) if path else PACKAGED[space])
+
+
+def calibration_of(calibration: CalibrationSettings, whitened: bool) -> Calibration:
+    """The map for an index whose vectors are PCA-whitened (its own projection) or raw (too few items to fit one):
+    the image cosine, and so the fused score, is on another scale in each (unrelated pairs near 0, or near .6)."""
+    space = "whitened" if whitened else "raw"
+    return load_calibration(calibration.file if whitened else calibration.raw_file, space)
 
 
 def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibration:
@@ -117,13 +128,15 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(sum(r["pairs"] * abs(r["observed"] - r["predicted"]) for r in rows) / total) if total else float("nan")
 
 
-def conflict_scores(scores: np.ndarray, calibration: CalibrationSettings,
-                    rerank: RerankSettings) -> tuple[np.ndarray, np.ndarray] | None:
-    """(conflict probability, tier) of fused ``scores``; None when the calibration was fitted under another
-    fusion than ``rerank``'s (its probabilities would be of another scale: said once in the log)."""
-    fitted = load_calibration(calibration.file)
+def conflict_scores(scores: np.ndarray, calibration: CalibrationSettings, rerank: RerankSettings,
+                    whitened: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """(conflict probability, tier) of fused ``scores`` of an index with (``whitened``) or without its own PCA;
+    None when the calibration was fitted under another fusion than ``rerank``'s (its probabilities would be of
+    another scale: said once in the log)."""
+    fitted = calibration_of(calibration, whitened)
     if not fitted.fits(rerank.weights, rerank.neutral, rerank.either):
-        _warn_unfitted(calibration.file or str(PACKAGED))
+        _warn_unfitted(str((calibration.file if whitened else calibration.raw_file)
+                           or PACKAGED["whitened" if whitened else "raw"]))
         return None
     probs = fitted(scores)
     return probs, tiers(probs, calibration.medium, calibration.high)
@@ -141,4 +154,4 @@ def tiers(probs: np.ndarray, medium: float, high: float) -> np.ndarray:
     return np.array(TIERS, dtype=object)[(probs >= medium).astype(int) + (probs >= high).astype(int)]
 
 
-__all__ = ["Calibration", "CalibrationError", "conflict_scores", "PACKAGED", "TIERS", "fusion_key", "load_calibration", "expected_calibration_error", "fit_isotonic", "reliability", "tiers"]
+__all__ = ["Calibration", "CalibrationError", "PACKAGED", "SPACES", "calibration_of", "conflict_scores", "TIERS", "fusion_key", "load_calibration", "expected_calibration_error", "fit_isotonic", "reliability", "tiers"]

@@ -162,7 +162,8 @@ def _search(index: SearchIndex, features: QueryFeatures, query: Query, settings:
     clock.lap("rerank")
     conflict = None
     if ranked.fused and ranked.rows:
-        conflict = conflict_scores(np.array([row.score for row in ranked.rows]), settings.calibration, settings.rerank)
+        conflict = conflict_scores(np.array([row.score for row in ranked.rows]), settings.calibration, settings.rerank,
+                                   whitened=index.projection is not None)
     results = [
         SearchResult.from_hit(rank, row.score, index.metadata[row.id], explanation=row.explanation,
                               conflict=None if conflict is None else (conflict[0][i], conflict[1][i]), **row.components)

@@ -13,7 +13,7 @@ from typing import Any
 from logo_similarity import __version__
 from logo_similarity.config import Settings
 from logo_similarity.reporting.watch_report import FORMATS, write_report
-from logo_similarity.reranking.calibration import load_calibration
+from logo_similarity.reranking.calibration import calibration_of
 from logo_similarity.retrieval.store.versions import live_version
 from logo_similarity.watch.run import marks_folder
 from logo_similarity.watch.store import STATES, Watch, WatchNotFound, WatchStore
@@ -32,14 +32,14 @@ def settings_digest(settings: Settings) -> str:
 def provenance(store: WatchStore, watch: Watch, settings: Settings, run: dict[str, Any] | None) -> dict[str, Any]:
     manifest_file = live_version(marks_folder(store, watch)) / "manifest.json"
     manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
-    calibration = load_calibration(settings.calibration.file)
+    calibration = calibration_of(settings.calibration, (live_version(marks_folder(store, watch)) / "pca.npz").is_file())
     return {
         "watch_list": watch.name, "watch_id": watch.id, "client": watch.client, "marks": watch.marks,
-        "marks_digest": watch.marks_digest, "min_score": watch.min_score,
+        "marks_digest": watch.marks_digest, "min_score": watch.min_score, "min_conflict": watch.min_conflict,
         "model": "{arch} ({weights})".format(**{"arch": "?", "weights": "?", **(manifest.get("spec") or {})}),
         "model_fingerprint": manifest.get("spec_fingerprint"),
         "settings_digest": settings_digest(settings),
-        "calibration": {k: calibration.provenance.get(k) for k in ("fitted_by", "pairs", "per_task")},
+        "calibration": {k: calibration.provenance.get(k) for k in ("space", "fitted_by", "pairs", "per_task")},
         "tiers": {"medium": settings.calibration.medium, "high": settings.calibration.high},
         "run": None if run is None else {k: run.get(k) for k in ("id", "state", "source", "started", "finished",
                                                                  "filings", "compared", "alerts_new")},

@@ -3,8 +3,9 @@
 A watch list's marks are indexed like any register (``build_with_settings``: embeddings, local features, names
 read by OCR where none is given, figures of composite marks) into the list's own folder. A run then searches that
 small index with each filing as the query (``run_queries``: image, spatial, name by sound, Vienna codes, figure,
-the same fusion and explanations as ``POST /search``); the watched marks a filing resembles with a fused score of
-at least the list's ``min_score`` become alerts (at most ``watch.per_filing`` per filing).
+the same fusion and explanations as ``POST /search``); the watched marks a filing resembles with a calibrated
+conflict probability of at least the list's ``min_conflict`` (and a fused score of at least its ``min_score``)
+become alerts (at most ``watch.per_filing`` per filing).
 
 Runs are resumable and incremental: filings go in chunks, each recorded in one transaction (``store.py``); a
 filing already compared with the list's current marks is not compared again; an unreadable filing is listed as
@@ -71,7 +72,7 @@ def marks_digest(index: SearchIndex) -> str:
 
 def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoRecord], embedder: Embedder,
                  settings: Settings, min_score: float | None = None, rules: ExceptionRules = ExceptionRules(),
-                 uploads: Path | None = None) -> Watch:
+                 uploads: Path | None = None, min_conflict: float | None = None) -> Watch:
     """A new watch list of ``marks``, indexed into its own folder; a mark whose image cannot be read refuses the
     list (with every such mark named), as a silently dropped mark would be a conflict nobody is told of.
     ``uploads``: the folder (under the store's root) its marks' images were uploaded to, removed with the list."""
@@ -90,7 +91,8 @@ def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoReco
         names = "; ".join(f"{r['key']}: {r['message']}" for r in report.rejects[:5])
         raise ValueError(f"{len(report.rejects)} of the marks could not be read ({names})")
     watch = store.create(name, client, settings.watch.min_score if min_score is None else min_score, len(index),
-                         marks_digest(index), rules.to_json(), None if uploads is None else str(uploads))
+                         marks_digest(index), rules.to_json(), None if uploads is None else str(uploads),
+                         settings.watch.min_conflict if min_conflict is None else min_conflict)
     try:
         with index_writer(marks_folder(store, watch), "logo-sim watch create", settings.watch.lock_timeout_s):
             index.save(marks_folder(store, watch))
@@ -188,6 +190,15 @@ def run_watch(store: WatchStore, watch: Watch, filings: list[LogoRecord], embedd
     return report
 
 
+def passes(result: SearchResult, watch: Watch) -> bool:
+    """An alert: the pair's fused score reaches the list's ``min_score`` and, when it has a calibrated conflict
+    score and the list a ``min_conflict``, that too (the fused score's scale differs between embedding spaces;
+    the conflict probability's does not)."""
+    if result.score < watch.min_score:
+        return False
+    return watch.min_conflict is None or result.conflict_score is None or result.conflict_score >= watch.min_conflict
+
+
 def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIndex, embedder: Embedder,
                    settings: Settings, chunk: list[LogoRecord], k: int, report: RunReport) -> int:
     rules = ExceptionRules.from_json(json.loads(watch.rules))
@@ -206,7 +217,7 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
     alerts = []
     for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):
         alerts += [_alert(r, filing, index, settings.watch.opposition_months, rules)
-                   for r in outcome.results if r.score >= watch.min_score]
+                   for r in outcome.results if passes(r, watch)]
     report.compared += len(readable)
     report.skipped += skipped
     return store.record_chunk(run_id, watch, [f.key for f in readable], alerts, skipped)

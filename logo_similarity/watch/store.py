@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS watches (
     marks_digest TEXT NOT NULL,
     rules TEXT NOT NULL DEFAULT '{}',  -- JSON: exceptions.ExceptionRules
     uploads TEXT,                   -- the folder the API made for the list's uploaded images (removed with it)
+    min_conflict REAL,              -- calibrated conflict probability an alert needs (NULL: min_score alone)
     UNIQUE (client, name)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -80,8 +81,8 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_watch ON alerts(watch_id, score);
 """
 
-SCHEMA_VERSION = 2  # PRAGMA user_version; MIGRATIONS[v] takes a file of version v to v + 1
-MIGRATIONS = {1: "ALTER TABLE watches ADD COLUMN uploads TEXT"}
+SCHEMA_VERSION = 3  # PRAGMA user_version; MIGRATIONS[v] takes a file of version v to v + 1
+MIGRATIONS = {1: "ALTER TABLE watches ADD COLUMN uploads TEXT", 2: "ALTER TABLE watches ADD COLUMN min_conflict REAL"}
 
 STATES = ("new", "reviewing", "dismissed", "opposed")  # what triage sets; an exception rule sets "suppressed"
 
@@ -105,6 +106,7 @@ class Watch:
     marks_digest: str
     rules: str = "{}"
     uploads: str | None = None
+    min_conflict: float | None = None
 
     @property
     def folder_name(self) -> str:
@@ -169,13 +171,14 @@ class WatchStore:
 
     # watch lists -----------------------------------------------------------------------------------------------
     def create(self, name: str, client: str, min_score: float, marks: int, marks_digest: str,
-               rules: dict[str, Any] | None = None, uploads: str | None = None) -> Watch:
+               rules: dict[str, Any] | None = None, uploads: str | None = None,
+               min_conflict: float | None = None) -> Watch:
         with self._write() as db:
             try:
                 cur = db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest, rules, "
-                                 "uploads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                 "uploads, min_conflict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  (name, client, time.time(), min_score, marks, marks_digest, json.dumps(rules or {}),
-                                  uploads))
+                                  uploads, min_conflict))
             except sqlite3.IntegrityError:
                 raise WatchExists(f"a watch list named {name!r} exists already") from None
             return self._get(db, cur.lastrowid, None)

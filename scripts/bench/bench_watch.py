@@ -13,7 +13,7 @@ watched brand). A pair (filing, watched mark) is a conflict when the benchmark l
 query; pairs the benchmark ignores (a query's own source) are left out of every count.
 
 The watch is created and run through ``watch/run.py`` with every filing's top ``watch.per_filing`` marks kept
-(min_score off), so the calibration sees low scores too. The calibration (isotonic, ``reranking/calibration.py``)
+(thresholds off), so the calibration sees low scores too. The calibration (isotonic, ``reranking/calibration.py``)
 is fitted on the pairs of half of the filings (by a hash of the key) and its expected calibration error measured
 on the other half; the tier and recall figures are on the held-out half, and on all filings beside them.
 
@@ -198,7 +198,7 @@ def resume_check(marks: list[LogoRecord], filings: list[LogoRecord], work: Path,
     write_l3d(marks, work / "marks.jsonl")
     write_l3d(filings, work / "filings.jsonl")
     env = {**os.environ, "LOGO_SIM__LOG_LEVEL": "WARNING", "LOGO_SIM__WATCH__CHUNK": "2",
-           "LOGO_SIM__WATCH__MIN_SCORE": str(settings.watch.min_score)}
+           "LOGO_SIM__WATCH__MIN_CONFLICT": str(settings.watch.min_conflict)}
     cli = [sys.executable, "-m", "logo_similarity.cli"]
     root = ["--root", str(work / "root")]
 
@@ -247,8 +247,12 @@ def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path,
     embedder = load_embedder(None, settings)
     store = WatchStore(work / "main")
     start = time.perf_counter()
-    watch = create_watch(store, "bench", "bench", watched, embedder, settings, min_score=-1e9)
+    watch = create_watch(store, "bench", "bench", watched, embedder, settings, min_score=-1e9, min_conflict=0.0)
     created = time.perf_counter() - start
+    from logo_similarity.retrieval.store.versions import live_version
+    from logo_similarity.watch.run import marks_folder
+
+    space = "whitened" if (live_version(marks_folder(store, watch)) / "pca.npz").is_file() else "raw"
     rss_by_filings: list[tuple[int, float]] = []
 
     def progress(done: int, total: int) -> None:
@@ -266,6 +270,7 @@ def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path,
                        "filings_per_s": round(len(filings) / run.seconds, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
                        "rss_mb_by_filings": rss_by_filings},
         "run": {"compared": run.compared, "skipped": len(run.skipped), "state": run.state},
+        "space": space,
     }
     return rows, measured
 
@@ -325,6 +330,8 @@ def main(
     pairs: Annotated[Optional[Path], typer.Option(help="no run: the pairs.jsonl of an earlier run (same --per-task "
                                                        "and --seed)")] = None,
     previous: Annotated[Optional[Path], typer.Option(help="with --pairs: that run's --json, for its run figures")] = None,
+    space: Annotated[str, typer.Option(help="with --pairs: the embedding space of that run's list (whitened: it "
+                                            "had its own PCA; raw: too few marks)")] = "whitened",
     throughput_of: Annotated[Optional[str], typer.Option(
         "--throughput", help="MARKSxFILINGS, e.g. 1000x10000: only the end-to-end throughput of that shape")] = None,
 ) -> None:
@@ -347,7 +354,8 @@ def main(
         with open(pairs, encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh if line.strip()]
         measured = {k: v for k, v in json.loads(previous.read_text()).items()
-                    if k in ("throughput", "run", "resume", "second_run_new_alerts")} if previous else {}
+                    if k in ("throughput", "run", "resume", "second_run_new_alerts", "space")} if previous else {}
+        measured.setdefault("space", space)
     else:
         if work.exists() and any(work.iterdir()):
             raise typer.BadParameter(f"{work} is not empty: give a new --work folder", param_hint="--work")
@@ -361,7 +369,8 @@ def main(
     fit = np.array([fit_half(r["filing"]) for r, _ in kept], dtype=bool)
     r = settings.rerank
     calibration = replace(fit_isotonic(scores[fit], labels[fit]), fusion=fusion_key(r.weights, r.neutral, r.either),
-                          provenance={"fitted_by": "scripts/bench/bench_watch.py", "per_task": per_task, "seed": seed,
+                          provenance={"space": measured["space"],
+                                      "fitted_by": "scripts/bench/bench_watch.py", "per_task": per_task, "seed": seed,
                                       "pairs": int(fit.sum()), "model": "packaged default (logo-lite0-moco)",
                                       "benchmarks": sorted(str(b) for b in BENCHES.values())})
     probs = calibration(scores)
@@ -381,8 +390,8 @@ def main(
         "all_filings": report_metrics(scores, labels, conflicts_fit + conflicts_held, probs, medium, high),
         "reliability_held_out": reliability(probs[held], labels[held]),
         "calibration_knots": len(calibration.x),
-        "alerts_at_shipped_min_score": int((scores >= settings.watch.min_score).sum()),
-        "conflicts_below_shipped_min_score": int(((scores < settings.watch.min_score) & (labels == 1)).sum()),
+        "alerts_at_shipped_min_conflict": int((probs >= settings.watch.min_conflict).sum()),
+        "conflicts_below_shipped_min_conflict": int(((probs < settings.watch.min_conflict) & (labels == 1)).sum()),
         **measured,
     }
     if write_calibration is not None:

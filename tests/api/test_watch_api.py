@@ -161,3 +161,34 @@ def test_a_list_of_indexed_marks_is_deleted_with_what_the_api_made_for_it(watch_
     assert client.delete(f"/watches/{w}", headers=as_(keys["b"])).status_code == 200
     assert not (root / "watches" / f"watch-{w}").exists()
     assert client.get(f"/watches/{w}", headers=as_(keys["b"])).status_code == 404
+
+
+def test_a_run_the_server_stopped_is_run_again_by_the_next_server(api_settings, built_index, tmp_path):
+    """A watch run recorded as running when the server died (its filings still staged) runs again at the next
+    start, as the same job, and compares its filings once."""
+    from logo_similarity.api.batch import stage_batch
+    from logo_similarity.api.job_store import JobStore
+    from logo_similarity.api.service import SearchService
+    from tests.api.conftest import copy_index
+
+    root = copy_index(built_index, tmp_path / "index")
+    watch_settings = api_settings.watch.model_copy(update={"root": str(tmp_path / "watches")})
+    settings = api_settings.model_copy(update={"watch": watch_settings})
+    service = SearchService(settings, root)
+    service.load()
+    with TestClient(create_app(settings, service=service)) as client:
+        made = client.post("/watches", headers=as_(KEY), data={"name": "kept", "ids": "0,1,2"})
+        assert made.status_code == 201, made.text
+    filings = [("f0.png", io.BytesIO(png(draw_logo(KINDS[0], COLOURS[0])))),
+               ("f1.png", io.BytesIO(png(draw_logo(KINDS[5], COLOURS[3]))))]
+    staged = stage_batch(tmp_path / "watches" / "staged", filings, b"")
+    JobStore(root / "jobs.sqlite").save({
+        "id": staged.id, "kind": "watch_run", "state": "running", "progress": 0.5, "done": 1, "total": 2,
+        "error": None, "result": None, "created": time.time(), "started": time.time(), "finished": None,
+        "attempts": 1, "params": {"watch_id": made.json()["id"], "client": "admin", "staged": staged.id}})
+    restarted = SearchService(settings, root)
+    with TestClient(create_app(settings, service=restarted)) as client:
+        job = wait_job(client, KEY, staged.id)
+        assert job["state"] == "completed" and job["attempts"] == 2, job
+        assert job["result"]["compared"] == 2 and job["result"]["state"] == "done"
+    assert not staged.folder.exists()  # the staged filings go once their run has ended

@@ -54,12 +54,18 @@ def test_the_shipped_calibration_belongs_to_the_shipped_fusion_and_another_fusio
     from logo_similarity.reranking.calibration import CalibrationError, conflict_scores, load_calibration
 
     settings = load_settings(environ={})
-    shipped = load_calibration(None)
-    assert shipped.fits(settings.rerank.weights, settings.rerank.neutral, settings.rerank.either)
-    assert shipped.provenance["pairs"] > 1000 and len(shipped.x) >= 2
-    probs, tier = conflict_scores(np.array([-1.0, 0.5, 2.0]), settings.calibration, settings.rerank)
-    assert (np.diff(probs) >= 0).all() and 0 <= probs[0] <= probs[-1] <= 1
-    assert set(tier) <= {"low", "medium", "high"} and tier[0] == "low"
+    for space in ("whitened", "raw"):  # an index with its own PCA, and one of too few marks for it
+        shipped = load_calibration(None, space)
+        assert shipped.fits(settings.rerank.weights, settings.rerank.neutral, settings.rerank.either)
+        assert shipped.provenance["pairs"] > 1000 and shipped.provenance["space"] == space and len(shipped.x) >= 2
+        probs, tier = conflict_scores(np.array([-1.0, 0.5, 2.0]), settings.calibration, settings.rerank,
+                                      whitened=space == "whitened")
+        assert (np.diff(probs) >= 0).all() and 0 <= probs[0] <= probs[-1] <= 1
+        assert set(tier) <= {"low", "medium", "high"} and tier[0] == "low"
+    # the same fused score is weaker evidence without whitening (unrelated pairs sit near cosine .6, not 0)
+    mid = np.array([0.7])
+    assert (conflict_scores(mid, settings.calibration, settings.rerank, whitened=False)[0]
+            <= conflict_scores(mid, settings.calibration, settings.rerank, whitened=True)[0])
     other = settings.rerank.model_copy(update={"either": 0.1})
     assert conflict_scores(np.array([0.5]), settings.calibration, other) is None
     (tmp_path / "bad.json").write_text('{"x": [1, 0], "y": [0, 1]}')

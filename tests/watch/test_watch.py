@@ -82,11 +82,13 @@ def test_planted_conflicts_are_the_top_alerts(watched):
     assert set(pairs[:3]) == {(mark, filing) for filing, mark in PLANTED.items()}, pairs
     for a in alerts[:3]:
         assert a["rank_for_filing"] == 1 and a["state"] == "new"
-        assert a["tier"] in ("high", "medium"), a  # a calibrated conflict score, on one scale for all pairs
+        # a calibrated conflict score (of the raw embedding space: a list this small has no PCA of its own),
+        # above every unplanted pair's
         assert a["conflict_score"] > max(b["conflict_score"] for b in alerts[3:])
         assert a["filing"]["published"] == "2026-11-02" and a["mark"]["owner"] == "Owner Ltd"
         assert a["filing"]["opposition_deadline"] == "2027-02-02"  # 3 months (the default office period)
         assert a["nice_shared"] == [9]
+    assert alerts[0]["tier"] in ("high", "medium") and alerts[0]["filing"]["key"] == "same-device"
     sound = next(a for a in alerts if a["filing"]["key"] == "sound-alike")
     assert sound["components"]["text"] > 0.8 and sound["explanation"]["text_source"]["candidate_text"] == "Kodak"
     same_device = next(a for a in alerts if a["filing"]["key"] == "same-device")
@@ -288,7 +290,7 @@ def test_the_report_orders_by_tier_then_deadline_and_carries_its_provenance(watc
     assert [r[0] for r in rows[1:]] == [str(a["id"]) for a in alerts]
     page = (out / "report.html").read_text()
     upper = [a for a in alerts if a["tier"] in ("high", "medium")]  # the printable page; every alert in CSV/JSON
-    assert 3 <= page.count("<tr class=") == len(upper) and "<svg class='match'" in page
+    assert 1 <= page.count("<tr class=") == len(upper) and "<svg class='match'" in page
     assert "oppose by 2027-02-02" in page and (len(upper) == len(alerts) or "in report.csv and report.json" in page)
     bad = subprocess.run([*CLI, "watch", "report", "brand", "--client", "client-b", "--root", settings.watch.root,
                           "--out", str(tmp_path / "x")], env=env, capture_output=True, text=True, timeout=300)
@@ -325,13 +327,15 @@ def test_a_run_over_what_an_index_gained_since_a_version(watched, default_embedd
 def test_a_watch_store_of_the_first_schema_is_migrated_in_place(tmp_path):
     from logo_similarity.watch.store import SCHEMA, SCHEMA_VERSION
 
-    first = SCHEMA.replace("    uploads TEXT,", "    -- (no uploads column in version 1)")
+    first = "\n".join(line for line in SCHEMA.splitlines()  # version 1: neither column had come yet
+                       if not line.lstrip().startswith(("uploads ", "min_conflict ")))
     with sqlite3.connect(tmp_path / "watch.sqlite") as db:
         db.executescript(first)
         db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest) "
                    "VALUES ('old', 'c', 0, 0.3, 1, 'd')")
     store = WatchStore(tmp_path)
-    assert [w.name for w in store.watches(None)] == ["old"] and store.get("old", "c").uploads is None
+    old = store.get("old", "c")
+    assert [w.name for w in store.watches(None)] == ["old"] and old.uploads is None and old.min_conflict is None
     with sqlite3.connect(tmp_path / "watch.sqlite") as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")

@@ -34,6 +34,8 @@ CREATE_FORM = {"requestBody": {"required": True, "content": {"multipart/form-dat
         "metadata": _METADATA,
         "ids": {"type": "string", "description": "ids of marks of the served index to watch, comma-separated"},
         "min_score": {"type": "number", "description": "fused score an alert needs (default: settings)"},
+        "min_conflict": {"type": "number", "minimum": 0, "maximum": 1,
+                         "description": "calibrated conflict probability an alert needs (default: settings)"},
         "own_marks": {"type": "boolean", "description": "suppress filings by the watched mark's own applicant "
                                                         "(default true)"},
         "exclude_owner": {"type": "string", "description": "applicants (names or ids) to suppress, comma-separated"},
@@ -59,7 +61,7 @@ def watches(request: Request) -> WatchService:
 def watch_out(service: WatchService, watch: Watch) -> schemas.WatchOut:
     runs = service.store.runs(watch)
     return schemas.WatchOut(id=watch.id, name=watch.name, client=watch.client, created=watch.created,
-                            min_score=watch.min_score, marks=watch.marks, exceptions=json.loads(watch.rules), runs=len(runs),
+                            min_score=watch.min_score, min_conflict=watch.min_conflict, marks=watch.marks, exceptions=json.loads(watch.rules), runs=len(runs),
                             last_run=schemas.RunOut(**runs[-1]) if runs else None)
 
 
@@ -104,6 +106,12 @@ def router(api_max_files: int) -> APIRouter:
                 min_score = math.nan
             if min_score is not None and not math.isfinite(min_score):
                 raise BadQuery("min_score must be a number", reason="invalid_parameter")
+            try:
+                min_conflict = float(form["min_conflict"]) if form.get("min_conflict") not in (None, "") else None
+            except ValueError:
+                min_conflict = math.nan
+            if min_conflict is not None and not 0 <= min_conflict <= 1:
+                raise BadQuery("min_conflict must be a probability (0 to 1)", reason="invalid_parameter")
             vienna = _csv(form.get("exclude_vienna"))
             bad = [p for p in vienna if not VIENNA_PREFIX.match(p)]
             if bad:
@@ -112,7 +120,7 @@ def router(api_max_files: int) -> APIRouter:
                                    tuple(_csv(form.get("exclude_owner"))), tuple(vienna))
             files, meta = await _files(form)
             watch = await pools.run_write(service.create, who, name, files, meta, [int(i) for i in ids], min_score,
-                                          rules)
+                                          rules, min_conflict)
         response.headers["Location"] = f"/watches/{watch.id}"
         return watch_out(service, watch)
 
