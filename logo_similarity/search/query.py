@@ -166,8 +166,9 @@ def _search(index: SearchIndex, features: QueryFeatures, query: Query, settings:
                                    whitened=index.projection is not None)
     results = [
         SearchResult.from_hit(rank, row.score, index.metadata[row.id], explanation=row.explanation,
-                              conflict=None if conflict is None else (conflict[0][i], conflict[1][i]), **row.components)
-        for i, (rank, row) in enumerate(enumerate(ranked.rows, start=1))
+                              conflict=None if conflict is None else (conflict[0][rank - 1], conflict[1][rank - 1]),
+                              **row.components)
+        for rank, row in enumerate(ranked.rows, start=1)
     ]
     timings = {**timings, **clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
     return QueryOutcome(results, timings, candidates=len(order), reranked=ranked.fused,

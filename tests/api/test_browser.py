@@ -167,7 +167,7 @@ def test_jobs_panel_shows_progress_and_cancels(browser, api_settings, built_inde
         assert not errors, errors
 
 
-def test_watches_panel_lists_alerts_and_triages(browser, api_settings, service, tmp_path):
+def test_watches_panel_lists_alerts_and_triages(browser, api_settings, built_index, tmp_path):
     """A client's watch list with a run (made through the API), then the page: its key loads its lists, the list
     opens to its alerts best first with tier and deadline, and a triage button changes the state on the server."""
     import httpx
@@ -175,8 +175,11 @@ def test_watches_panel_lists_alerts_and_triages(browser, api_settings, service, 
     from logo_similarity.api.app import create_app
     from logo_similarity.api.keys import KeyStore
     from logo_similarity.datasets.transforms import modified_copy
-    from tests.api.conftest import RunningServer
+    from logo_similarity.api.service import SearchService
+    from tests.api.conftest import RunningServer, copy_index
 
+    service = SearchService(api_settings, copy_index(built_index, tmp_path / "index"))  # its jobs.sqlite, not the shared
+    service.load()
     api = api_settings.api.model_copy(update={"keys_file": str(tmp_path / "keys.sqlite")})
     settings = api_settings.model_copy(update={"api": api, "watch": api_settings.watch.model_copy(
         update={"root": str(tmp_path / "watches")})})

@@ -25,9 +25,15 @@ def png(image) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def watch_api(api_settings, service, tmp_path_factory):
-    """An app whose reads need a key, three client keys (two may watch, one only search), a watch store of its own."""
+def watch_api(api_settings, built_index, tmp_path_factory):
+    """An app whose reads need a key, three client keys (two may watch, one only search), a watch store of its own,
+    over a copy of the index (its runs are jobs, kept in jobs.sqlite beside the index: not in the shared one)."""
+    from logo_similarity.api.service import SearchService
+    from tests.api.conftest import copy_index
+
     root = tmp_path_factory.mktemp("watch-api")
+    service = SearchService(api_settings, copy_index(built_index, root / "index"))
+    service.load()
     api = api_settings.api.model_copy(update={"read_requires_key": True, "keys_file": str(root / "keys.sqlite")})
     watch = api_settings.watch.model_copy(update={"root": str(root / "watches"), "chunk": 2})
     settings = api_settings.model_copy(update={"api": api, "watch": watch})
@@ -35,7 +41,7 @@ def watch_api(api_settings, service, tmp_path_factory):
     ids = {"a": keys.create("client-a", "watch"), "b": keys.create("client-b", "watch"),
            "reader": keys.create("reader", "search")}
     with TestClient(create_app(settings, service=service)) as client:
-        yield client, ids, root
+        yield client, ids, root, service
 
 
 def as_(key: str) -> dict[str, str]:
@@ -56,7 +62,7 @@ def wait_job(client, key, job_id, timeout=240):
 def a_watch(watch_api):
     """Client A's list of three uploaded marks (one named) and a run over a near-copy of mark 0 and an unrelated
     filing: the job, and the alerts it made."""
-    client, keys, _ = watch_api
+    client, keys, _, _ = watch_api
     marks = [("m0.png", png(draw_logo(KINDS[0], COLOURS[0]))), ("m1.png", png(draw_logo(KINDS[1], COLOURS[1]))),
              ("m2.png", png(draw_logo(KINDS[2], COLOURS[2])))]
     metadata = json.dumps({"file": "m0.png", "id": "mark-0", "text": "Kastrino", "nice_classes": [9]})
@@ -78,7 +84,7 @@ def a_watch(watch_api):
 
 
 def test_a_run_is_a_job_whose_top_alert_is_the_planted_conflict_with_a_calibrated_score(watch_api, a_watch):
-    client, keys, _ = watch_api
+    client, keys, _, _ = watch_api
     watch, job, alerts = a_watch
     assert job["result"]["compared"] == 2 and job["result"]["state"] == "done"
     top = alerts[0]
@@ -93,7 +99,7 @@ def test_a_run_is_a_job_whose_top_alert_is_the_planted_conflict_with_a_calibrate
 
 
 def test_triage_through_the_api_is_kept_and_checked(watch_api, a_watch):
-    client, keys, _ = watch_api
+    client, keys, _, _ = watch_api
     watch, _, alerts = a_watch
     url = f"/watches/{watch['id']}/alerts/{alerts[0]['id']}"
     r = client.patch(url, headers=as_(keys["a"]), json={"state": "opposed"})
@@ -107,7 +113,7 @@ def test_triage_through_the_api_is_kept_and_checked(watch_api, a_watch):
 
 
 def test_every_watch_endpoint_answers_another_client_404(watch_api, a_watch):
-    client, keys, _ = watch_api
+    client, keys, _, _ = watch_api
     watch, job, alerts = a_watch
     w, run_id, alert_id = watch["id"], job["result"]["run_id"], alerts[0]["id"]
     other = as_(keys["b"])
@@ -131,8 +137,8 @@ def test_every_watch_endpoint_answers_another_client_404(watch_api, a_watch):
     assert client.get("/watches").json()["reason"] == "missing_api_key"
 
 
-def test_runs_over_what_the_index_gained_and_bad_requests(watch_api, a_watch, service):
-    client, keys, _ = watch_api
+def test_runs_over_what_the_index_gained_and_bad_requests(watch_api, a_watch):
+    client, keys, _, service = watch_api
     watch, _, _ = a_watch
     url = f"/watches/{watch['id']}/runs"
     r = client.post(url, headers=as_(keys["a"]), data={"since": service.live.version})
@@ -152,8 +158,8 @@ def test_runs_over_what_the_index_gained_and_bad_requests(watch_api, a_watch, se
     assert client.post("/watches", headers=as_(keys["a"]), data={"name": ""}).json()["reason"] == "invalid_name"
 
 
-def test_a_list_of_indexed_marks_is_deleted_with_what_the_api_made_for_it(watch_api, service):
-    client, keys, root = watch_api
+def test_a_list_of_indexed_marks_is_deleted_with_what_the_api_made_for_it(watch_api):
+    client, keys, root, _ = watch_api
     r = client.post("/watches", headers=as_(keys["b"]), data={"name": "from-index", "ids": "0,1"})
     assert r.status_code == 201, r.text
     w = r.json()["id"]

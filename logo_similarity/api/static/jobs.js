@@ -15,13 +15,7 @@
     return JSON.stringify(r);
   }
 
-  function cell(row, text, className = "") {
-    const td = document.createElement("td");
-    td.textContent = text;
-    if (className) td.className = className;
-    row.appendChild(td);
-    return td;
-  }
+  const { cell } = window.logoSim;
 
   function render(jobs) {
     const body = byId("jobs-body");

@@ -16,13 +16,7 @@
     return body;
   }
 
-  function cell(row, text, className = "") {
-    const td = document.createElement("td");
-    td.textContent = text;
-    if (className) td.className = className;
-    row.appendChild(td);
-    return td;
-  }
+  const { cell } = window.logoSim;
 
   async function loadLists() {
     try {

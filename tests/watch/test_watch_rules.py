@@ -1,0 +1,58 @@
+"""The watch package's rules without a model: opposition deadlines, exception rules, the store's schema versions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from logo_similarity.watch.store import WatchStore
+
+
+def test_opposition_deadline_arithmetic():
+    from datetime import date
+
+    from logo_similarity.watch.deadlines import add_months, opposition_deadline
+
+    periods = {"default": 3, "EM": 3, "XX": 2}
+    assert opposition_deadline("2026-11-30", "EM", periods) == "2027-02-28"  # no 30 February: its last day
+    assert opposition_deadline("2027-11-30", "EM", periods) == "2028-02-29"  # a leap year
+    assert opposition_deadline("2026-01-31", "XX", periods) == "2026-03-31"
+    assert opposition_deadline("2026-10-15T00:00:00", None, periods) == "2027-01-15"  # default period
+    assert opposition_deadline("soon", "EM", periods) is None and opposition_deadline(None, "EM", periods) is None
+    assert opposition_deadline("2026-10-15", "ZZ", {"EM": 3}) is None  # no period known for that office
+    assert add_months(date(2026, 12, 31), 14) == date(2028, 2, 29)
+
+
+def test_exception_rules_suppress_pairs_and_say_why():
+    from logo_similarity.watch.exceptions import ExceptionRules
+
+    rules = ExceptionRules(own_marks=True, owners=("Licensee GmbH", "L-9"), vienna=("27.05",))
+    mark = {"owner": "Acme  Ltd", "owner_id": "A-1"}
+    assert "own mark" in rules.suppressed_by(mark, {"owner": "acme ltd"})
+    assert "own mark" in rules.suppressed_by(mark, {"owner": "Other", "owner_id": "a-1"})
+    assert rules.suppressed_by(mark, {"owner": "licensee gmbh"}) == "excepted applicant: Licensee GmbH"
+    assert rules.suppressed_by(mark, {"owner_id": "L-9"}) == "excepted applicant: L-9"
+    assert rules.suppressed_by(mark, {"vienna_codes": ["26.01.01", "27.05.09"]}) == "excepted Vienna class 27.05 (27.05.09)"
+    assert rules.suppressed_by(mark, {"vienna_codes": ["27.051.01"], "owner": "Rival"}) is None
+    assert ExceptionRules(own_marks=False).suppressed_by(mark, {"owner": "Acme Ltd"}) is None
+    assert rules.suppressed_by({}, {}) is None and ExceptionRules.from_json(rules.to_json()) == rules
+
+
+def test_a_watch_store_of_the_first_schema_is_migrated_in_place(tmp_path):
+    from logo_similarity.watch.store import SCHEMA, SCHEMA_VERSION
+
+    first = "\n".join(line for line in SCHEMA.splitlines()  # version 1: neither column had come yet
+                       if not line.lstrip().startswith(("uploads ", "min_conflict ")))
+    with sqlite3.connect(tmp_path / "watch.sqlite") as db:
+        db.executescript(first)
+        db.execute("INSERT INTO watches (name, client, created, min_score, marks, marks_digest) "
+                   "VALUES ('old', 'c', 0, 0.3, 1, 'd')")
+    store = WatchStore(tmp_path)
+    old = store.get("old", "c")
+    assert [w.name for w in store.watches(None)] == ["old"] and old.uploads is None and old.min_conflict is None
+    with sqlite3.connect(tmp_path / "watch.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer version"):
+        WatchStore(tmp_path)
