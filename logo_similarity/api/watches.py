@@ -59,7 +59,8 @@ class WatchService:
     def create(self, who: Principal, name: str, files: list[tuple[str, BinaryIO]], metadata: bytes,
                ids: list[int], min_score: float | None, rules: ExceptionRules,
                min_conflict: float | None = None) -> Watch:
-        """A new list of the uploaded images (``metadata``: their L3D lines) and of the served index's ``ids``."""
+        """A new list of the uploaded images (``metadata``: their L3D lines) and of the served index's ``ids``; a
+        small list is compared in the served index's whitened space (its PCA, ``create_watch``)."""
         marks: list[LogoRecord] = []
         folder = None
         if ids:
@@ -81,7 +82,8 @@ class WatchService:
                            "key)", reason="duplicate_mark")
         try:
             return create_watch(self.store, name, who.name, marks, self.service.embedder, self.settings, min_score,
-                                rules, uploads=folder, min_conflict=min_conflict)
+                                rules, uploads=folder, min_conflict=min_conflict,
+                                projection=self.service.live.index.projection)
         except WatchExists as exc:
             self._discard(folder)
             raise WriteConflict(str(exc), reason="watch_exists") from None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from loguru import logger
 from tqdm import tqdm
 
 from logo_similarity.commands.options import ConfigOpt, ModelOpt, command_settings
@@ -46,6 +47,9 @@ def watch_create(
                                                                   "a CSV (image, name, nice_classes, vienna_codes, owner, id)")] = None,
     index: Annotated[Optional[Path], typer.Option("--index", help="with --ids: the index holding the marks")] = None,
     ids: Annotated[Optional[str], typer.Option("--ids", help="ids of marks in --index to watch, comma-separated")] = None,
+    register: Annotated[Optional[Path], typer.Option(
+        "--register", help="the index the filings come from: a small list is compared in its whitened space (its "
+                           "PCA; default: --index, else settings index.dir when it holds one)")] = None,
     min_score: Annotated[Optional[float], typer.Option(help="fused score an alert needs (default: settings)")] = None,
     min_conflict: Annotated[Optional[float], typer.Option(
         min=0, max=1, help="calibrated conflict probability an alert needs (default: settings watch.min_conflict)")] = None,
@@ -77,14 +81,42 @@ def watch_create(
     if bad:
         raise typer.BadParameter(f"{bad[0]!r} is not a Vienna prefix like 27 or 27.05", param_hint="--exclude-vienna")
     rules = ExceptionRules(own_marks, tuple(exclude_owner or ()), tuple(exclude_vienna or ()))
+    embedder = load_embedder(model, settings)
+    projection = _register_projection(register, index, settings, embedder)
     try:
-        watch = create_watch(store, name, client, records, load_embedder(model, settings), settings, min_score, rules,
-                             min_conflict=min_conflict)
+        watch = create_watch(store, name, client, records, embedder, settings, min_score, rules,
+                             min_conflict=min_conflict, projection=projection)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     return {"created": watch.name, "id": watch.id, "marks": watch.marks, "min_score": watch.min_score,
             "min_conflict": watch.min_conflict,
             "exceptions": rules.to_json()}
+
+
+def _register_projection(register: Path | None, index: Path | None, settings: Settings, embedder):
+    """The PCA a small list borrows: of ``register`` (an error when it has no index or another model's), else of
+    ``index`` or the configured index, when they hold one built with this model (None otherwise, said in the log:
+    the list is then compared in raw embeddings)."""
+    from logo_similarity.retrieval.store.errors import IndexNotFoundError, SearchIndexError
+    from logo_similarity.retrieval.store.index_io import read_projection
+
+    root = register or index or Path(settings.index.dir)
+    try:
+        projection, spec = read_projection(root)
+    except IndexNotFoundError:
+        if register is not None:
+            raise typer.BadParameter(f"{register} holds no index", param_hint="--register") from None
+        return None
+    except SearchIndexError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--register") from None
+    diff = spec.mismatch(embedder.spec)
+    if diff:
+        if register is not None:
+            raise typer.BadParameter(f"{register} was built with another model ({'; '.join(diff)})",
+                                     param_hint="--register")
+        logger.warning("{} was built with another model: the list does not borrow its PCA", root)
+        return None
+    return projection
 
 
 def _indexed_marks(index: Path | None, ids: str | None) -> list:

@@ -28,7 +28,7 @@ from logo_similarity.indexing.embedding import (
 from logo_similarity.indexing.embedding_cache import EmbeddingCache
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.index import SearchIndex
-from logo_similarity.retrieval.projection import fit_projection
+from logo_similarity.retrieval.projection import Projection, fit_projection
 from logo_similarity.retrieval.store.figures import FigureVectors
 from logo_similarity.retrieval.store.local_features import LocalFeatures
 
@@ -54,7 +54,9 @@ class BuildRequest:
     ``work``, the chunk store a rerun resumes from (a temporary folder when None), and ``cache``, an embedding
     cache file, so a build of a changed dataset re-embeds only the images whose content or model changed. How:
     the ``index`` settings section (chunking, decoding workers, memory budget, PCA, recall target, shards), how
-    images are read, the embedder's batch size, and the data stored for re-ranking (``stage2``).
+    images are read, the embedder's batch size, and the data stored for re-ranking (``stage2``). ``projection``:
+    a PCA fitted on another collection (a register), used instead of fitting one, whatever the size: a watch
+    list of a few marks, too small to fit its own, is then compared in the register's whitened space.
     """
 
     records: Sequence[LogoRecord]
@@ -66,6 +68,7 @@ class BuildRequest:
     cache: Path | None = None
     ids: Sequence[int] | None = None
     factory: str | None = None
+    projection: Projection | None = None
 
 
 def build_index(request: BuildRequest, embedder: Embedder, *, progress: Callable[[int, int], None] | None = None,
@@ -117,7 +120,12 @@ def build_index(request: BuildRequest, embedder: Embedder, *, progress: Callable
                     progress(done_items, len(records))
         pca_dim = settings.pca_dim
         use_pca = pca_dim if pca_dim and len(records) >= max(settings.pca_min_items, pca_dim + 1) else 0
-        if pca_dim and not use_pca:
+        if request.projection is not None:
+            if request.projection.mean.shape != (embedder.spec.dim,):
+                raise ValueError(f"the given projection takes {request.projection.mean.shape[0]}-dim vectors, "
+                                 f"the model gives {embedder.spec.dim}")
+            use_pca = request.projection
+        elif pca_dim and not use_pca:
             logger.info("PCA to {} dims skipped: {} items < {}", pca_dim, len(records), settings.pca_min_items)
         id_map = None
         if request.ids is not None:
@@ -135,12 +143,14 @@ def build_with_settings(
     records: list[LogoRecord], embedder: Embedder, settings: Settings, *, work: Path | None = None,
     cache: Path | None = None, ids: Sequence[int] | None = None, progress: Callable[[int, int], None] | None = None,
     factory: str | None = None, stage2: bool = True, make_embedder: Callable[[], Embedder] | None = None,
+    projection: Projection | None = None,
 ) -> tuple[SearchIndex, BuildReport]:
     """``build_index`` as configured by ``settings`` (index, image, model batch size, stage-2 data, engine).
 
     The one way the CLI, rebuild jobs, the demo and the evaluations build: each honours the same memory budget,
     PCA and chunking settings. ``stage2=False`` leaves out local features and OCR'd names. With ``index.engine:
     ray``, ``make_embedder`` (picklable, building the same embedder as ``embedder``) runs in each Ray actor.
+    ``projection``: a register's PCA to use instead of fitting one (``BuildRequest``).
     """
     engine = None
     if settings.index.engine == "ray":
@@ -150,7 +160,8 @@ def build_with_settings(
             raise ValueError("the Ray engine needs make_embedder: how each worker loads the model")
         engine = RayEngine(make_embedder, settings, settings.index.ray_address, settings.index.num_workers)
     request = BuildRequest(records, settings.index, settings.image, settings.model.batch_size,
-                           stage2_data(embedder, settings) if stage2 else Stage2Data(), work, cache, ids, factory)
+                           stage2_data(embedder, settings) if stage2 else Stage2Data(), work, cache, ids, factory,
+                           projection)
     return build_index(request, embedder, progress=progress, engine=engine)
 
 
@@ -165,9 +176,10 @@ def _embed_locally(records, store: ChunkStore, pending: list[int], embedder, req
             yield number, encode_chunk(chunk), len(chunk.positions), hits, fresh
 
 
-def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca_dim: int, factory: str | None,
-              id_map: np.ndarray | None, stage2: Stage2Data, engine):
-    """Read every chunk back (in order) and build the index type the chooser picks for this size."""
+def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca: int | Projection,
+              factory: str | None, id_map: np.ndarray | None, stage2: Stage2Data, engine):
+    """Read every chunk back (in order) and build the index type the chooser picks for this size; ``pca``: the
+    dims of a PCA to fit (0: none), or a projection to use."""
     report = BuildReport()
     shard_size, target_recall = settings.shard_size, settings.target_recall
     local = stage2.local
@@ -186,9 +198,9 @@ def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca
         if not may_shard:
             vectors.append(chunk.vectors)
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    projection = None
-    if pca_dim:
-        projection = fit_projection((store.read(i).vectors for i in range(store.n_chunks)), pca_dim)
+    projection = pca if isinstance(pca, Projection) else None
+    if projection is None and pca:
+        projection = fit_projection((store.read(i).vectors for i in range(store.n_chunks)), pca)
     dim = projection.dim if projection else embedder.spec.dim
     factory = factory or choose_index(len(ids_all), dim, int(settings.memory_gb * 1024**3))[0].factory
     if may_shard and len(ids_all) > shard_size and "IVF" in factory:  # vectors read shard by shard from the chunks

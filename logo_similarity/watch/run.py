@@ -32,6 +32,7 @@ from logo_similarity.embeddings import Embedder
 from logo_similarity.indexing import build_with_settings
 from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.retrieval import SearchIndex
+from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.retrieval.store.lock import index_writer
 from logo_similarity.search.query import run_queries
@@ -72,10 +73,16 @@ def marks_digest(index: SearchIndex) -> str:
 
 def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoRecord], embedder: Embedder,
                  settings: Settings, min_score: float | None = None, rules: ExceptionRules = ExceptionRules(),
-                 uploads: Path | None = None, min_conflict: float | None = None) -> Watch:
+                 uploads: Path | None = None, min_conflict: float | None = None,
+                 projection: Projection | None = None) -> Watch:
     """A new watch list of ``marks``, indexed into its own folder; a mark whose image cannot be read refuses the
     list (with every such mark named), as a silently dropped mark would be a conflict nobody is told of.
-    ``uploads``: the folder (under the store's root) its marks' images were uploaded to, removed with the list."""
+    ``uploads``: the folder (under the store's root) its marks' images were uploaded to, removed with the list.
+
+    ``projection``: the PCA of the register the filings come from. A list of fewer than ``index.pca_min_items``
+    marks cannot fit its own, and raw embeddings rank poorly (unrelated marks sit at cosine .6-.85); with the
+    register's it is compared in the register's whitened space, where unrelated marks sit near 0, as in a
+    search of the register, and its conflict scores use the whitened calibration."""
     if not marks:
         raise ValueError("a watch list needs at least one mark")
     unreadable = []
@@ -86,7 +93,8 @@ def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoReco
             unreadable.append(f"{mark.key}: {exc}")
     if unreadable:
         raise ValueError(f"{len(unreadable)} of the marks could not be read ({'; '.join(unreadable[:5])})")
-    index, report = build_with_settings(marks, embedder, settings, factory="Flat")
+    borrowed = projection if projection is not None and len(marks) < settings.index.pca_min_items else None
+    index, report = build_with_settings(marks, embedder, settings, factory="Flat", projection=borrowed)
     if report.rejects:
         names = "; ".join(f"{r['key']}: {r['message']}" for r in report.rejects[:5])
         raise ValueError(f"{len(report.rejects)} of the marks could not be read ({names})")
@@ -99,7 +107,9 @@ def create_watch(store: WatchStore, name: str, client: str, marks: list[LogoReco
     except BaseException:
         store.delete(watch)
         raise
-    logger.info("watch list {!r}: {} marks indexed", name, len(index))
+    space = ("the register's whitened space" if borrowed is not None else
+             "its own whitened space" if index.projection is not None else "raw embeddings (no register PCA given)")
+    logger.info("watch list {!r}: {} marks indexed, compared in {}", name, len(index), space)
     return watch
 
 

@@ -113,9 +113,10 @@ def resume_check(marks: list[LogoRecord], filings: list[LogoRecord], work: Path,
             "second_run_new_alerts": int(again["alerts_new"]), "second_run_compared": int(again["compared"])}
 
 
-def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path,
-              settings: Settings) -> tuple[list[dict[str, Any]], dict]:
-    """The watch created and run; (its pairs, written to ``work/pairs.jsonl``; the run's figures)."""
+def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path, settings: Settings,
+              register: Path | None = None) -> tuple[list[dict[str, Any]], dict]:
+    """The watch created and run; (its pairs, written to ``work/pairs.jsonl``; the run's figures). ``register``: an
+    index whose PCA the list borrows (as ``watch create --register`` does)."""
     from logo_similarity.embeddings import load_embedder
     from logo_similarity.watch.run import create_watch, run_watch
     from logo_similarity.watch.store import WatchStore
@@ -124,7 +125,13 @@ def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path,
     embedder = load_embedder(None, settings)
     store = WatchStore(work / "main")
     start = time.perf_counter()
-    watch = create_watch(store, "bench", "bench", watched, embedder, settings, min_score=-1e9, min_conflict=0.0)
+    projection = None
+    if register is not None:
+        from logo_similarity.retrieval.store.index_io import read_projection
+
+        projection = read_projection(register)[0]
+    watch = create_watch(store, "bench", "bench", watched, embedder, settings, min_score=-1e9, min_conflict=0.0,
+                         projection=projection)
     created = time.perf_counter() - start
     from logo_similarity.retrieval.store.versions import live_version
     from logo_similarity.watch.run import marks_folder
@@ -210,6 +217,8 @@ def main(
     previous: Annotated[Optional[Path], typer.Option(help="with --pairs: that run's --json, for its run figures")] = None,
     space: Annotated[str, typer.Option(help="with --pairs: the embedding space of that run's list (whitened: it "
                                             "had its own PCA; raw: too few marks)")] = "whitened",
+    register: Annotated[Optional[Path], typer.Option(
+        help="an index whose PCA the list borrows when it is smaller than index.pca_min_items")] = None,
     throughput_of: Annotated[Optional[str], typer.Option(
         "--throughput", help="MARKSxFILINGS, e.g. 1000x10000: only the end-to-end throughput of that shape")] = None,
 ) -> None:
@@ -237,7 +246,9 @@ def main(
     else:
         if work.exists() and any(work.iterdir()):
             raise typer.BadParameter(f"{work} is not empty: give a new --work folder", param_hint="--work")
-        rows, measured = run_bench(sel.watched, sel.filings, work, settings)
+        rows, measured = run_bench(sel.watched, sel.filings, work, settings, register)
+        if register is not None:
+            measured["register"] = str(register)
     # the filings this selection holds that were compared (with --pairs: by that run)
     compared = {r["filing"] for r in rows} & {f.key for f in sel.filings}
     labelled = [(r, sel.label(r["filing"], r["mark"])) for r in rows if r["filing"] in compared]

@@ -34,7 +34,7 @@ from logo_similarity.retrieval.store.metadata import read_metadata, write_metada
 from logo_similarity.retrieval.ondisk import IVFDATA, has_ondisk_lists, to_array_lists, write_ondisk
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.refine import RefineCodes
-from logo_similarity.retrieval.store.versions import new_version_name
+from logo_similarity.retrieval.store.versions import live_version, new_version_name
 from logo_similarity.utils.fs import DiskFullError, fsync_dir, is_disk_full
 
 FORMAT_VERSION = 1
@@ -135,6 +135,21 @@ def read_version(cls, folder: Path, mmap: bool):
             f"manifest says {manifest['count']}: the folder is inconsistent; rebuild it"
         )
     return index
+
+
+def read_projection(root: Path) -> tuple[Projection | None, ModelSpec]:
+    """A register's PCA (None when it has none) and the model it was fitted for, from the live version under
+    ``root`` without loading the index: what a collection too small to fit its own borrows (a watch list)."""
+    folder = live_version(Path(root))
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        spec = ModelSpec.from_dict(manifest["spec"])
+        projection = Projection.load(folder / "pca.npz") if manifest.get("pca") else None
+    except FileNotFoundError as exc:
+        raise IndexNotFoundError(f"no index at {root} ({exc.filename} is missing)") from exc
+    except Exception as exc:  # whatever json or numpy say about an unreadable file
+        raise CorruptIndexError(f"{folder}: its manifest or PCA cannot be read ({type(exc).__name__}: {exc})") from exc
+    return projection, spec
 
 
 def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool):
