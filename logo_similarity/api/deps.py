@@ -24,6 +24,7 @@ from logo_similarity.api.jobs import JobManager
 from logo_similarity.api.metrics import Metrics
 from logo_similarity.api.service import LiveIndex, SearchService
 from logo_similarity.classification import ViennaClassification
+from logo_similarity.classification.nice import parse_nice
 from logo_similarity.classification.vienna import CODE as VIENNA_CODE
 from logo_similarity.config import ApiSettings
 from logo_similarity.retrieval.filters import VIENNA_PREFIX, ItemFilter
@@ -151,6 +152,20 @@ def query_vienna_codes(
 
 
 QueryCodes = Annotated[tuple[str, ...], Depends(query_vienna_codes)]
+
+
+def query_nice_classes(
+    classes: Annotated[str, Form(max_length=200, description="the query mark's own Nice classes, comma-separated "
+                                 "(e.g. 9,42): a re-ranking component (a shared class, or none, as context)")] = None,
+) -> tuple[int, ...]:
+    """The search form's ``classes``, parsed; a 422 ``invalid_nice_class`` naming what is not a Nice class."""
+    try:
+        return tuple(sorted(parse_nice(classes)))
+    except ValueError as exc:
+        raise BadQuery(str(exc), reason="invalid_nice_class") from exc
+
+
+QueryClasses = Annotated[tuple[int, ...], Depends(query_nice_classes)]
 
 
 def parse_box(box: str | None) -> tuple[int, int, int, int] | None:

@@ -130,19 +130,21 @@ class SearchService:
         return image
 
     def search(self, live: LiveIndex, image: Image.Image | None, text: str | None, k: int, item_filter: ItemFilter,
-               rerank: bool, item_id: int | None = None, vienna_codes: tuple[str, ...] = ()) -> QueryOutcome:
+               rerank: bool, item_id: int | None = None, vienna_codes: tuple[str, ...] = (),
+               nice_classes: tuple[int, ...] = ()) -> QueryOutcome:
         vector = cells = ink = None
-        codes = tuple(vienna_codes)
+        codes, classes = tuple(vienna_codes), tuple(nice_classes)
         if item_id is not None:
             meta = self.item(live, item_id)
             vector = live.index.vectors([item_id])[0]
             text = text or meta.get("text")
             codes = tuple(meta.get("vienna_codes") or ())
+            classes = tuple(meta.get("nice_classes") or ())
             if live.index.local is not None and item_id in live.index.local:
                 _, stored, stored_ink = live.index.local.take([item_id])
                 cells, ink = stored[0], stored_ink[0]
         try:
-            query = Query(image, vector, text, k, item_filter, rerank, codes, cells, ink)
+            query = Query(image, vector, text, k, item_filter, rerank, codes, cells, ink, nice_classes=classes)
             return run_query(live.index, self.embedder, query, self.settings, cache=live.cache)
         except QueryError as exc:
             raise BadQuery(str(exc)) from exc

@@ -70,3 +70,21 @@ def test_patch_refuses_bad_edits(writable_client, body, status, reason):
 def test_patch_of_an_unknown_item_is_404(writable_client):
     r = writable_client.patch("/index/items/999", json={"year": 2000}, headers=AUTH)
     assert r.status_code == 404 and r.json()["reason"] == "unknown_id"
+
+
+def test_the_query_marks_nice_classes_are_a_component(writable_client, query_png):
+    """``classes``: the query mark's own Nice classes; a candidate sharing one gets nice 1, one classified
+    elsewhere 0, an unclassified one none (no evidence); by id, the item's own classes."""
+    client = writable_client
+    assert client.patch("/index/items/3", json={"nice_classes": [42, 9]}, headers=AUTH).status_code == 200
+    assert client.patch("/index/items/4", json={"nice_classes": [25]}, headers=AUTH).status_code == 200
+    files = {"image": ("q.png", query_png, "image/png")}
+    r = client.post("/search", files=files, data={"k": "12", "classes": "9, 30", "rerank": "true"}).json()
+    nice = {x["id"]: x["components"]["nice"] for x in r["results"]}
+    assert nice[3] == 1.0 and nice[4] == 0.0 and all(v is None for i, v in nice.items() if i not in (3, 4))
+    plain = client.post("/search", files=files, data={"k": "12", "rerank": "true"}).json()
+    assert all(x["components"]["nice"] is None for x in plain["results"])
+    by_id = client.post("/search/by-id/4", params={"k": "12", "rerank": "true"}).json()
+    assert {x["id"]: x["components"]["nice"] for x in by_id["results"]}[3] == 0.0  # 25 against 9 and 42
+    bad = client.post("/search", files=files, data={"classes": "99"})
+    assert bad.status_code == 422 and bad.json()["reason"] == "invalid_nice_class"

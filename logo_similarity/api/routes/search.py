@@ -15,6 +15,7 @@ from logo_similarity.api.deps import (
     KParam,
     NiceParam,
     Pools,
+    QueryClasses,
     QueryCodes,
     Service,
     ViennaParam,
@@ -80,7 +81,8 @@ def router(search: SearchSettings) -> APIRouter:
         year_to: Annotated[int, Form(ge=0, le=9999)] = None,
         nice: Annotated[str, Form(max_length=200, description=NICE_HELP)] = None,
         rerank: Annotated[bool, Form(description="order by the composite score")] = None,
-        query_codes: QueryCodes = (),  # the form's last field, ``codes``
+        query_codes: QueryCodes = (),  # the form's ``codes``
+        query_classes: QueryClasses = (),  # the form's ``classes``
     ) -> schemas.SearchOut:
         """Marks that look like the image and/or sound like the name, ranked, with every component score."""
         start = time.perf_counter()
@@ -96,7 +98,8 @@ def router(search: SearchSettings) -> APIRouter:
             t0 = time.perf_counter()
             query = service.decode(data, crop) if data is not None else None
             decode_ms = (time.perf_counter() - t0) * 1000.0
-            outcome = service.search(live, query, text, k, filters, do_rerank, vienna_codes=query_codes)
+            outcome = service.search(live, query, text, k, filters, do_rerank, vienna_codes=query_codes,
+                                     nice_classes=query_classes)
             outcome.timings_ms = {"read": read_ms, "decode": decode_ms, **outcome.timings_ms}
             return live, outcome
 
