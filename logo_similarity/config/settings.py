@@ -93,6 +93,10 @@ class ElementSettings(_Section):
     )
     ink_tolerance: int = Field(60, ge=1, le=765, description="sum of channel differences from the background that is ink")
     figure_fetch: int = Field(100, ge=0, description="stage-1 candidates from each figure search")
+    word_fill: Literal["background", "inpaint"] = Field(
+        "background", description="how the words are removed before the figure is cut out: painted with the "
+        "background colour, or inpainted (cv2, as text masking; ~20 ms a mark more on 2 cores)",
+    )
 
 
 class IndexSettings(_Section):

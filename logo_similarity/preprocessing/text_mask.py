@@ -50,6 +50,17 @@ def mask_text(image: Image.Image, ocr: OcrResult, settings: TextSettings) -> Ima
     return Image.fromarray(filled)
 
 
+def fill_text(image: Image.Image, ocr: OcrResult, margin: int, colour: np.ndarray) -> Image.Image:
+    """The OCR boxes (grown by ``margin``) painted over with ``colour``: what ``mask_text`` gives on a plain
+    background, at a tenth of the cost (inpainting is ~20 ms a mark on 2 cores); where a box overlaps the figure
+    the overlap is blank rather than guessed."""
+    if not ocr:
+        return image
+    rgb = np.array(image.convert("RGB"))
+    rgb[text_mask(rgb.shape[:2], ocr, margin) > 0] = np.asarray(colour, dtype=np.uint8)
+    return Image.fromarray(rgb)
+
+
 def remove_text(image: Image.Image, settings: TextSettings, cache_dir: Path, recognize: bool = False) -> MaskedLogo:
     """Detect text (recognising it only when asked) and inpaint it away.
 

@@ -46,6 +46,26 @@ def test_kinds_figurative_word_and_what_the_split_is_without_text(settings):
     assert split_elements(draw_logo("star", COLOURS[2]), glyph, settings.elements, settings.text).kind == "figurative"
 
 
+def test_words_painted_over_or_inpainted_leave_the_same_figure(settings):
+    """The default fill (the background colour over the word boxes) and inpainting cut out the same emblem when
+    the words sit apart from it; the fill leaves nothing of the words."""
+    mark = render_composite(draw_logo("star", COLOURS[1]), "Kastrino", "word")
+    ocr = element_reader(settings)(mark).ocr
+    assert settings.elements.word_fill == "background"
+    filled = split_elements(mark, ocr, settings.elements, settings.text)
+    inpainted = split_elements(mark, ocr, settings.elements.model_copy(update={"word_fill": "inpaint"}), settings.text)
+    assert filled.kind == inpainted.kind == "composite"
+    assert np.abs(np.subtract(filled.figure_box, inpainted.figure_box)).max() <= 2
+    assert filled.figure.size == inpainted.figure.size
+    a, b = (np.asarray(p.figure.convert("L"), dtype=np.int16) for p in (filled, inpainted))
+    assert np.abs(a - b).mean() < 3
+    from logo_similarity.preprocessing.text_mask import fill_text
+
+    painted = np.asarray(fill_text(mark, ocr, 0, np.array([255, 255, 255])))
+    for x0, y0, x1, y1 in ocr.boxes:
+        assert (painted[y0:y1, x0:x1] == 255).all()
+
+
 @pytest.fixture(scope="module")
 def element_index(tmp_path_factory, default_embedder, settings):
     """Plain devices, composites of other devices with words, and word marks."""
