@@ -7,58 +7,19 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from logo_similarity.datasets import LogoRecord
-from logo_similarity.datasets.transforms import modified_copy
-from logo_similarity.synthetic import render_composite
 from logo_similarity.watch.filings import read_filings
 from logo_similarity.watch.marks import read_watch_marks
 from logo_similarity.watch.run import create_watch, run_watch
 from logo_similarity.watch.store import WatchNotFound, WatchStore
-from tests.conftest import COLOURS, KINDS, draw_logo
+from tests.conftest import COLOURS, draw_logo
+from tests.watch.planted import CLI, PLANTED, write_filings, write_marks
 
-CLI = [sys.executable, "-m", "logo_similarity.cli"]
-NAMES = ["Kastrino", "Belmora", "Kodak", "Florispo", "Gorvinta", "Hamelot"]
-PLANTED = {"near-copy": "mark-0", "same-device": "mark-1", "sound-alike": "mark-2"}
-
-
-def write_marks(folder):
-    """A CSV watch list of six marks: devices with names, Nice classes and an owner."""
-    folder.mkdir()
-    lines = ["image,name,nice_classes,vienna_codes,owner,id"]
-    for i, name in enumerate(NAMES):
-        draw_logo(KINDS[i], COLOURS[i % 6]).save(folder / f"m{i}.png")
-        lines.append(f"m{i}.png,{name},9;{35 + i},26.01.01,Owner Ltd,mark-{i}")
-    (folder / "marks.csv").write_text("\n".join(lines) + "\n")
-    return folder / "marks.csv"
-
-
-def write_filings(folder):
-    """Filings: a near-copy of mark 0, mark 1's device in a composite under another word, an unrelated device
-    named like mark 2 ("Codak" ~ "Kodak"), four unrelated marks, and a broken image."""
-    folder.mkdir()
-    rows = []
-
-    def add(key, image, name, nice=(9,)):
-        image.save(folder / f"{key}.png")
-        rows.append({"id": key, "file": f"{key}.png", "text": name, "vienna_codes": [], "nice_classes": list(nice),
-                     "published": "2026-11-02"})
-
-    add("near-copy", modified_copy(draw_logo(KINDS[0], COLOURS[0]), seed=1)[0], None)
-    add("same-device", render_composite(draw_logo(KINDS[1], COLOURS[1]), "Quorindel", "device"), "Quorindel")
-    add("sound-alike", draw_logo(KINDS[9], COLOURS[3]), "Codak")
-    for j, kind in enumerate(KINDS[7:11]):
-        if kind != KINDS[9]:
-            add(f"other-{j}", draw_logo(kind, COLOURS[(j + 2) % 6]), ["Tramvelo", "Sinupex", "Orbalith", "Wexmira"][j], (30,))
-    (folder / "broken.png").write_bytes(b"\x89PNG not really")
-    rows.append({"id": "broken", "file": "broken.png", "text": "Broken"})
-    (folder / "filings.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return folder / "filings.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -150,58 +111,6 @@ def test_killed_run_resumes_to_the_same_alerts(watched):
     resumed = {(a["mark_id"], a["filing_key"]): a["score"] for a in store.alerts(again)}
     assert resumed.keys() == reference.keys()
     assert all(abs(resumed[key] - reference[key]) < 1e-5 for key in reference)
-
-
-def test_a_small_list_is_compared_in_its_registers_whitened_space(watched, default_embedder, tmp_path):
-    """A list too small for a PCA of its own borrows the register's (API: the served index's; CLI: --register):
-    its vectors are the register's projection of its marks, and the planted conflicts still lead."""
-    import numpy as np
-
-    from logo_similarity.datasets.transforms import modified_copy as copy_of
-    from logo_similarity.embeddings.embedder import embed_images
-    from logo_similarity.preprocessing import load_image
-    from logo_similarity.indexing import build_with_settings
-    from logo_similarity.retrieval import SearchIndex
-    from logo_similarity.retrieval.store.index_io import read_projection
-    from logo_similarity.watch.run import marks_folder
-
-    _, _, settings, filings, _, _ = watched
-    register_settings = settings.model_copy(update={"index": settings.index.model_copy(
-        update={"pca_dim": 24, "pca_min_items": 40})})
-    (tmp_path / "register").mkdir()
-    records = []
-    for i in range(48):  # a register of rendered devices and their modified copies
-        copy_of(draw_logo(KINDS[i % len(KINDS)], COLOURS[i % 6]), seed=i)[0].save(tmp_path / "register" / f"r{i}.png")
-        records.append(LogoRecord(f"r{i}", tmp_path / "register" / f"r{i}.png"))
-    register, _ = build_with_settings(records, default_embedder, register_settings, factory="Flat", stage2=False)
-    register.save(tmp_path / "register-index")
-    projection, spec = read_projection(tmp_path / "register-index")
-    assert projection is not None and projection.dim == 24 and not spec.mismatch(default_embedder.spec)
-
-    store = WatchStore(tmp_path / "store")
-    marks = read_watch_marks(write_marks(tmp_path / "marks"))
-    watch = create_watch(store, "borrowed", "client-a", marks, default_embedder, settings, projection=projection)
-    listed = SearchIndex.load(marks_folder(store, watch))
-    assert listed.projection is not None and np.array_equal(listed.projection.components, projection.components)
-    raw = embed_images(default_embedder, [load_image(m.path, settings.image) for m in marks[:2]])
-    np.testing.assert_allclose(listed.vectors(np.array([0, 1])), projection(raw), atol=1e-3)
-    run_watch(store, watch, filings, default_embedder, settings)
-    alerts = store.alerts(watch)
-    assert {(a["mark"]["key"], a["filing"]["key"]) for a in alerts[:3]} == {(m, f) for f, m in PLANTED.items()}
-    assert all(a["conflict_score"] is not None for a in alerts)
-
-    env = {**os.environ, "LOGO_SIM__MODEL__CACHE_DIR": settings.model.cache_dir, "LOGO_SIM__LOG_LEVEL": "WARNING",
-           "COLUMNS": "200"}  # the usage error's box unwrapped
-    base = [*CLI, "watch", "create", "--marks", str(tmp_path / "marks" / "marks.csv"), "--root", str(tmp_path / "cli")]
-    made = subprocess.run([*base[:5], "by-cli", *base[5:], "--register", str(tmp_path / "register-index")], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert made.returncode == 0, made.stderr[-2000:]
-    cli_store = WatchStore(tmp_path / "cli")
-    by_cli = SearchIndex.load(marks_folder(cli_store, cli_store.get("by-cli", "admin")))
-    assert np.array_equal(by_cli.projection.components, projection.components)
-    missing = subprocess.run([*base[:5], "nowhere", *base[5:], "--register", str(tmp_path / "no-index")], env=env,
-                             capture_output=True, text=True, timeout=300)
-    assert missing.returncode == 2 and "holds no index" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_triage_is_kept_across_runs_and_a_dismissed_pair_returns_only_when_it_rises(tmp_path):
