@@ -82,6 +82,9 @@ def build_index(request: BuildRequest, embedder: Embedder, *, progress: Callable
     built shard by shard with its lists merged on disk (sharded.py; shards are Ray tasks on Ray).
     """
     start = time.perf_counter()
+    if request.projection is not None and request.projection.mean.shape != (embedder.spec.dim,):
+        raise ValueError(f"the given projection takes {request.projection.mean.shape[0]}-dim vectors, "
+                         f"the model gives {embedder.spec.dim}")  # said before any image is embedded
     records, settings, stage2 = list(request.records), request.index, request.stage2
     cached = 0
     with ExitStack() as stack:
@@ -121,9 +124,6 @@ def build_index(request: BuildRequest, embedder: Embedder, *, progress: Callable
         pca_dim = settings.pca_dim
         use_pca = pca_dim if pca_dim and len(records) >= max(settings.pca_min_items, pca_dim + 1) else 0
         if request.projection is not None:
-            if request.projection.mean.shape != (embedder.spec.dim,):
-                raise ValueError(f"the given projection takes {request.projection.mean.shape[0]}-dim vectors, "
-                                 f"the model gives {embedder.spec.dim}")
             use_pca = request.projection
         elif pca_dim and not use_pca:
             logger.info("PCA to {} dims skipped: {} items < {}", pca_dim, len(records), settings.pca_min_items)
