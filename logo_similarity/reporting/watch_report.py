@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import csv
 import html
-import io
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
-
+from typing import Any, Protocol, TextIO
 
 from logo_similarity.preprocessing import ImageLoadError
 from logo_similarity.reporting.sheet import _data_uri, _match_svg
-from logo_similarity.utils.fs import atomic_write
+from logo_similarity.utils.fs import atomic_text_writer
 
 TIER_ORDER = {"high": 0, "medium": 1, "low": 2, None: 3}
 CSV_COLUMNS = ("alert_id", "state", "tier", "conflict_score", "score", "opposition_deadline", "mark_key", "mark_name",
@@ -29,14 +28,33 @@ FORMATS = ("html", "csv", "json")
 HTML_TIERS = ("high", "medium")  # a printable page of what a reviewer reads first; every alert is in CSV and JSON
 
 
-def report_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def report_key(tier: str | None, deadline: str | None, conflict: float | None, score: float, alert_id: int) -> tuple:
     """Tier, then opposition deadline (soonest first, none last), then conflict score, then fused score."""
-    def key(a: dict[str, Any]):
-        deadline = (a.get("filing") or {}).get("opposition_deadline")
-        return (TIER_ORDER.get(a.get("tier"), 3), deadline is None, deadline or "", -(a.get("conflict_score") or 0.0),
-                -a["score"], a["id"])
+    return (TIER_ORDER.get(tier, 3), deadline is None, deadline or "", -(conflict or 0.0), -score, alert_id)
 
-    return sorted(alerts, key=key)
+
+def report_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(alerts, key=lambda a: report_key(a.get("tier"), (a.get("filing") or {}).get("opposition_deadline"),
+                                                   a.get("conflict_score"), a["score"], a["id"]))
+
+
+class OrderedAlerts(Protocol):
+    """Alerts in report order, iterable more than once (each format reads them through), with their tiers."""
+
+    tiers: list[str | None]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+
+
+class ListedAlerts:
+    """Alerts held in memory (a small report, a test), put in report order."""
+
+    def __init__(self, alerts: list[dict[str, Any]]) -> None:
+        self.alerts = report_order(alerts)
+        self.tiers = [a.get("tier") for a in self.alerts]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.alerts)
 
 
 def _names(a: dict[str, Any]) -> str:
@@ -46,8 +64,7 @@ def _names(a: dict[str, Any]) -> str:
     return f"{source['query_text']} ({source.get('query')}) ~ {source['candidate_text']} ({source.get('candidate')})"
 
 
-def csv_text(alerts: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
-    out = io.StringIO()
+def write_csv(out: TextIO, alerts: Iterable[dict[str, Any]], provenance: dict[str, Any]) -> None:
     out.write("# " + json.dumps(provenance, sort_keys=True) + "\n")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -60,7 +77,6 @@ def csv_text(alerts: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
                          ";".join(str(c) for c in a.get("nice_shared") or ()),
                          *(_num(comps.get(c)) for c in ("image", "spatial", "text", "vienna", "figure")),
                          _names(a), a.get("suppressed_by") or ""])
-    return out.getvalue()
 
 
 def _num(value: float | None) -> str:
@@ -76,18 +92,17 @@ def _uri(path: str | None) -> str | None:
         return None
 
 
-def html_text(title: str, alerts: list[dict[str, Any]], suppressed: list[dict[str, Any]],
-              provenance: dict[str, Any], tiers: tuple[str, ...] = HTML_TIERS) -> str:
+def write_html(out: TextIO, title: str, alerts: OrderedAlerts, suppressed: list[dict[str, Any]],
+               provenance: dict[str, Any], tiers: tuple[str, ...] = HTML_TIERS) -> None:
     """The printable page: the alerts of ``tiers`` with both pictures (the others are counted; the CSV and JSON
     hold every alert)."""
-    shown = [a for a in alerts if a.get("tier") in tiers or a.get("tier") is None]
-    rows = [_html_alert(a) for a in shown]
-    left = len(alerts) - len(shown)
+    picked = [i for i, t in enumerate(alerts.tiers) if t in tiers or t is None]
+    shown, left = len(picked), len(alerts.tiers) - len(picked)
     kept_apart = "".join(
         f"<li>{html.escape(str(a['mark'].get('key')))} ~ {html.escape(str(a['filing'].get('key')))}: "
         f"{html.escape(str(a.get('suppressed_by')))}</li>" for a in suppressed)
     facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in provenance.items())
-    return (
+    out.write(
         "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
         "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;width:100%}"
         "td,th{border:1px solid #bbb;padding:6px;vertical-align:top;font-size:13px;text-align:left}"
@@ -95,13 +110,28 @@ def html_text(title: str, alerts: list[dict[str, Any]], suppressed: list[dict[st
         "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:12px}dd{margin:0}"
         "img{border:1px solid #ccc;background:#fff}@media print{body{margin:0}}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><dl>{facts}</dl>"
-        f"<p>{len(shown)} alerts ({', '.join(tiers)} tier), ordered by tier, then opposition deadline, then "
+        f"<p>{shown} alerts ({', '.join(tiers)} tier), ordered by tier, then opposition deadline, then "
         f"conflict score." + (f" {left} alerts of lower tiers are in report.csv and report.json." if left else "")
         + "</p>"
         "<table><thead><tr><th>#</th><th>watched mark | filing (matched regions)</th><th>tier</th>"
-        "<th>why</th><th>filing</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-        + (f"<h2>Suppressed by exception rules ({len(suppressed)})</h2><ul>{kept_apart}</ul>" if suppressed else "")
-        + "</body></html>")
+        "<th>why</th><th>filing</th></tr></thead><tbody>")
+    for i, (a, tier) in enumerate(zip(alerts, alerts.tiers)):
+        if not picked or i > picked[-1]:
+            break  # the rest is not shown: stop reading it
+        if tier in tiers or tier is None:
+            out.write(_html_alert(a))
+    out.write("</tbody></table>"
+              + (f"<h2>Suppressed by exception rules ({len(suppressed)})</h2><ul>{kept_apart}</ul>" if suppressed else "")
+              + "</body></html>")
+
+
+def write_json(out: TextIO, alerts: Iterable[dict[str, Any]], suppressed: list[dict[str, Any]],
+               provenance: dict[str, Any]) -> None:
+    """``{"provenance", "alerts", "suppressed"}``, the alerts written one by one."""
+    out.write('{"provenance": ' + json.dumps(provenance, indent=1, default=str) + ',\n"alerts": [')
+    for i, a in enumerate(alerts):
+        out.write((",\n" if i else "\n") + json.dumps(a, indent=1, default=str))
+    out.write('\n],\n"suppressed": ' + json.dumps(suppressed, indent=1, default=str) + "}\n")
 
 
 def _html_alert(a: dict[str, Any]) -> str:
@@ -127,22 +157,24 @@ def _html_alert(a: dict[str, Any]) -> str:
         f"<br>{html.escape(str(filing.get('owner') or ''))}</td></tr>")
 
 
-def write_report(out_dir: Path, title: str, alerts: list[dict[str, Any]], suppressed: list[dict[str, Any]],
-                 provenance: dict[str, Any], formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
+def write_report(out_dir: Path, title: str, alerts: OrderedAlerts | list[dict[str, Any]],
+                 suppressed: list[dict[str, Any]], provenance: dict[str, Any],
+                 formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
     """``report.html``, ``report.csv`` and ``report.json`` (those of ``formats``) in ``out_dir``, each written whole
-    or not at all; alerts in ``report_order``."""
-    alerts = report_order(alerts)
+    or not at all; alerts in report order (a list is put in it; an ``OrderedAlerts`` source reads them in it)."""
+    ordered = ListedAlerts(alerts) if isinstance(alerts, list) else alerts
     out_dir.mkdir(parents=True, exist_ok=True)
-    texts = {"json": lambda: json.dumps({"provenance": provenance, "alerts": alerts, "suppressed": suppressed},
-                                        indent=1, default=str),
-             "csv": lambda: csv_text(alerts, provenance),
-             "html": lambda: html_text(title, alerts, suppressed, provenance)}
+    writers = {"json": lambda fh: write_json(fh, ordered, suppressed, provenance),
+               "csv": lambda fh: write_csv(fh, ordered, provenance),
+               "html": lambda fh: write_html(fh, title, ordered, suppressed, provenance)}
     written = {}
     for fmt in formats:
         path = out_dir / f"report.{fmt}"
-        atomic_write(path, texts[fmt]().encode("utf-8"))
+        with atomic_text_writer(path) as fh:
+            writers[fmt](fh)
         written[fmt] = path
     return written
 
 
-__all__ = ["FORMATS", "HTML_TIERS", "csv_text", "html_text", "report_order", "write_report"]
+__all__ = ["FORMATS", "HTML_TIERS", "ListedAlerts", "OrderedAlerts", "report_key", "report_order",
+           "write_report"]

@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from logo_similarity import __version__
 from logo_similarity.config import Settings
-from logo_similarity.reporting.watch_report import FORMATS, write_report
+from logo_similarity.reporting.watch_report import FORMATS, report_key, write_report
 from logo_similarity.reranking.calibration import calibration_of
 from logo_similarity.retrieval.store.versions import live_version
 from logo_similarity.watch.run import marks_folder
@@ -48,23 +49,36 @@ def provenance(store: WatchStore, watch: Watch, settings: Settings, run: dict[st
     }
 
 
+class StoredAlerts:
+    """A list's alerts in report order, read from the store a batch at a time on each pass (only their ids and
+    tiers are held), so a report of a 200,000-alert run is written in flat memory."""
+
+    def __init__(self, store: WatchStore, watch: Watch, states: tuple[str, ...], run_id: int | None) -> None:
+        keys = sorted(store.alert_keys(watch, states, run_id),
+                      key=lambda k: report_key(k[1], k[2], k[3], k[4], k[0]))
+        self.store, self.watch = store, watch
+        self.ids = [k[0] for k in keys]
+        self.tiers = [k[1] for k in keys]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.store.alerts_by_id(self.watch, self.ids)
+
+
 def watch_report(store: WatchStore, watch: Watch, settings: Settings, out_dir: Path, run_id: int | None = None,
                  states: tuple[str, ...] = STATES, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
     """The list's alerts in ``states`` (of run ``run_id`` only: those it found, new or again), with those an
     exception rule suppressed listed apart; written to ``out_dir``."""
     run = None
-    alerts = store.alerts(watch, None)
     if run_id is not None:
         run = store.run(run_id, None)
         if run["watch_id"] != watch.id:
             raise WatchNotFound(f"no run {run_id} of watch list {watch.name!r}")
-        alerts = [a for a in alerts if a["last_run"] == run_id]
     elif store.runs(watch):
         run = store.runs(watch)[-1]
-    shown = [a for a in alerts if a["state"] in states]
-    suppressed = [a for a in alerts if a["state"] == "suppressed"]
+    shown = StoredAlerts(store, watch, tuple(s for s in states if s != "suppressed"), run_id)
+    suppressed = store.alerts(watch, ("suppressed",), run_id)
     return write_report(out_dir, f"Watch report: {watch.name}", shown, suppressed,
                         provenance(store, watch, settings, run), formats)
 
 
-__all__ = ["provenance", "settings_digest", "watch_report"]
+__all__ = ["StoredAlerts", "provenance", "settings_digest", "watch_report"]

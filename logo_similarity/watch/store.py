@@ -204,16 +204,44 @@ class WatchStore:
             return [dict(r) for r in db.execute("SELECT * FROM runs WHERE watch_id = ? ORDER BY id", (watch.id,))]
 
     # alerts ----------------------------------------------------------------------------------------------------
-    def alerts(self, watch: Watch, states: tuple[str, ...] | None = STATES) -> list[dict[str, Any]]:
-        """The list's alerts in ``states`` (default: all but those an exception rule suppressed; None: all), best
-        score first (ties by watched mark, then filing)."""
+    def alerts(self, watch: Watch, states: tuple[str, ...] | None = STATES, run_id: int | None = None) -> list[dict[str, Any]]:
+        """The list's alerts in ``states`` (default: all but those an exception rule suppressed; None: all; of run
+        ``run_id`` only: those it found, new or again), best score first (ties by watched mark, then filing)."""
+        where, args = self._where(watch, states, run_id)
         with self._db() as db:
-            rows = db.execute("SELECT * FROM alerts WHERE watch_id = ? ORDER BY score DESC, mark_id, filing",
-                              (watch.id,))
-            # the row's columns (its filing's key as ``filing_key``), then what the run recorded of both marks
-            out = [{**{k: r[k] for k in r.keys() if k not in ("body", "filing")}, "filing_key": r["filing"],
-                    **json.loads(r["body"])} for r in rows]
-        return [a for a in out if states is None or a["state"] in states]
+            rows = db.execute(f"SELECT * FROM alerts WHERE {where} ORDER BY score DESC, mark_id, filing", args)
+            return [_alert(r) for r in rows]
+
+    def alert_keys(self, watch: Watch, states: tuple[str, ...] | None = STATES,
+                   run_id: int | None = None) -> list[tuple[int, str | None, str | None, float | None, float]]:
+        """(id, tier, opposition deadline, conflict score, score) of the alerts ``alerts`` would give, read from the
+        stored bodies by SQLite: what a report orders them by, without holding the alerts."""
+        where, args = self._where(watch, states, run_id)
+        with self._db() as db:
+            return [tuple(r) for r in db.execute(
+                "SELECT id, json_extract(body, '$.tier'), json_extract(body, '$.filing.opposition_deadline'), "
+                f"json_extract(body, '$.conflict_score'), score FROM alerts WHERE {where}", args)]
+
+    def alerts_by_id(self, watch: Watch, ids: list[int], batch: int = 500) -> Iterator[dict[str, Any]]:
+        """The list's alerts of ``ids``, in that order, read ``batch`` at a time."""
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            with self._db() as db:
+                rows = {r["id"]: _alert(r) for r in db.execute(
+                    f"SELECT * FROM alerts WHERE watch_id = ? AND id IN ({','.join('?' * len(chunk))})",
+                    (watch.id, *chunk))}
+            yield from (rows[i] for i in chunk if i in rows)
+
+    @staticmethod
+    def _where(watch: Watch, states: tuple[str, ...] | None, run_id: int | None) -> tuple[str, tuple]:
+        where, args = "watch_id = ?", (watch.id,)
+        if states is not None:
+            where += f" AND state IN ({','.join('?' * len(states))})"
+            args += tuple(states)
+        if run_id is not None:
+            where += " AND last_run = ?"
+            args += (run_id,)
+        return where, args
 
     def set_state(self, watch: Watch, alert_id: int, state: str) -> dict[str, Any]:
         if state not in STATES:
@@ -225,6 +253,12 @@ class WatchStore:
             if cur.rowcount == 0:
                 raise WatchNotFound(f"no alert {alert_id} in watch list {watch.name!r}")
         return next(a for a in self.alerts(watch, None) if a["id"] == alert_id)
+
+
+def _alert(row: sqlite3.Row) -> dict[str, Any]:
+    """An alert: the row's columns (its filing's key as ``filing_key``), then what the run recorded of both marks."""
+    return {**{k: row[k] for k in row.keys() if k not in ("body", "filing")}, "filing_key": row["filing"],
+            **json.loads(row["body"])}
 
 
 __all__ = ["Alert", "SCHEMA", "SCHEMA_VERSION", "STATES", "Watch", "WatchExists", "WatchNotFound", "WatchStore"]

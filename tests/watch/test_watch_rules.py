@@ -1,4 +1,5 @@
-"""The watch package's rules without a model: opposition deadlines, exception rules, the store's schema versions."""
+"""The watch package's rules without a model: opposition deadlines, exception rules, the store's schema versions,
+the report written from the store in batches."""
 
 from __future__ import annotations
 
@@ -56,3 +57,46 @@ def test_a_watch_store_of_the_first_schema_is_migrated_in_place(tmp_path):
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(RuntimeError, match="newer version"):
         WatchStore(tmp_path)
+
+
+def test_a_stored_report_streams_the_alerts_in_the_same_order_as_a_listed_one(tmp_path):
+    """The report reads a run's alerts from SQLite in batches, ordered by the one report rule (tier, deadline,
+    conflict, score), and writes each file whole or not at all."""
+    import json
+    import random
+
+    from logo_similarity.reporting.watch_report import ListedAlerts, write_report
+    from logo_similarity.utils.fs import atomic_text_writer
+    from logo_similarity.watch.reports import StoredAlerts
+    from logo_similarity.watch.store import Alert
+
+    store = WatchStore(tmp_path / "store")
+    watch = store.create("big", "c", 0.0, 40, "d")
+    run = store.start_run(watch, "test", 120)
+    rng = random.Random(3)
+    alerts = []
+    for i in range(1200):
+        tier = rng.choice(["high", "medium", "low", None])
+        deadline = rng.choice([None, "2027-01-15", "2027-02-01", "2026-12-24"])
+        body = {"tier": tier, "conflict_score": None if tier is None else round(rng.random(), 3),
+                "mark": {"key": f"m{i % 40}"}, "filing": {"key": f"f{i}", "opposition_deadline": deadline},
+                "components": {"image": 0.5}}
+        alerts.append(Alert(mark_id=i % 40, filing=f"f{i}", score=round(rng.random(), 4), body=body))
+    store.record_chunk(run, watch, [f"f{i}" for i in range(1200)], alerts, [])
+    streamed = StoredAlerts(store, watch, ("new",), run)
+    listed = ListedAlerts(store.alerts(watch, ("new",), run))
+    assert [a["id"] for a in streamed] == [a["id"] for a in listed] and streamed.tiers == listed.tiers
+    assert len(streamed.ids) == 1200 and len(list(streamed)) == 1200  # read again: each format takes a pass
+
+    written = write_report(tmp_path / "out", "big", streamed, [], {"run": run})
+    report = json.loads(written["json"].read_text())
+    assert [a["id"] for a in report["alerts"]] == streamed.ids and report["provenance"] == {"run": run}
+    assert written["csv"].read_text().count("\n") == 1200 + 2  # provenance line, header, one row per alert
+    page = written["html"].read_text()
+    assert page.count("<tr class=") == sum(t in ("high", "medium", None) for t in streamed.tiers)
+
+    with pytest.raises(RuntimeError), atomic_text_writer(tmp_path / "out" / "report.csv") as fh:
+        fh.write("half a report")
+        raise RuntimeError("interrupted")
+    assert written["csv"].read_text().count("\n") == 1202  # the complete file stays; no temporary file is left
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.csv", "report.html", "report.json"]
