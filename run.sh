@@ -15,10 +15,11 @@ setup() {
     fi
     # Reinstall only when the dependency description changed since the last install.
     local want
-    want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+    want=$(cat pyproject.toml constraints.txt requirements-no-deps.txt | sha256sum | cut -d' ' -f1)
     if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
         "$VENV/bin/python" -m pip install --quiet --upgrade pip
         "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[dev]"
+        "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements-no-deps.txt
         echo "$want" > "$STAMP"
     fi
 }

@@ -50,11 +50,18 @@ class TextSettings(_Section):
     """OCR, text masking and name similarity. Mask parameters are recorded with every index."""
 
     mask: bool = Field(False, description="mask detected text before embedding (shapes, not words)")
-    detector_size: int = Field(160, ge=64, le=2560, description="long side of the image fed to CRAFT")
+    detector: Literal["craft", "ppocr"] = Field(
+        "craft", description="text detector: EasyOCR's CRAFT (int8 export) or PP-OCRv4's mobile DB detector "
+        "(text/db_detector.py)",
+    )
+    detector_size: int = Field(160, ge=64, le=2560, description="long side of the image fed to the text detector")
     quantize: bool = Field(True, description="int8 CRAFT on onnxruntime (calibrated on rendered logos)")
     text_threshold: float = Field(0.7, gt=0, lt=1)
     low_text: float = Field(0.4, gt=0, lt=1)
     link_threshold: float = Field(0.4, gt=0, lt=1)
+    db_thresh: float = Field(0.3, gt=0, lt=1, description="PP-OCR: text probability that makes a pixel text")
+    db_box_thresh: float = Field(0.5, gt=0, lt=1, description="PP-OCR: least mean probability inside a kept box")
+    db_unclip_ratio: float = Field(1.6, gt=0, description="PP-OCR: how far a box grows past its text core")
     min_size: int = Field(10, ge=0, description="boxes smaller than this (px, long side) are ignored")
     mask_margin: int = Field(2, ge=0, description="px added around each box before inpainting")
     inpaint_radius: int = Field(3, ge=1)

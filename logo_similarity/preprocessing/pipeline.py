@@ -19,19 +19,22 @@ from logo_similarity.preprocessing.normalize import InputSpec, to_model_input
 
 MASK_FIELDS = ("detector_size", "quantize", "text_threshold", "low_text", "link_threshold", "min_size",
                "mask_margin", "inpaint_radius", "min_ink_left")
+# Named only when the PP-OCR detector masks, so the descriptors of indexes masked with CRAFT stay as they were.
+DB_MASK_FIELDS = ("detector", "db_thresh", "db_box_thresh", "db_unclip_ratio")
 
 
 def text_mask_descriptor(text: TextSettings) -> str:
     """"off", or the mask parameters as compact JSON (compared verbatim between index and query)."""
     if not text.mask:
         return "off"
-    return json.dumps({name: getattr(text, name) for name in MASK_FIELDS}, sort_keys=True, separators=(",", ":"))
+    fields = MASK_FIELDS + (DB_MASK_FIELDS if text.detector != "craft" else ())
+    return json.dumps({name: getattr(text, name) for name in fields}, sort_keys=True, separators=(",", ":"))
 
 
 def text_settings_from_descriptor(descriptor: str, base: TextSettings) -> TextSettings:
     if descriptor == "off":
         return base.model_copy(update={"mask": False})
-    return base.model_copy(update={"mask": True, **json.loads(descriptor)})
+    return base.model_copy(update={"mask": True, "detector": "craft", **json.loads(descriptor)})
 
 
 @dataclass

@@ -41,7 +41,7 @@ warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.q
 _lock = threading.RLock()
 _recognise_lock = threading.Lock()
 _readers: dict[tuple, object] = {}
-_detectors: dict[tuple, "CraftDetector"] = {}
+_detectors: dict[tuple, object] = {}
 
 
 @dataclass
@@ -176,12 +176,17 @@ class CraftDetector:
         return result
 
 
-def get_detector(settings: TextSettings, cache_dir: Path) -> CraftDetector:
-    """The process-wide detector for these settings (exported and loaded once)."""
+def get_detector(settings: TextSettings, cache_dir: Path):
+    """The process-wide detector for these settings (CRAFT or PP-OCR's; exported and loaded once)."""
     key = (settings.model_dump_json(), str(cache_dir))
     with _lock:
         if key not in _detectors:
-            _detectors[key] = CraftDetector(settings, cache_dir)
+            if settings.detector == "ppocr":
+                from logo_similarity.text.db_detector import DbDetector
+
+                _detectors[key] = DbDetector(settings)
+            else:
+                _detectors[key] = CraftDetector(settings, cache_dir)
         return _detectors[key]
 
 
