@@ -104,12 +104,15 @@ class WatchService:
         delete_watch(self.store, watch, self.settings)
         return watch
 
-    def alerts(self, who: Principal, watch_id: int, states: list[str] | None) -> list[dict[str, Any]]:
+    def alerts(self, who: Principal, watch_id: int, states: list[str] | None, limit: int | None = None,
+               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """A page of the list's alerts in ``states``, and how many there are in all."""
         bad = [s for s in states or () if s not in (*STATES, "suppressed")]
         if bad:
             raise BadQuery(f"unknown state {bad[0]!r}; one of {', '.join((*STATES, 'suppressed'))}",
                            reason="invalid_state")
-        return self.store.alerts(self.get(who, watch_id), tuple(states) if states else STATES)
+        watch, wanted = self.get(who, watch_id), tuple(states) if states else STATES
+        return self.store.alerts(watch, wanted, limit=limit, offset=offset), self.store.count_alerts(watch, wanted)
 
     def triage(self, who: Principal, watch_id: int, alert_id: int, state: str) -> dict[str, Any]:
         watch = self.get(who, watch_id)

@@ -204,13 +204,21 @@ class WatchStore:
             return [dict(r) for r in db.execute("SELECT * FROM runs WHERE watch_id = ? ORDER BY id", (watch.id,))]
 
     # alerts ----------------------------------------------------------------------------------------------------
-    def alerts(self, watch: Watch, states: tuple[str, ...] | None = STATES, run_id: int | None = None) -> list[dict[str, Any]]:
+    def alerts(self, watch: Watch, states: tuple[str, ...] | None = STATES, run_id: int | None = None,
+               limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """The list's alerts in ``states`` (default: all but those an exception rule suppressed; None: all; of run
-        ``run_id`` only: those it found, new or again), best score first (ties by watched mark, then filing)."""
+        ``run_id`` only: those it found, new or again), best score first (ties by watched mark, then filing);
+        ``limit`` of them from ``offset`` on (a page)."""
         where, args = self._where(watch, states, run_id)
         with self._db() as db:
-            rows = db.execute(f"SELECT * FROM alerts WHERE {where} ORDER BY score DESC, mark_id, filing", args)
+            rows = db.execute(f"SELECT * FROM alerts WHERE {where} ORDER BY score DESC, mark_id, filing "
+                              "LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset))
             return [_alert(r) for r in rows]
+
+    def count_alerts(self, watch: Watch, states: tuple[str, ...] | None = STATES, run_id: int | None = None) -> int:
+        where, args = self._where(watch, states, run_id)
+        with self._db() as db:
+            return int(db.execute(f"SELECT COUNT(*) FROM alerts WHERE {where}", args).fetchone()[0])
 
     def alert_keys(self, watch: Watch, states: tuple[str, ...] | None = STATES,
                    run_id: int | None = None) -> list[tuple[int, str | None, str | None, float | None, float]]:

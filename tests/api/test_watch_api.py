@@ -98,6 +98,20 @@ def test_a_run_is_a_job_whose_top_alert_is_the_planted_conflict_with_a_calibrate
     assert one["skipped_filings"] == [] and one["compared"] == 2
 
 
+def test_alerts_come_a_page_at_a_time_with_their_total(watch_api, a_watch):
+    client, keys, _, _ = watch_api
+    watch, _, alerts = a_watch
+    url = f"/watches/{watch['id']}/alerts"
+    assert len(alerts) >= 2
+    first = client.get(url, headers=as_(keys["a"]), params={"limit": 1})
+    assert [a["id"] for a in first.json()] == [alerts[0]["id"]]
+    assert first.headers["X-Total-Count"] == str(len(alerts))
+    second = client.get(url, headers=as_(keys["a"]), params={"limit": 1, "offset": 1}).json()
+    assert [a["id"] for a in second] == [alerts[1]["id"]]
+    assert client.get(url, headers=as_(keys["a"]), params={"offset": len(alerts)}).json() == []
+    assert client.get(url, headers=as_(keys["a"]), params={"limit": 0}).status_code == 422
+
+
 def test_triage_through_the_api_is_kept_and_checked(watch_api, a_watch):
     client, keys, _, _ = watch_api
     watch, _, alerts = a_watch

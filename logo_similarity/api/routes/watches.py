@@ -174,11 +174,17 @@ def router(api_max_files: int) -> APIRouter:
         return job_out(watches(request).cancel(who, watch_id, job_id))
 
     @routes.get("/watches/{watch_id}/alerts", response_model=list[schemas.AlertOut])
-    def list_alerts(request: Request, who: Caller, watch_id: RowId,
+    def list_alerts(request: Request, response: Response, who: Caller, watch_id: RowId,
                     state: Annotated[list[str], Query(description="only these states (default: all but "
-                                                                  "suppressed)")] = None) -> list[schemas.AlertOut]:
-        """The list's alerts, best conflict score first."""
-        return [schemas.AlertOut(**a) for a in watches(request).alerts(who, watch_id, state)]
+                                                                  "suppressed)")] = None,
+                    limit: Annotated[int, Query(ge=1, le=1000, description="alerts in this page")] = 200,
+                    offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="alerts skipped before it")] = 0,
+                    ) -> list[schemas.AlertOut]:
+        """The list's alerts, best score first, a page at a time (a run can leave hundreds of thousands); the
+        header ``X-Total-Count`` says how many there are in these states."""
+        alerts, total = watches(request).alerts(who, watch_id, state, limit, offset)
+        response.headers["X-Total-Count"] = str(total)
+        return [schemas.AlertOut(**a) for a in alerts]
 
     @routes.patch("/watches/{watch_id}/alerts/{alert_id}", response_model=schemas.AlertOut)
     def triage(request: Request, who: Caller, watch_id: RowId, alert_id: RowId,

@@ -3,6 +3,7 @@
 "use strict";
 (() => {
   const byId = (id) => document.getElementById(id);
+  const ALERTS_SHOWN = 200;  // a page of the best; a run can leave many thousands (the report has them all)
   const TRIAGE = [["reviewing", "Review"], ["dismissed", "Dismiss"], ["opposed", "Oppose"], ["new", "Reset"]];
   let current = null;
 
@@ -48,12 +49,13 @@
     current = w;
     byId("watch-title").textContent = `${w.name}: alerts`;
     try {
-      const alerts = await call(`watches/${w.id}/alerts`);
+      const alerts = await call(`watches/${w.id}/alerts?limit=${ALERTS_SHOWN}`);
       const body = byId("watch-alerts");
       body.replaceChildren();
       for (const a of alerts) body.appendChild(alertRow(a));
       byId("watch-detail").hidden = false;
-      say(`${alerts.length} alerts`);
+      say(alerts.length === ALERTS_SHOWN ? `the best ${ALERTS_SHOWN} alerts (the report lists them all)`
+                                         : `${alerts.length} alerts`);
     } catch (err) {
       say(`could not load alerts: ${err.message}`);
     }
