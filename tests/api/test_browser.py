@@ -99,6 +99,17 @@ def test_search_page_end_to_end(browser, live_server, tmp_path):
     page.wait_for_function("document.querySelector('#status').textContent.startsWith('0 results')")
     page.fill("#nice", "")
 
+    # the mark's own classes go with the upload (scored, not a filter): a class that is none is the service's 422
+    page.fill("#classes", "46")
+    page.click("#search")
+    page.wait_for_function("document.querySelector('#status').classList.contains('error')")
+    assert "46" in page.inner_text("#status")
+    page.fill("#classes", "9")
+    page.click("#search")
+    page.wait_for_function("document.querySelector('.result .title')?.textContent === '#1 RING'")
+    page.fill("#classes", "")
+    page.click("#clear")  # no results left on the page for the next step's wait to find
+
     # a composite mark (the star under big lettering): each result says which element matched, with the
     # query's figure cut out of it and drawn
     composite = tmp_path / "composite.png"

@@ -193,6 +193,7 @@ function search(event) {
   if (chosen) form.append("image", chosen);
   queryImage = chosen ? $("preview").src : null;
   if (text) form.append("text", text);
+  if ($("classes").value.trim()) form.append("classes", $("classes").value.trim());  // scored, not a filter
   for (const [key, value] of filters(new URLSearchParams())) form.append(key, value);
   call("search", { method: "POST", body: form }, chosen ? chosen.name : `"${text}"`);
 }
