@@ -141,6 +141,10 @@ class SearchSettings(_Section):
         256, ge=0, description="query images whose features (vector, local features, figure, name read) are kept "
         "by pixel content, per index version (search/cache.py); 0: none",
     )
+    batch_workers: int = Field(
+        2, ge=1, le=64, description="threads a batch of queries (a watch run's chunk, POST /search:batch, logo-sim "
+        "search over a folder) is split over, each reading and embedding its part (on 2 cores: 1.45x one)",
+    )
 
 
 class RerankSettings(_Section):

@@ -49,3 +49,19 @@ def test_run_queries_mixes_image_name_and_stored_queries(service, default_embedd
         alone = run_query(live.index, default_embedder, query, api_settings)
         assert [(r.id, round(r.score, 6)) for r in outcome.results] == [(r.id, round(r.score, 6)) for r in alone.results]
         assert outcome.reranked == alone.reranked
+
+
+def test_a_batch_split_over_threads_answers_in_order_as_one_thread(service, default_embedder, api_settings):
+    """search.batch_workers splits a batch into parts run side by side: each query keeps its own answer and
+    place, whatever the split (parts of unequal size included)."""
+    live = service.live
+    queries = [Query(image=draw_logo(kind, COLOURS[i % len(COLOURS)]), k=5)
+               for i, kind in enumerate(("target", "star", "cross", "ring", "target", "star", "cross"))]
+    answers = {}
+    for workers in (1, 2, 3):
+        settings = api_settings.model_copy(update={"search": api_settings.search.model_copy(
+            update={"batch_workers": workers})})
+        outcomes = run_queries(live.index, default_embedder, queries, settings)
+        answers[workers] = [[(r.id, round(r.score, 6)) for r in o.results] for o in outcomes]
+    assert answers[1] == answers[2] == answers[3]
+    assert len({tuple(a) for a in answers[1]}) > 2  # the queries differ, so a shuffled order would show
