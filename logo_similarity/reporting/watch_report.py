@@ -4,7 +4,8 @@ each with its provenance (model, the marks' digest, settings digest, run, time m
 
 Alerts are ordered by tier (high first), then by opposition deadline (soonest first; none last), then by conflict
 score: within what matters most, what runs out first. Suppressed pairs are listed apart with the rule that
-suppressed them.
+suppressed them. The three files are written together, alert by alert, in one pass over a source that reads the
+alerts in that order (a large run leaves 200,000), so memory does not grow with the run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import csv
 import html
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -64,19 +66,26 @@ def _names(a: dict[str, Any]) -> str:
     return f"{source['query_text']} ({source.get('query')}) ~ {source['candidate_text']} ({source.get('candidate')})"
 
 
-def write_csv(out: TextIO, alerts: Iterable[dict[str, Any]], provenance: dict[str, Any]) -> None:
-    out.write("# " + json.dumps(provenance, sort_keys=True) + "\n")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for a in alerts:
+class CsvWriter:
+    """One row per alert, under a comment line with the provenance and the header."""
+
+    def __init__(self, out: TextIO, provenance: dict[str, Any]) -> None:
+        out.write("# " + json.dumps(provenance, sort_keys=True) + "\n")
+        self.rows = csv.writer(out)
+        self.rows.writerow(CSV_COLUMNS)
+
+    def add(self, a: dict[str, Any], tier: str | None) -> None:
         mark, filing, comps = a.get("mark") or {}, a.get("filing") or {}, a.get("components") or {}
-        writer.writerow([a["id"], a["state"], a.get("tier") or "", _num(a.get("conflict_score")), _num(a["score"]),
-                         filing.get("opposition_deadline") or "", mark.get("key"), mark.get("name") or "",
-                         filing.get("key"), filing.get("name") or "", filing.get("application_number") or "",
-                         filing.get("published") or "", filing.get("office") or "", filing.get("owner") or "",
-                         ";".join(str(c) for c in a.get("nice_shared") or ()),
-                         *(_num(comps.get(c)) for c in ("image", "spatial", "text", "vienna", "figure")),
-                         _names(a), a.get("suppressed_by") or ""])
+        self.rows.writerow([a["id"], a["state"], a.get("tier") or "", _num(a.get("conflict_score")), _num(a["score"]),
+                            filing.get("opposition_deadline") or "", mark.get("key"), mark.get("name") or "",
+                            filing.get("key"), filing.get("name") or "", filing.get("application_number") or "",
+                            filing.get("published") or "", filing.get("office") or "", filing.get("owner") or "",
+                            ";".join(str(c) for c in a.get("nice_shared") or ()),
+                            *(_num(comps.get(c)) for c in ("image", "spatial", "text", "vienna", "figure")),
+                            _names(a), a.get("suppressed_by") or ""])
+
+    def end(self) -> None:
+        pass
 
 
 def _num(value: float | None) -> str:
@@ -92,46 +101,58 @@ def _uri(path: str | None) -> str | None:
         return None
 
 
-def write_html(out: TextIO, title: str, alerts: OrderedAlerts, suppressed: list[dict[str, Any]],
-               provenance: dict[str, Any], tiers: tuple[str, ...] = HTML_TIERS) -> None:
+class HtmlWriter:
     """The printable page: the alerts of ``tiers`` with both pictures (the others are counted; the CSV and JSON
     hold every alert)."""
-    picked = [i for i, t in enumerate(alerts.tiers) if t in tiers or t is None]
-    shown, left = len(picked), len(alerts.tiers) - len(picked)
-    kept_apart = "".join(
-        f"<li>{html.escape(str(a['mark'].get('key')))} ~ {html.escape(str(a['filing'].get('key')))}: "
-        f"{html.escape(str(a.get('suppressed_by')))}</li>" for a in suppressed)
-    facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in provenance.items())
-    out.write(
-        "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
-        "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;width:100%}"
-        "td,th{border:1px solid #bbb;padding:6px;vertical-align:top;font-size:13px;text-align:left}"
-        "tr{page-break-inside:avoid}.high{background:#fde2e1}.medium{background:#fff4d6}"
-        "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:12px}dd{margin:0}"
-        "img{border:1px solid #ccc;background:#fff}@media print{body{margin:0}}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><dl>{facts}</dl>"
-        f"<p>{shown} alerts ({', '.join(tiers)} tier), ordered by tier, then opposition deadline, then "
-        f"conflict score." + (f" {left} alerts of lower tiers are in report.csv and report.json." if left else "")
-        + "</p>"
-        "<table><thead><tr><th>#</th><th>watched mark | filing (matched regions)</th><th>tier</th>"
-        "<th>why</th><th>filing</th></tr></thead><tbody>")
-    for i, (a, tier) in enumerate(zip(alerts, alerts.tiers)):
-        if not picked or i > picked[-1]:
-            break  # the rest is not shown: stop reading it
-        if tier in tiers or tier is None:
-            out.write(_html_alert(a))
-    out.write("</tbody></table>"
-              + (f"<h2>Suppressed by exception rules ({len(suppressed)})</h2><ul>{kept_apart}</ul>" if suppressed else "")
-              + "</body></html>")
+
+    def __init__(self, out: TextIO, title: str, tiers_in_order: list[str | None], suppressed: list[dict[str, Any]],
+                 provenance: dict[str, Any], tiers: tuple[str, ...] = HTML_TIERS) -> None:
+        self.out, self.tiers, self.suppressed = out, tiers, suppressed
+        shown = sum(1 for t in tiers_in_order if self.shows(t))
+        left = len(tiers_in_order) - shown
+        facts = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in provenance.items())
+        out.write(
+            "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
+            "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;width:100%}"
+            "td,th{border:1px solid #bbb;padding:6px;vertical-align:top;font-size:13px;text-align:left}"
+            "tr{page-break-inside:avoid}.high{background:#fde2e1}.medium{background:#fff4d6}"
+            "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:12px}dd{margin:0}"
+            "img{border:1px solid #ccc;background:#fff}@media print{body{margin:0}}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><dl>{facts}</dl>"
+            f"<p>{shown} alerts ({', '.join(tiers)} tier), ordered by tier, then opposition deadline, then "
+            f"conflict score." + (f" {left} alerts of lower tiers are in report.csv and report.json." if left else "")
+            + "</p>"
+            "<table><thead><tr><th>#</th><th>watched mark | filing (matched regions)</th><th>tier</th>"
+            "<th>why</th><th>filing</th></tr></thead><tbody>")
+
+    def shows(self, tier: str | None) -> bool:
+        return tier in self.tiers or tier is None
+
+    def add(self, a: dict[str, Any], tier: str | None) -> None:
+        if self.shows(tier):
+            self.out.write(_html_alert(a))
+
+    def end(self) -> None:
+        kept_apart = "".join(
+            f"<li>{html.escape(str(a['mark'].get('key')))} ~ {html.escape(str(a['filing'].get('key')))}: "
+            f"{html.escape(str(a.get('suppressed_by')))}</li>" for a in self.suppressed)
+        self.out.write("</tbody></table>" + (f"<h2>Suppressed by exception rules ({len(self.suppressed)})</h2>"
+                                             f"<ul>{kept_apart}</ul>" if self.suppressed else "") + "</body></html>")
 
 
-def write_json(out: TextIO, alerts: Iterable[dict[str, Any]], suppressed: list[dict[str, Any]],
-               provenance: dict[str, Any]) -> None:
+class JsonWriter:
     """``{"provenance", "alerts", "suppressed"}``, the alerts written one by one."""
-    out.write('{"provenance": ' + json.dumps(provenance, indent=1, default=str) + ',\n"alerts": [')
-    for i, a in enumerate(alerts):
-        out.write((",\n" if i else "\n") + json.dumps(a, indent=1, default=str))
-    out.write('\n],\n"suppressed": ' + json.dumps(suppressed, indent=1, default=str) + "}\n")
+
+    def __init__(self, out: TextIO, suppressed: list[dict[str, Any]], provenance: dict[str, Any]) -> None:
+        self.out, self.suppressed, self.count = out, suppressed, 0
+        out.write('{"provenance": ' + json.dumps(provenance, indent=1, default=str) + ',\n"alerts": [')
+
+    def add(self, a: dict[str, Any], tier: str | None) -> None:
+        self.out.write((",\n" if self.count else "\n") + json.dumps(a, indent=1, default=str))
+        self.count += 1
+
+    def end(self) -> None:
+        self.out.write('\n],\n"suppressed": ' + json.dumps(self.suppressed, indent=1, default=str) + "}\n")
 
 
 def _html_alert(a: dict[str, Any]) -> str:
@@ -160,21 +181,25 @@ def _html_alert(a: dict[str, Any]) -> str:
 def write_report(out_dir: Path, title: str, alerts: OrderedAlerts | list[dict[str, Any]],
                  suppressed: list[dict[str, Any]], provenance: dict[str, Any],
                  formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
-    """``report.html``, ``report.csv`` and ``report.json`` (those of ``formats``) in ``out_dir``, each written whole
-    or not at all; alerts in report order (a list is put in it; an ``OrderedAlerts`` source reads them in it)."""
+    """``report.html``, ``report.csv`` and ``report.json`` (those of ``formats``) in ``out_dir``, written in one pass
+    over the alerts in report order (a list is put in it; an ``OrderedAlerts`` source reads them in it), each file
+    whole or not at all."""
     ordered = ListedAlerts(alerts) if isinstance(alerts, list) else alerts
     out_dir.mkdir(parents=True, exist_ok=True)
-    writers = {"json": lambda fh: write_json(fh, ordered, suppressed, provenance),
-               "csv": lambda fh: write_csv(fh, ordered, provenance),
-               "html": lambda fh: write_html(fh, title, ordered, suppressed, provenance)}
-    written = {}
-    for fmt in formats:
-        path = out_dir / f"report.{fmt}"
-        with atomic_text_writer(path) as fh:
-            writers[fmt](fh)
-        written[fmt] = path
-    return written
+    paths = {fmt: out_dir / f"report.{fmt}" for fmt in formats}
+    with ExitStack() as files:
+        opened = {fmt: files.enter_context(atomic_text_writer(path)) for fmt, path in paths.items()}
+        makers = {"csv": lambda fh: CsvWriter(fh, provenance),
+                  "html": lambda fh: HtmlWriter(fh, title, ordered.tiers, suppressed, provenance),
+                  "json": lambda fh: JsonWriter(fh, suppressed, provenance)}
+        writers = [makers[fmt](fh) for fmt, fh in opened.items()]
+        for alert, tier in zip(ordered, ordered.tiers):
+            for writer in writers:
+                writer.add(alert, tier)
+        for writer in writers:
+            writer.end()
+    return paths
 
 
-__all__ = ["FORMATS", "HTML_TIERS", "ListedAlerts", "OrderedAlerts", "report_key", "report_order",
-           "write_report"]
+__all__ = ["FORMATS", "HTML_TIERS", "CsvWriter", "HtmlWriter", "JsonWriter", "ListedAlerts", "OrderedAlerts",
+           "report_key", "report_order", "write_report"]

@@ -161,8 +161,12 @@ class WatchStore:
         """One chunk of a run, all or nothing; returns how many of ``alerts`` are new pairs."""
         now = time.time()
         with self._write() as db:
-            before = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ? AND state != 'suppressed'",
-                                (watch.id,)).fetchone()[0]
+            # new = the change in the list's unsuppressed alerts, counted over this chunk's pairs only (a COUNT over
+            # the list's alerts read the whole table twice per chunk: a 200,000-alert run slowed as it grew)
+            before = sum(
+                db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ? AND mark_id = ? AND filing = ? "
+                           "AND state != 'suppressed'", (watch.id, a.mark_id, a.filing)).fetchone()[0]
+                for a in alerts)
             db.executemany(
                 "INSERT INTO alerts (watch_id, mark_id, filing, score, body, state, first_run, last_run, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (watch_id, mark_id, filing) DO UPDATE SET "
@@ -172,8 +176,7 @@ class WatchStore:
                 [(watch.id, a.mark_id, a.filing, a.score, json.dumps(a.body),
                   "suppressed" if a.body.get("suppressed_by") else "new", run_id, run_id, now, self.reopen_margin)
                  for a in alerts])
-            new = db.execute("SELECT COUNT(*) FROM alerts WHERE watch_id = ? AND state != 'suppressed'",
-                             (watch.id,)).fetchone()[0] - before
+            new = sum(1 for a in alerts if not a.body.get("suppressed_by")) - before  # what the upsert leaves
             db.executemany("INSERT OR IGNORE INTO compared (watch_id, filing, marks_digest, run_id) VALUES (?, ?, ?, ?)",
                            [(watch.id, f, watch.marks_digest, run_id) for f in compared])
             db.executemany("INSERT INTO skipped (run_id, filing, reason, message) VALUES (?, ?, ?, ?)",

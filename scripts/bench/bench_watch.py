@@ -199,7 +199,7 @@ def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Se
     return {"marks": len(marks), "filings": len(filings), "seconds": round(time.perf_counter() - start, 1),
             "index_marks_seconds": round(created, 1), "run_seconds": round(run.seconds, 1),
             "report_seconds": round(reported, 1), "filings_per_s": round(len(filings) / run.seconds, 2),
-            "alerts": len(store.alerts(watch)), "peak_rss_mb": round(peak_rss_mb(), 1), "rss_mb_by_filings": rss,
+            "alerts": store.count_alerts(watch), "peak_rss_mb": round(peak_rss_mb(), 1), "rss_mb_by_filings": rss,
             "report_mb": round(sum(p.stat().st_size for p in (work / "report").iterdir()) / 2**20, 1)}
 
 

@@ -86,7 +86,7 @@ def test_a_stored_report_streams_the_alerts_in_the_same_order_as_a_listed_one(tm
     streamed = StoredAlerts(store, watch, ("new",), run)
     listed = ListedAlerts(store.alerts(watch, ("new",), run))
     assert [a["id"] for a in streamed] == [a["id"] for a in listed] and streamed.tiers == listed.tiers
-    assert len(streamed.ids) == 1200 and len(list(streamed)) == 1200  # read again: each format takes a pass
+    assert len(streamed.ids) == 1200 and len(list(streamed)) == 1200  # a source can be read again
 
     written = write_report(tmp_path / "out", "big", streamed, [], {"run": run})
     report = json.loads(written["json"].read_text())
