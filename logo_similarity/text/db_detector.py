@@ -20,6 +20,7 @@ import numpy as np
 from logo_similarity.config import TextSettings
 from logo_similarity.runtime import onnx_session
 from logo_similarity.text.errors import OcrModelError
+from logo_similarity.text.ocr_result import OcrResult
 
 PACKAGE = "rapidocr_onnxruntime"
 MODEL_FILE = "models/ch_PP-OCRv4_det_infer.onnx"
@@ -94,9 +95,7 @@ class DbDetector:
         self.session = onnx_session(ppocr_det_model(), settings.ocr_threads)
         self.input_name = self.session.get_inputs()[0].name
 
-    def detect(self, rgb: np.ndarray):
-        from logo_similarity.text.ocr import OcrResult
-
+    def detect(self, rgb: np.ndarray) -> OcrResult:
         s = self.settings
         x, fx, fy = db_input(rgb, s.detector_size)
         (prob,) = self.session.run(None, {self.input_name: x})

@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import threading
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,6 +24,7 @@ from PIL import Image
 
 from logo_similarity.config import TextSettings
 from logo_similarity.runtime import onnx_session
+from logo_similarity.text.ocr_result import OcrResult
 from logo_similarity.text.ocr_models import model_dir, quiet_export
 from logo_similarity.utils.torchvision_compat import ensure_torchvision_importable
 
@@ -42,23 +42,6 @@ _lock = threading.RLock()
 _recognise_lock = threading.Lock()
 _readers: dict[tuple, object] = {}
 _detectors: dict[tuple, object] = {}
-
-
-@dataclass
-class OcrResult:
-    """Axis-aligned boxes (x0, y0, x1, y1), free-form quadrilaterals, and texts when recognised."""
-
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
-    polygons: list[list[tuple[int, int]]] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    confidences: list[float] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return " ".join(t for t in self.texts if t).strip()
-
-    def __bool__(self) -> bool:
-        return bool(self.boxes or self.polygons)
 
 
 def get_reader(cache_dir: Path, recognizer: bool = True):
