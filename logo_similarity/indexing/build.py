@@ -30,6 +30,7 @@ from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.projection import Projection, fit_projection
 from logo_similarity.retrieval.store.figures import FigureVectors
+from logo_similarity.preprocessing.elements import split_descriptor
 from logo_similarity.retrieval.store.local_features import LocalFeatures
 
 
@@ -217,7 +218,8 @@ def _assemble(records, store: ChunkStore, embedder, settings: IndexSettings, pca
         if cells:
             index.local.add(ids_all, np.concatenate(cells), np.concatenate(ink))
     if stage2.elements is not None:
-        index.figures = FigureVectors(index.dim)
+        reader = stage2.elements
+        index.figures = FigureVectors(index.dim, split=split_descriptor(reader.text, reader.elements))
         if figures:
             index.add_figures(ids_all, np.concatenate(figures))
     report.items = len(index)

@@ -50,7 +50,8 @@ def add_items_locked(root, records, embedder, image, batch_size=32, workers=2, r
     report = UpdateReport()
     first = index.next_id()
     local = index.local.projection if index.local is not None else None
-    elements = elements if index.figures is not None else None
+    # marks added later are cut as the index's figures were
+    elements = elements.cutting_as(index.figures.split) if elements is not None and index.figures is not None else None
     for batch in embed_records(records, embedder, image, batch_size, workers, desc="adding", local=local,
                                read_names=read_names, elements=elements):
         report.rejects += batch.rejects

@@ -120,6 +120,16 @@ def split_elements(image: Image.Image, ocr: OcrResult, elements: ElementSettings
     return Elements("composite", ocr, refit(masked, box, elements.figure_fit, background), box, read)
 
 
+# What decides where a mark's figure is cut: the text detector that finds its words, and how they are removed.
+SPLIT_TEXT_FIELDS = ("detector", "detector_size", "quantize")
+SPLIT_ELEMENT_FIELDS = ("word_fill",)
+
+
+def split_descriptor(text: TextSettings, elements: ElementSettings) -> dict:
+    """How figures are cut under these settings, recorded with an index's figure vectors."""
+    return {**{k: getattr(text, k) for k in SPLIT_TEXT_FIELDS}, **{k: getattr(elements, k) for k in SPLIT_ELEMENT_FIELDS}}
+
+
 @dataclass(frozen=True)
 class ElementReader:
     """``reader(image, recognize) -> Elements``: OCR with these settings (recognising the words only when asked),
@@ -128,6 +138,16 @@ class ElementReader:
     text: TextSettings
     elements: ElementSettings
     cache_dir: str
+
+    def cutting_as(self, recorded: dict | None) -> ElementReader:
+        """This reader, cutting figures as an index recorded its were cut (``split_descriptor``): a query, or a
+        mark added later, is split like the marks already there, whatever this process's settings say (an
+        index without the record: unchanged)."""
+        if not recorded:
+            return self
+        text = self.text.model_copy(update={k: recorded[k] for k in SPLIT_TEXT_FIELDS if k in recorded})
+        elements = self.elements.model_copy(update={k: recorded[k] for k in SPLIT_ELEMENT_FIELDS if k in recorded})
+        return ElementReader(text, elements, self.cache_dir)
 
     def __call__(self, image: Image.Image, recognize: bool = False) -> Elements:
         from pathlib import Path

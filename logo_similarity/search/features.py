@@ -99,7 +99,7 @@ def _image_features(index: SearchIndex, embedder: Embedder, queries: list[Query]
     for i, (query, f) in enumerate(zip(queries, features)):
         read_name = rerank and not query.text and settings.rerank.ocr_query
         if elements:
-            figure = _read_elements(query.image, settings, f, read_name)
+            figure = _read_elements(query.image, settings, f, read_name, index.figures.split)
             if figure is not None:
                 figures[i] = figure
         elif read_name:
@@ -118,13 +118,14 @@ def _image_features(index: SearchIndex, embedder: Embedder, queries: list[Query]
     return features
 
 
-def _read_elements(image, settings: Settings, features: QueryFeatures, read_name: bool):
-    """The query mark split as the index's marks were (one OCR pass, the words recognised when its name is to be
-    read): its kind and, read from that pass, its name. Returns its figure (an image) or None."""
+def _read_elements(image, settings: Settings, features: QueryFeatures, read_name: bool, split: dict | None):
+    """The query mark split as the index's marks were (``split``: how they were cut, as the index recorded it; one
+    OCR pass, the words recognised when its name is to be read): its kind and, read from that pass, its name.
+    Returns its figure (an image) or None."""
     from logo_similarity.preprocessing.elements import element_reader
     from logo_similarity.text.read_name import name_reader
 
-    parts = element_reader(settings)(image, recognize=read_name)
+    parts = element_reader(settings).cutting_as(split)(image, recognize=read_name)
     features.elements = parts.describe()
     if read_name:
         read = name_reader(settings, enabled=True).from_ocr(parts.read)

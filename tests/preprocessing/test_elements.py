@@ -159,3 +159,32 @@ def test_figures_survive_save_load_add_delete_and_a_cached_rebuild(tmp_path, def
     again, report = build_with_settings(records, default_embedder, settings, factory="Flat", cache=cache)
     assert report.cached == 3  # the figures came from the cache, not from a second OCR and embedding
     np.testing.assert_allclose(again.figures.take([0, 1, 2])[1], index.figures.take([0, 1, 2])[1])
+
+
+def test_queries_and_later_marks_are_cut_as_the_index_recorded(element_index, tmp_path, default_embedder, settings):
+    """The index records how its figures were cut (detector, its size, word fill); a process whose settings differ
+    still cuts a query's figure, and a mark added later, that way."""
+    from logo_similarity.preprocessing.elements import element_reader, split_descriptor
+    from logo_similarity.retrieval import SearchIndex
+
+    index, _ = element_index
+    assert index.figures.split == split_descriptor(settings.text, settings.elements)
+    index.save(tmp_path / "index")
+    loaded = SearchIndex.load(tmp_path / "index")
+    assert loaded.figures.split == index.figures.split and loaded.manifest()["figures"]["split"] == index.figures.split
+
+    other = settings.model_copy(update={"text": settings.text.model_copy(update={"detector": "ppocr", "detector_size": 192}),
+                                        "elements": settings.elements.model_copy(update={"word_fill": "inpaint"})})
+    reader = element_reader(other).cutting_as(loaded.figures.split)
+    assert split_descriptor(reader.text, reader.elements) == index.figures.split
+    assert reader.text.phonetic_weight == other.text.phonetic_weight  # only what cuts figures is taken
+    assert element_reader(other).cutting_as(None) == element_reader(other)  # an index from before the record
+
+    from logo_similarity.search import Query
+    from logo_similarity.search.features import query_features
+
+    query = Query(image=Image.open(element_index[1] / f"comp_{KINDS[8]}.png").convert("RGB"), k=5)
+    as_built = query_features(index, default_embedder, query, settings, True)
+    elsewhere = query_features(index, default_embedder, query, other, True)
+    assert as_built.figure is not None and elsewhere.elements == as_built.elements
+    np.testing.assert_allclose(elsewhere.figure, as_built.figure, atol=1e-6)

@@ -20,8 +20,9 @@ import numpy as np
 
 
 class FigureVectors:
-    def __init__(self, dim: int, ids=None, vectors=None) -> None:
+    def __init__(self, dim: int, ids=None, vectors=None, split: dict | None = None) -> None:
         self.dim = dim
+        self.split = split  # how the figures were cut (preprocessing.elements.split_descriptor); None: not recorded
         self._ids = np.zeros(0, np.int64) if ids is None else np.asarray(ids, np.int64)
         self._vectors = np.zeros((0, dim), np.float32) if vectors is None else np.asarray(vectors, np.float32)
         self._live = np.ones(len(self._ids), bool)
@@ -38,7 +39,7 @@ class FigureVectors:
         return int(item) in self._row
 
     def manifest(self) -> dict:
-        return {"items": len(self), "dim": self.dim}
+        return {"items": len(self), "dim": self.dim, "split": self.split}
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Figures of ``ids`` (vectors in index space); an id already present gets the new vector."""
@@ -81,6 +82,6 @@ class FigureVectors:
         np.save(Path(folder) / "figure_vectors.npy", self._vectors[live])
 
     @classmethod
-    def load(cls, folder: Path, dim: int) -> FigureVectors:
+    def load(cls, folder: Path, dim: int, split: dict | None = None) -> FigureVectors:
         folder = Path(folder)
-        return cls(dim, np.load(folder / "figure_ids.npy"), np.load(folder / "figure_vectors.npy"))
+        return cls(dim, np.load(folder / "figure_ids.npy"), np.load(folder / "figure_vectors.npy"), split)

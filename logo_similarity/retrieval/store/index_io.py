@@ -177,7 +177,8 @@ def _read(cls, folder: Path, manifest: dict[str, Any], mmap: bool):
     index.read_only = mmap
     index.metadata = read_metadata(folder / "metadata.sqlite")
     index.local = LocalFeatures.load(folder, mmap=mmap) if manifest.get("local") else None
-    index.figures = FigureVectors.load(folder, manifest["figures"]["dim"]) if manifest.get("figures") else None
+    figures = manifest.get("figures")
+    index.figures = FigureVectors.load(folder, figures["dim"], figures.get("split")) if figures else None
     index.refine = RefineCodes.load(folder, mmap=mmap) if manifest.get("refine") else None
     index.folder = folder
     if (folder / "names.npz").is_file() and "names.npz" in (manifest.get("files") or {}):
