@@ -26,11 +26,11 @@ from logo_similarity.indexing.embedding import (
     stage2_data,
 )
 from logo_similarity.indexing.embedding_cache import EmbeddingCache
+from logo_similarity.preprocessing.elements import split_descriptor
 from logo_similarity.retrieval.chooser import choose_index
 from logo_similarity.retrieval.index import SearchIndex
 from logo_similarity.retrieval.projection import Projection, fit_projection
 from logo_similarity.retrieval.store.figures import FigureVectors
-from logo_similarity.preprocessing.elements import split_descriptor
 from logo_similarity.retrieval.store.local_features import LocalFeatures
 
 

@@ -127,7 +127,8 @@ SPLIT_ELEMENT_FIELDS = ("word_fill",)
 
 def split_descriptor(text: TextSettings, elements: ElementSettings) -> dict:
     """How figures are cut under these settings, recorded with an index's figure vectors."""
-    return {**{k: getattr(text, k) for k in SPLIT_TEXT_FIELDS}, **{k: getattr(elements, k) for k in SPLIT_ELEMENT_FIELDS}}
+    return {**{k: getattr(text, k) for k in SPLIT_TEXT_FIELDS},
+            **{k: getattr(elements, k) for k in SPLIT_ELEMENT_FIELDS}}
 
 
 @dataclass(frozen=True)
@@ -143,11 +144,14 @@ class ElementReader:
         """This reader, cutting figures as an index recorded its were cut (``split_descriptor``): a query, or a
         mark added later, is split like the marks already there, whatever this process's settings say (an
         index without the record: unchanged)."""
-        if not recorded:
-            return self
-        text = self.text.model_copy(update={k: recorded[k] for k in SPLIT_TEXT_FIELDS if k in recorded})
-        elements = self.elements.model_copy(update={k: recorded[k] for k in SPLIT_ELEMENT_FIELDS if k in recorded})
-        return ElementReader(text, elements, self.cache_dir)
+        text = {k: recorded[k] for k in SPLIT_TEXT_FIELDS
+                if recorded and k in recorded and recorded[k] != getattr(self.text, k)}
+        elements = {k: recorded[k] for k in SPLIT_ELEMENT_FIELDS
+                    if recorded and k in recorded and recorded[k] != getattr(self.elements, k)}
+        if not text and not elements:
+            return self  # the usual case, on every query: no settings copied
+        return ElementReader(self.text.model_copy(update=text), self.elements.model_copy(update=elements),
+                             self.cache_dir)
 
     def __call__(self, image: Image.Image, recognize: bool = False) -> Elements:
         from pathlib import Path

@@ -41,7 +41,7 @@ def report_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class OrderedAlerts(Protocol):
-    """Alerts in report order, iterable more than once (each format reads them through), with their tiers."""
+    """Alerts in report order, with their tiers (known before the alerts are read: the page counts them first)."""
 
     tiers: list[str | None]
 

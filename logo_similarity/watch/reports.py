@@ -50,8 +50,8 @@ def provenance(store: WatchStore, watch: Watch, settings: Settings, run: dict[st
 
 
 class StoredAlerts:
-    """A list's alerts in report order, read from the store a batch at a time on each pass (only their ids and
-    tiers are held), so a report of a 200,000-alert run is written in flat memory."""
+    """A list's alerts in report order, read from the store a batch at a time (only their ids and tiers are
+    held), so a report of a 200,000-alert run is written in flat memory."""
 
     def __init__(self, store: WatchStore, watch: Watch, states: tuple[str, ...], run_id: int | None) -> None:
         keys = sorted(store.alert_keys(watch, states, run_id),

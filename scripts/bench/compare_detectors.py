@@ -25,6 +25,7 @@ import typer
 from PIL import Image
 
 from logo_similarity.config import load_settings
+from logo_similarity.evaluation.watch_bench import jsonl_rows
 from logo_similarity.preprocessing.elements import split_elements
 from logo_similarity.text.ocr import get_detector, read_text
 from logo_similarity.utils.logging import configure_logging
@@ -36,11 +37,6 @@ def _letters(text: str | None) -> str:
 
 def _words(text: str | None) -> list[str]:
     return sorted(w for w in re.findall(r"[a-z]+", (text or "").lower()) if len(w) >= 3)
-
-
-def _rows(bench: Path) -> list[dict]:
-    with open(bench / "gallery.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 def main(
@@ -57,10 +53,10 @@ def main(
     settings = load_settings()
     cache = Path(settings.model.cache_dir).expanduser()
     rng = random.Random(0)
-    rows = _rows(composite)
+    rows = jsonl_rows(composite / "gallery.jsonl")
     marks = rng.sample([r for r in rows if r["text"]], words) + rng.sample([r for r in rows if not r["text"]], plain)
     mark_images = [Image.open(composite / r["file"]).convert("RGB") for r in marks]
-    lb_rows = rng.sample(_rows(logobench), logos)
+    lb_rows = rng.sample(jsonl_rows(logobench / "gallery.jsonl"), logos)
     lb_images = [Image.open(logobench / r["file"]).convert("RGB") for r in lb_rows]
     report, reference = {}, None
     for config in configs.split(","):
