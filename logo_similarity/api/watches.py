@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -136,14 +137,29 @@ class WatchService:
             raise NotFound(f"no run {run_id} of watch list {watch.id}", reason="unknown_run")
         return run
 
-    def report(self, who: Principal, watch_id: int, run_id: int | None, fmt: str) -> bytes:
-        """The report in one format (made in a folder of its own, read, removed)."""
+    def report(self, who: Principal, watch_id: int, run_id: int | None, fmt: str) -> Path:
+        """The report in one format, written into a folder of its own under the store's ``reports/``: the caller
+        sends the file (streamed: a week's report can be hundreds of MB) and then removes that folder."""
         watch = self.get(who, watch_id)
         if run_id is not None:
             self.run(who, watch_id, run_id)  # 404 for a run that is not this list's
-        with tempfile.TemporaryDirectory(dir=self.root) as tmp:
-            written = watch_report(self.store, watch, self.settings, Path(tmp), run_id, formats=(fmt,))
-            return written[fmt].read_bytes()
+        reports = self.root / "reports"
+        reports.mkdir(parents=True, exist_ok=True)
+        for stale in reports.glob("report-*"):  # left by a process killed while sending (none is sent for an hour)
+            if time.time() - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(prefix="report-", dir=reports))
+        try:
+            return watch_report(self.store, watch, self.settings, folder, run_id, formats=(fmt,))[fmt]
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def report_sent(self, path: Path) -> None:
+        """Remove the folder ``report`` made for ``path`` (only a folder under the store's ``reports/``)."""
+        folder = Path(path).parent
+        if folder.name.startswith("report-") and folder.parent.resolve() == (self.root / "reports").resolve():
+            shutil.rmtree(folder, ignore_errors=True)
 
     # runs as jobs ------------------------------------------------------------------------------------------
     def start_run(self, who: Principal, watch_id: int, files: list[tuple[str, BinaryIO]], metadata: bytes,

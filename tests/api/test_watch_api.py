@@ -126,6 +126,25 @@ def test_triage_through_the_api_is_kept_and_checked(watch_api, a_watch):
                       params={"state": "maybe"}).json()["reason"] == "invalid_state"
 
 
+def test_the_report_is_sent_in_each_format_and_its_file_removed_after(watch_api, a_watch):
+    client, keys, root, _ = watch_api
+    watch, job, alerts = a_watch
+    url = f"/watches/{watch['id']}/report"
+    html = client.get(url, headers=as_(keys["a"]))
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    shown = [a for a in alerts if a["tier"] in ("high", "medium")]  # the printable page lists these; all: csv, json
+    assert "Watch report: brand" in html.text and f"{len(alerts) - len(shown)} alerts of lower tiers" in html.text
+    assert all(a["filing_key"] in html.text for a in shown)
+    csv = client.get(url, headers=as_(keys["a"]), params={"format": "csv"})
+    lines = csv.text.strip().splitlines()  # provenance, header, one row per alert
+    assert csv.headers["content-type"].startswith("text/csv") and lines[0].startswith("# {") and len(lines) == len(alerts) + 2
+    body = client.get(url, headers=as_(keys["a"]), params={"format": "json", "run": job["result"]["run_id"]}).json()
+    assert {a["id"] for a in body["alerts"]} == {a["id"] for a in alerts} and body["provenance"]["model"]
+    assert list((root / "watches" / "reports").iterdir()) == []  # each report's folder went once it was sent
+    r = client.get(url, headers=as_(keys["a"]), params={"run": 10**9})
+    assert r.status_code == 404 and r.json()["reason"] == "unknown_run"
+
+
 def test_every_watch_endpoint_answers_another_client_404(watch_api, a_watch):
     client, keys, _, _ = watch_api
     watch, job, alerts = a_watch
@@ -135,7 +154,8 @@ def test_every_watch_endpoint_answers_another_client_404(watch_api, a_watch):
              ("post", f"/watches/{w}/runs", {"data": {"since": ""}}), ("get", f"/watches/{w}/runs", {}),
              ("get", f"/watches/{w}/runs/{run_id}", {}), ("get", f"/watches/{w}/alerts", {}),
              ("patch", f"/watches/{w}/alerts/{alert_id}", {"json": {"state": "dismissed"}}),
-             ("delete", f"/watches/{w}/jobs/{job['id']}", {}), ("get", f"/jobs/{job['id']}", {})]
+             ("delete", f"/watches/{w}/jobs/{job['id']}", {}), ("get", f"/jobs/{job['id']}", {}),
+             ("get", f"/watches/{w}/report", {}), ("get", f"/watches/{w}/report?format=json&run={run_id}", {})]
     for method, url, extra in calls:
         r = getattr(client, method)(url, headers=other, **extra)
         assert r.status_code == 404, (method, url, r.status_code, r.text)

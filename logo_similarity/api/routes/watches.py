@@ -10,6 +10,8 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from logo_similarity.api import schemas
@@ -200,9 +202,9 @@ def router(api_max_files: int) -> APIRouter:
                      run: Annotated[int, Query(ge=0, le=2**63 - 1, description="only the alerts this run found")] = None) -> Response:
         """The list's report: alerts by tier, then opposition deadline, then conflict score, with provenance."""
         service = watches(request)
-        body = await pools.run_search(service.report, who, watch_id, run, format)
+        path = await pools.run_search(service.report, who, watch_id, run, format)
         media = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}
-        return Response(body, media_type=media[format],
-                        headers={"Content-Disposition": f"inline; filename=watch-{watch_id}-report.{format}"})
+        return FileResponse(path, media_type=media[format], background=BackgroundTask(service.report_sent, path),
+                            headers={"Content-Disposition": f"inline; filename=watch-{watch_id}-report.{format}"})
 
     return routes
