@@ -141,14 +141,15 @@ class HtmlWriter:
 
 
 class JsonWriter:
-    """``{"provenance", "alerts", "suppressed"}``, the alerts written one by one."""
+    """``{"provenance", "alerts", "suppressed"}``, the alerts written one by one, an alert a line."""
 
     def __init__(self, out: TextIO, suppressed: list[dict[str, Any]], provenance: dict[str, Any]) -> None:
         self.out, self.suppressed, self.count = out, suppressed, 0
         out.write('{"provenance": ' + json.dumps(provenance, indent=1, default=str) + ',\n"alerts": [')
 
     def add(self, a: dict[str, Any], tier: str | None) -> None:
-        self.out.write((",\n" if self.count else "\n") + json.dumps(a, indent=1, default=str))
+        # one line per alert: indented, a 200,000-alert report was a third whitespace and slower to write
+        self.out.write((",\n" if self.count else "\n") + json.dumps(a, separators=(",", ":"), default=str))
         self.count += 1
 
     def end(self) -> None:

@@ -120,7 +120,8 @@ def verified_matches(
         if affine is None or not np.isfinite(affine).all():
             keep[:] = False
         else:
-            scale = np.sqrt(abs(np.linalg.det(affine[:, :2])))
+            # the 2x2 determinant written out: np.linalg.det's checks cost more than the fit's other work here
+            scale = np.sqrt(abs(affine[0, 0] * affine[1, 1] - affine[0, 1] * affine[1, 0]))
             if not (1.0 / max_scale <= scale <= max_scale):
                 keep[:] = False
         results.append(SpatialMatch(float(value[keep].sum()) / n_query,
