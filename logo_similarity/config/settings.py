@@ -267,10 +267,11 @@ class ClassificationSettings(_Section):
 class WatchSettings(_Section):
     root: str = Field("watches", description="folder of the watch lists (watch.sqlite, each list's marks index)")
     min_score: float = Field(0.0, description="fused score a filing must also reach against a watched mark to be an alert")
-    min_conflict: float = Field(0.0, ge=0, le=1, description="calibrated conflict probability a pair needs to be an "
-                                "alert (the fused score's scale depends on the list's embedding space; this does not). "
-                                "0: every filing's top per_filing marks, ordered by tier; 0.03 cut alerts 3.5x on the "
-                                "whitened bench list and kept 91 % of its conflicts")
+    min_conflict: float = Field(0.004, ge=0, le=1, description="calibrated conflict probability a pair needs to be "
+                                "an alert (the fused score's scale depends on the list's embedding space; this does "
+                                "not). 0.004 cut alerts 3x on the bench's whitened list and kept 97 % of the conflicts "
+                                "among each filing's top per_filing, every one of the first 5T a reviewer reads; 0: "
+                                "every filing's top per_filing marks")
     per_filing: int = Field(20, ge=1, description="at most this many alerts per filing: the watched marks it resembles most")
     chunk: int = Field(16, ge=1, description="filings compared per transaction (a killed run loses at most one)")
     lock_timeout_s: float = Field(30.0, ge=0.0, description="wait this long for another writer of the watch store")

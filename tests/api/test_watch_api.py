@@ -66,11 +66,14 @@ def a_watch(watch_api):
     marks = [("m0.png", png(draw_logo(KINDS[0], COLOURS[0]))), ("m1.png", png(draw_logo(KINDS[1], COLOURS[1]))),
              ("m2.png", png(draw_logo(KINDS[2], COLOURS[2])))]
     metadata = json.dumps({"file": "m0.png", "id": "mark-0", "text": "Kastrino", "nice_classes": [9]})
-    r = client.post("/watches", headers=as_(keys["a"]), data={"name": "brand", "exclude_vienna": "27.05"},
+    # min_conflict 0: every filing's most alike marks are alerts, the unrelated filing's too (pages to turn)
+    r = client.post("/watches", headers=as_(keys["a"]), data={"name": "brand", "exclude_vienna": "27.05",
+                                                              "min_conflict": "0"},
                     files=[("images", (n, d, "image/png")) for n, d in marks] + [("metadata", ("m.jsonl", metadata))])
     assert r.status_code == 201, r.text
     watch = r.json()
     assert watch["marks"] == 3 and watch["client"] == "client-a" and watch["exceptions"]["vienna"] == ["27.05"]
+    assert watch["min_conflict"] == 0
     filings = [("near.png", png(modified_copy(draw_logo(KINDS[0], COLOURS[0]), seed=1)[0])),
                ("other.png", png(draw_logo(KINDS[9], COLOURS[4])))]
     meta = json.dumps({"file": "near.png", "id": "2026/0001", "published": "2026-11-02", "office": "EM"})
