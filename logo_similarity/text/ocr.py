@@ -28,8 +28,6 @@ from logo_similarity.text.ocr_result import OcrResult
 from logo_similarity.text.ocr_models import model_dir, quiet_export
 from logo_similarity.utils.torchvision_compat import ensure_torchvision_importable
 
-# easyocr imports torchvision at import time: prepare torch before any easyocr import below.
-ensure_torchvision_importable()
 # EasyOCR's recogniser feeds the crops through a torch DataLoader with pin_memory=True, which warns on every call
 # when there is no GPU (hundreds of times in one evaluation). Pinning means nothing there; only this message goes.
 warnings.filterwarnings("ignore", message=r".*'pin_memory' argument is set as true but no accelerator is found",
@@ -49,6 +47,7 @@ def get_reader(cache_dir: Path, recognizer: bool = True):
     key = (str(cache_dir), recognizer)
     with _lock:
         if key not in _readers:
+            ensure_torchvision_importable()  # easyocr imports torchvision
             import easyocr
 
             network_dir = cache_dir / "easyocr_user_network"
@@ -61,6 +60,7 @@ def get_reader(cache_dir: Path, recognizer: bool = True):
 
 
 def _calibration_images(size: int, count: int = 24) -> list[np.ndarray]:
+    ensure_torchvision_importable()  # easyocr imports torchvision
     from easyocr.imgproc import normalizeMeanVariance
 
     from logo_similarity.synthetic import random_text_logo
@@ -134,6 +134,7 @@ class CraftDetector:
         self.session = onnx_session(path, settings.ocr_threads)
 
     def detect(self, rgb: np.ndarray) -> OcrResult:
+        ensure_torchvision_importable()  # easyocr imports torchvision
         from easyocr.craft_utils import adjustResultCoordinates, getDetBoxes
         from easyocr.imgproc import normalizeMeanVariance, resize_aspect_ratio
         from easyocr.utils import group_text_box

@@ -30,7 +30,6 @@ from logo_similarity.runtime import onnx_session
 from logo_similarity.text.ocr_models import model_dir, quiet_export
 from logo_similarity.utils.torchvision_compat import ensure_torchvision_importable
 
-ensure_torchvision_importable()  # easyocr (imported below, where used) imports torchvision
 
 MODEL_HEIGHT = 64  # english_g2's input height
 CONTRAST_THS, ADJUST_CONTRAST = 0.1, 0.5  # EasyOCR's defaults for the second, higher-contrast try
@@ -42,6 +41,7 @@ _recognizers: dict[tuple, "CrnnRecognizer"] = {}
 def export_recognizer(path: Path, cache_dir: Path) -> Path:
     """english_g2 -> ONNX (dynamic batch and width) beside a JSON of its characters. Atomic; runs once per cache."""
     import torch
+    ensure_torchvision_importable()  # easyocr imports torchvision
     import easyocr
 
     network_dir = cache_dir / "easyocr_user_network"
@@ -84,6 +84,7 @@ def meta_path(path: Path) -> Path:
 def align_crop(crop: np.ndarray, width: int, adjust_contrast: float = 0.0) -> np.ndarray:
     """One grey crop as EasyOCR's ``AlignCollate`` feeds it: resized to the model height (bicubic, at most
     ``width`` wide), scaled to [-1, 1], right-padded to ``width`` with its last column. (1, H, width) float32."""
+    ensure_torchvision_importable()  # easyocr imports torchvision
     from easyocr.recognition import adjust_contrast_grey
 
     if adjust_contrast > 0:
@@ -142,6 +143,7 @@ class CrnnRecognizer:
         return decode_greedy(logits[0], self.characters, self.ignore_idx)
 
     def recognize(self, gray: np.ndarray, horizontal: list[list[int]], free: list[list[list[int]]]) -> list[tuple[str, float]]:
+        ensure_torchvision_importable()  # easyocr imports torchvision
         from easyocr.utils import get_image_list
 
         found = []

@@ -19,15 +19,19 @@ import importlib.machinery
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from loguru import logger
+
+if TYPE_CHECKING:  # torch is imported where it is used: importing this module costs nothing until then
+    import torch
 
 _NMS_SCHEMA = "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor"
 _QNMS_SCHEMA = "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor"
 
 # Kept alive for the life of the process: dropping a Library object unregisters its definitions.
 _fallback_library: torch.library.Library | None = None
+_checked = False  # ensure_torchvision_importable ran once: the outcome cannot change within a process
 
 
 def _extension_path() -> Path | None:
@@ -43,12 +47,16 @@ def _extension_path() -> Path | None:
 
 
 def _op_defined(name: str) -> bool:
+    import torch
+
     return torch._C._dispatch_has_kernel(f"torchvision::{name}") or bool(
         torch._C._jit_get_schemas_for_operator(f"torchvision::{name}")
     )
 
 
 def _extension_loads(path: Path) -> bool:
+    import torch
+
     try:
         torch.ops.load_library(str(path))
     except (OSError, ImportError, RuntimeError) as exc:
@@ -59,6 +67,8 @@ def _extension_loads(path: Path) -> bool:
 
 def nms_reference(dets: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     """Greedy non-maximum suppression, same contract as torchvision's kernel: kept indices by falling score."""
+    import torch
+
     if dets.numel() == 0:
         return torch.empty((0,), dtype=torch.long, device=dets.device)
     x1, y1, x2, y2 = dets.unbind(1)
@@ -80,9 +90,12 @@ def nms_reference(dets: torch.Tensor, scores: torch.Tensor, iou_threshold: float
 
 def ensure_torchvision_importable() -> bool:
     """Prepare torch so that ``import torchvision`` succeeds. Returns True if the fallback was installed."""
-    global _fallback_library
-    if "torchvision" in sys.modules or _fallback_library is not None:
+    global _fallback_library, _checked
+    if _checked or "torchvision" in sys.modules or _fallback_library is not None:
         return _fallback_library is not None
+    import torch
+
+    _checked = True
     path = _extension_path()
     if path is None or _extension_loads(path) or _op_defined("nms"):
         return False

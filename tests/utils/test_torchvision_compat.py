@@ -63,3 +63,18 @@ def test_nms_reference_cases():
     assert nms_reference(boxes, scores, 0.5).tolist() == [1, 2, 3]
     assert nms_reference(boxes, scores, 0.95).tolist() == [1, 2, 0, 3]
     assert nms_reference(torch.zeros((0, 4)), torch.zeros(0), 0.5).tolist() == []
+
+
+def test_the_cli_api_and_query_path_import_without_torch():
+    # torch (and torchvision through easyocr) is loaded where OCR or training first needs it: `logo-sim --help`,
+    # a script's --help and the server's imports do not pay its seconds
+    result = run_python(
+        """
+        import sys
+        import logo_similarity.cli, logo_similarity.api, logo_similarity.search.query, logo_similarity.watch.run
+        import logo_similarity.text.ocr, logo_similarity.text.recognizer
+        print(sorted(m for m in ("torch", "torchvision", "easyocr", "timm") if m in sys.modules))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
