@@ -159,9 +159,11 @@ def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path, 
     return rows, measured
 
 
-def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Settings) -> dict[str, Any]:
+def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Settings,
+               register: Path | None = None) -> dict[str, Any]:
     """``marks_n`` random gallery marks watched against ``filings_n`` images (both benchmarks' query images, then
-    gallery images not watched), end to end: the list indexed, the run, the report written."""
+    gallery images not watched), end to end: the list indexed, the run, the report written. ``register``: an index
+    whose PCA the list borrows, as ``watch create`` does with the served index (without: raw embeddings)."""
     from logo_similarity.embeddings import load_embedder
     from logo_similarity.watch.reports import watch_report
     from logo_similarity.watch.run import create_watch, run_watch
@@ -184,7 +186,12 @@ def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Se
     embedder = load_embedder(None, settings)
     store = WatchStore(work / "main")
     start = time.perf_counter()
-    watch = create_watch(store, "throughput", "bench", marks, embedder, settings)
+    projection = None
+    if register is not None:
+        from logo_similarity.retrieval.store.index_io import read_projection
+
+        projection = read_projection(register)[0]
+    watch = create_watch(store, "throughput", "bench", marks, embedder, settings, projection=projection)
     created = time.perf_counter() - start
     rss: list[tuple[int, float]] = []
 
@@ -199,7 +206,8 @@ def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Se
     return {"marks": len(marks), "filings": len(filings), "seconds": round(time.perf_counter() - start, 1),
             "index_marks_seconds": round(created, 1), "run_seconds": round(run.seconds, 1),
             "report_seconds": round(reported, 1), "filings_per_s": round(len(filings) / run.seconds, 2),
-            "alerts": store.count_alerts(watch), "peak_rss_mb": round(peak_rss_mb(), 1), "rss_mb_by_filings": rss,
+            "alerts": store.count_alerts(watch), "min_conflict": settings.watch.min_conflict,
+            "space": "raw" if projection is None else f"whitened (the PCA of {register})", "peak_rss_mb": round(peak_rss_mb(), 1), "rss_mb_by_filings": rss,
             "report_mb": round(sum(p.stat().st_size for p in (work / "report").iterdir()) / 2**20, 1)}
 
 
@@ -228,7 +236,7 @@ def main(
         if work.exists() and any(work.iterdir()):
             raise typer.BadParameter(f"{work} is not empty: give a new --work folder", param_hint="--work")
         marks_n, filings_n = (int(v) for v in throughput_of.lower().split("x"))
-        text = json.dumps({"throughput": throughput(marks_n, filings_n, seed, work, settings)}, indent=2)
+        text = json.dumps({"throughput": throughput(marks_n, filings_n, seed, work, settings, register)}, indent=2)
         typer.echo(text)
         if report is not None:
             report.parent.mkdir(parents=True, exist_ok=True)
