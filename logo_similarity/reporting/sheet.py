@@ -30,7 +30,7 @@ def _thumb(image: Image.Image, side: int = THUMB) -> Image.Image:
 
 def _data_uri(image: Image.Image) -> str:
     buf = io.BytesIO()
-    _thumb(image).save(buf, format="PNG", optimize=True)
+    _thumb(image).save(buf, format="PNG")  # optimize=True: 3 % smaller, 4.5x the time (7.2 ms a thumbnail)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
