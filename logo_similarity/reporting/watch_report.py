@@ -170,10 +170,10 @@ class JsonWriter:
         self.out.write('\n],\n"suppressed": ' + json.dumps(self.suppressed, indent=1, default=str) + "}\n")
 
 
-def _html_alert(a: dict[str, Any], picture: Callable[[str | None], str | None] | None = None) -> str:
-    picture = picture or _uri
+def _html_alert(a: dict[str, Any], thumbnail: Callable[[str | None], str | None]) -> str:
+    """One alert's row; ``thumbnail(path)``: a file's picture as a data URI (or None)."""
     mark, filing = a.get("mark") or {}, a.get("filing") or {}
-    mark_uri, filing_uri = picture(mark.get("file")), picture(filing.get("file"))
+    mark_uri, filing_uri = thumbnail(mark.get("file")), thumbnail(filing.get("file"))
     pairs = (a.get("explanation") or {}).get("spatial_pairs") or []
     # matched points run from the watched mark (left) to the filing (right): the pairs are (filing, mark) points
     picture = (_match_svg(mark_uri, filing_uri, [[cx, cy, qx, qy] for qx, qy, cx, cy in pairs])

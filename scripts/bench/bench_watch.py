@@ -113,23 +113,34 @@ def resume_check(marks: list[LogoRecord], filings: list[LogoRecord], work: Path,
             "second_run_new_alerts": int(again["alerts_new"]), "second_run_compared": int(again["compared"])}
 
 
+def watch_store(work: Path, settings: Settings):
+    """(settings with the watch root in ``work``, the store there)."""
+    from logo_similarity.watch.store import WatchStore
+
+    settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(work / "main")})})
+    return settings, WatchStore(work / "main")
+
+
+def borrowed_projection(register: Path | None):
+    """The PCA of ``register`` a list borrows, as ``watch create`` does with the served index (None: no register)."""
+    if register is None:
+        return None
+    from logo_similarity.retrieval.store.index_io import read_projection
+
+    return read_projection(register)[0]
+
+
 def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path, settings: Settings,
               register: Path | None = None) -> tuple[list[dict[str, Any]], dict]:
     """The watch created and run; (its pairs, written to ``work/pairs.jsonl``; the run's figures). ``register``: an
     index whose PCA the list borrows (as ``watch create --register`` does)."""
     from logo_similarity.embeddings import load_embedder
     from logo_similarity.watch.run import create_watch, run_watch
-    from logo_similarity.watch.store import WatchStore
 
-    settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(work / "main")})})
+    settings, store = watch_store(work, settings)
     embedder = load_embedder(None, settings)
-    store = WatchStore(work / "main")
     start = time.perf_counter()
-    projection = None
-    if register is not None:
-        from logo_similarity.retrieval.store.index_io import read_projection
-
-        projection = read_projection(register)[0]
+    projection = borrowed_projection(register)
     watch = create_watch(store, "bench", "bench", watched, embedder, settings, min_score=-1e9, min_conflict=0.0,
                          projection=projection)
     created = time.perf_counter() - start
@@ -167,7 +178,6 @@ def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Se
     from logo_similarity.embeddings import load_embedder
     from logo_similarity.watch.reports import watch_report
     from logo_similarity.watch.run import create_watch, run_watch
-    from logo_similarity.watch.store import WatchStore
 
     rng = random.Random(seed)
     gallery, images = [], []
@@ -182,15 +192,10 @@ def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Se
     rng.shuffle(gallery)
     marks = gallery[:marks_n]
     filings = (images + [LogoRecord(f"{m.key}:f", m.path) for m in gallery[marks_n:]])[:filings_n]
-    settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(work / "main")})})
+    settings, store = watch_store(work, settings)
     embedder = load_embedder(None, settings)
-    store = WatchStore(work / "main")
     start = time.perf_counter()
-    projection = None
-    if register is not None:
-        from logo_similarity.retrieval.store.index_io import read_projection
-
-        projection = read_projection(register)[0]
+    projection = borrowed_projection(register)
     watch = create_watch(store, "throughput", "bench", marks, embedder, settings, projection=projection)
     created = time.perf_counter() - start
     rss: list[tuple[int, float]] = []
