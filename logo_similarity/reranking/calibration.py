@@ -148,10 +148,25 @@ def _warn_unfitted(path: str) -> None:
                    "one (refit it: scripts/bench/bench_watch.py --write-calibration)", path)
 
 
+def score_floor(calibration: Calibration, probability: float) -> float:
+    """The lowest fused score whose conflict probability reaches ``probability`` (the map is monotone, so every
+    score below it stays below); -inf when every score does, +inf when none does. A watch list's
+    ``min_conflict`` as a fused score: what re-ranking can prune against before it spends spatial verification."""
+    x, y = np.asarray(calibration.x, dtype=np.float64), np.asarray(calibration.y, dtype=np.float64)
+    reached = np.flatnonzero(y >= probability)
+    if not len(reached):
+        return float("inf")
+    j = int(reached[0])
+    if j == 0:
+        return float("-inf")
+    # between knots j-1 and j the map is the line through them (np.interp), and y[j-1] < probability <= y[j]
+    return float(x[j - 1] + (probability - y[j - 1]) / (y[j] - y[j - 1]) * (x[j] - x[j - 1]))
+
+
 def tiers(probs: np.ndarray, medium: float, high: float) -> np.ndarray:
     """"high" at or above ``high``, "medium" at or above ``medium``, else "low" (NaN: low)."""
     probs = np.nan_to_num(np.asarray(probs, dtype=np.float64), nan=-1.0)
     return np.array(TIERS, dtype=object)[(probs >= medium).astype(int) + (probs >= high).astype(int)]
 
 
-__all__ = ["Calibration", "CalibrationError", "PACKAGED", "SPACES", "calibration_of", "conflict_scores", "TIERS", "fusion_key", "load_calibration", "expected_calibration_error", "fit_isotonic", "reliability", "tiers"]
+__all__ = ["Calibration", "CalibrationError", "PACKAGED", "SPACES", "calibration_of", "conflict_scores", "TIERS", "fusion_key", "load_calibration", "expected_calibration_error", "fit_isotonic", "reliability", "score_floor", "tiers"]

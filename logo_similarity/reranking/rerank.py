@@ -4,7 +4,8 @@ Components (each in [0, 1] or [-1, 1], NaN where it does not apply to a candidat
 nothing rather than zero):
 
 - ``image``: cosine of the global embeddings (after alpha-QE / DBA when configured);
-- ``spatial``: verified local-feature match (``spatial.py``) for the best ``spatial_top`` by image score;
+- ``spatial``: verified local-feature match (``spatial.py``) for the best ``spatial_top`` by image score, computed
+  last; with a ``floor`` (a watch run's threshold) only for those whose fused score could still reach it;
 - ``text``: the query's name (given, or read from the query logo by OCR) against each mark's name (or the text
   read from its logo at index time), one scoring rule (``text/similarity.py``);
 - ``vienna``: hierarchical agreement of Vienna codes (``vienna.py``);
@@ -68,6 +69,7 @@ class Ranked:
     rows: list[RankedRow]
     fused: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    spatial_scored: int = 0  # candidates that got a spatial score (what a ``floor`` spares shows here)
 
 
 def _shared_code(query, candidate, table) -> dict[str, Any]:
@@ -95,13 +97,17 @@ def image_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray
 
 
 def spatial_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, image: np.ndarray,
-                      r: RerankSettings) -> tuple[np.ndarray, dict[int, list]]:
-    """Spatial scores (NaN where not computed) and, per candidate row, the matched cell pairs."""
+                      r: RerankSettings, wanted: np.ndarray | None = None) -> tuple[np.ndarray, dict[int, list]]:
+    """Spatial scores (NaN where not computed) and, per candidate row, the matched cell pairs. The best
+    ``spatial_top`` rows by image are verified, of them only those ``wanted`` (a boolean per row) when given:
+    which rows are the best does not depend on ``wanted``, nor a row's score on the others verified with it."""
     out = np.full(len(ids), np.nan)
     pairs: dict[int, list] = {}
     if r.spatial == "off" or index.local is None or features.cells is None or r.spatial_top == 0:
         return out, pairs
     top = best_rows(image, r.spatial_top)
+    if wanted is not None:
+        top = top[wanted[top]]
     present, cells, ink = index.local.take(ids[top])
     rows = top[present]
     if not len(rows):
@@ -156,10 +162,24 @@ def _cell_xy(cell: int, grid: int) -> tuple[float, float]:
     return round((x + 0.5) / grid, 4), round((y + 0.5) / grid, 4)
 
 
+def _can_reach(components: dict[str, np.ndarray], floor: float, r: RerankSettings,
+               name_source: str | None) -> np.ndarray:
+    """Per row, whether its fused score can reach ``floor`` whatever spatial verification finds: its best case,
+    with a spatial score of 1 (the most a match scores) or none (no inked cells), both fused by the rule that
+    serves (monotone in each component, so nothing in between scores higher)."""
+    ones = np.ones(len(components["image"]))
+    best = np.fmax(fused_scores({**components, "spatial": ones}, r.weights, r.neutral, name_source, r.either),
+                   fused_scores({**components, "spatial": ones * np.nan}, r.weights, r.neutral, name_source, r.either))
+    return best >= floor
+
+
 def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, image_found: dict[int, float],
-                      settings: Settings, fuse: bool, k: int, text_found: dict[int, float] | None = None) -> Ranked:
+                      settings: Settings, fuse: bool, k: int, text_found: dict[int, float] | None = None,
+                      floor: float | None = None) -> Ranked:
     """Components, fusion and explanations for ``ids``; ``image_found`` / ``text_found`` are scores stage 1
-    already computed (by the same functions), reused rather than recomputed."""
+    already computed (by the same functions), reused rather than recomputed. ``floor``: a fused score below
+    which no result is wanted (a watch list's threshold): such rows are left out, and a candidate that cannot
+    reach it is not spatially verified (the rows kept, their scores and order are what they are without it)."""
     clock = Stopwatch()
     visual = features.vector is not None
     components: dict[str, np.ndarray] = {}
@@ -168,13 +188,9 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
     if visual and len(ids):
         components["image"] = image_component(index, features, ids, image_found, settings.rerank, fuse)
         clock.lap("image")
-        if fuse:
-            components["spatial"], pairs = spatial_component(index, features, ids, components["image"],
-                                                             settings.rerank)
-            clock.lap("spatial")
-            if index.figures is not None and settings.elements.enabled:
-                components["figure"], figure_pair = figure_component(index, features, ids)
-                clock.lap("figure")
+        if fuse and index.figures is not None and settings.elements.enabled:
+            components["figure"], figure_pair = figure_component(index, features, ids)
+            clock.lap("figure")
     if features.name and len(ids):
         text_found = text_found or {}
         text = np.array([text_found.get(int(i), np.nan) for i in ids])
@@ -196,6 +212,11 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
     if fuse and features.nice_classes and len(ids):
         components["nice"] = nice_overlap(features.nice_classes, [index.metadata[int(i)].get("nice_classes")
                                                                   for i in ids])
+    if visual and fuse and len(ids):  # last: the dearest component, and the others bound what it can change
+        wanted = None if floor is None else _can_reach(components, floor, settings.rerank, features.name_source)
+        components["spatial"], pairs = spatial_component(index, features, ids, components["image"], settings.rerank,
+                                                         wanted)
+        clock.lap("spatial")
     fused = bool(fuse and len(components) > 1)
     if fused:
         score = fused_scores(components, settings.rerank.weights, settings.rerank.neutral, features.name_source,
@@ -206,7 +227,10 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
         score = components.get("text", np.zeros(0))
     rows = []
     grid = index.local.grid if index.local is not None else 0
-    for r in ranking(ids, score, k):
+    order = ranking(ids, score, k)
+    if floor is not None and fused:
+        order = order[score[order] >= floor]
+    for r in order:
         parts = {name: (None if np.isnan(v[r]) else float(v[r])) for name, v in components.items()}
         if fused:
             parts["composite"] = float(score[r])
@@ -225,4 +249,5 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
                                                         int(figure_pair[r]), settings.rerank)
         rows.append(RankedRow(int(ids[r]), float(score[r]), parts, explanation))
     clock.lap("fuse")
-    return Ranked(rows, fused, clock.timings)
+    spatial = components.get("spatial")
+    return Ranked(rows, fused, clock.timings, 0 if spatial is None else int((~np.isnan(spatial)).sum()))

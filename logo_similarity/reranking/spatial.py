@@ -103,7 +103,6 @@ def verified_matches(
     c_on = candidate_ink > INK_MIN
     n_query = max(1, int(q_on.sum()))
     xy = np.stack(np.divmod(np.arange(grid * grid), grid)[::-1], axis=1).astype(np.float32)  # cell -> (x, y)
-    cv2.setRNGSeed(seed)
     results = []
     for q_cells, c_cells, value in mutual_nearest(sims, q_on, c_on, min_similarity, query, candidates):
         if not q_on.any() or len(q_cells) == 0:
@@ -112,6 +111,7 @@ def verified_matches(
         if len(q_cells) < 3:  # too few to fit a map: count them as they are, unverified matches are weak
             results.append(SpatialMatch(float(value.sum()) / n_query / 2.0, list(zip(q_cells.tolist(), c_cells.tolist()))))
             continue
+        cv2.setRNGSeed(seed)  # per candidate: its fit never depends on which others are verified with it
         affine, inliers = cv2.estimateAffine2D(
             xy[q_cells], xy[c_cells], method=cv2.RANSAC, ransacReprojThreshold=reproj_cells, maxIters=200,
             confidence=0.99,

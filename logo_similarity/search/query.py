@@ -42,6 +42,7 @@ class QueryOutcome:
     reranked: bool = False
     query_text: str | None = None
     query_text_source: str | None = None  # "given" or "ocr"
+    spatial_scored: int = 0  # candidates spatially verified
 
 
 def crop_box(image: Image.Image, box: tuple[int, int, int, int], min_side: int) -> Image.Image:
@@ -174,7 +175,7 @@ def _search(index: SearchIndex, features: QueryFeatures, query: Query, settings:
                                                         settings.rerank, clock,
                                                         settings.elements.figure_fetch if settings.elements.enabled else 0)
     ranked = rerank_candidates(index, features, np.asarray(order, dtype=np.int64), image_scores, settings,
-                               fuse=rerank, k=query.k, text_found=text_scores)
+                               fuse=rerank, k=query.k, text_found=text_scores, floor=query.min_score)
     clock.lap("rerank")
     conflict = None
     if ranked.fused and ranked.rows:
@@ -188,7 +189,8 @@ def _search(index: SearchIndex, features: QueryFeatures, query: Query, settings:
     ]
     timings = {**timings, **clock.timings, **{f"rerank.{k}": v for k, v in ranked.timings_ms.items()}}
     return QueryOutcome(results, timings, candidates=len(order), reranked=ranked.fused,
-                        query_text=features.name, query_text_source=features.name_source)
+                        query_text=features.name, query_text_source=features.name_source,
+                        spatial_scored=ranked.spatial_scored)
 
 
 def embed_query(embedder: Embedder, image: Image.Image) -> np.ndarray:

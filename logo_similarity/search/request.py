@@ -29,3 +29,6 @@ class Query:
     figure: np.ndarray | None = None  # with ``vector``: the figure's vector (index space) when the query mark has one
     elements: dict | None = None  # with ``vector``: what the split found in the query mark (``Elements.describe``)
     nice_classes: tuple[int, ...] = ()  # the query mark's goods and services (a component when re-ranking)
+    # re-ranked results below this fused score are not wanted (a watch list's threshold): left out, and candidates
+    # that cannot reach it are not spatially verified
+    min_score: float | None = None

@@ -5,7 +5,9 @@ read by OCR where none is given, figures of composite marks) into the list's own
 small index with each filing as the query (``run_queries``: image, spatial, name by sound, Vienna codes, figure,
 the same fusion and explanations as ``POST /search``); the watched marks a filing resembles with a calibrated
 conflict probability of at least the list's ``min_conflict`` (and a fused score of at least its ``min_score``)
-become alerts (at most ``watch.per_filing`` per filing).
+become alerts (at most ``watch.per_filing`` per filing). Both thresholds are one fused score (``fused_floor``: the
+calibrated map is monotone), which the query path prunes with: a candidate that cannot reach it even with a
+perfect spatial match is not spatially verified (of the 100 best candidates by image, ~3 are on a typical filing).
 
 Runs are resumable and incremental: filings go in chunks, each recorded in one transaction (``store.py``); a
 filing already compared with the list's current marks is not compared again; an unreadable filing is listed as
@@ -31,6 +33,7 @@ from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.indexing import build_with_settings
 from logo_similarity.preprocessing import ImageLoadError, load_image
+from logo_similarity.reranking.calibration import calibration_of, score_floor
 from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.results import SearchResult
@@ -200,6 +203,19 @@ def run_watch(store: WatchStore, watch: Watch, filings: list[LogoRecord], embedd
     return report
 
 
+def fused_floor(watch: Watch, whitened: bool, settings: Settings) -> float:
+    """The fused score a pair must reach to pass (``passes``), given to the query path to prune with: the list's
+    ``min_score``, or higher where its ``min_conflict`` asks more (the calibrated map is monotone, so a lower
+    score never reaches it). A hair under the exact value: rounding must never prune a pair that passes."""
+    floor = watch.min_score
+    if watch.min_conflict is not None:
+        calibration = calibration_of(settings.calibration, whitened)
+        r = settings.rerank
+        if calibration.fits(r.weights, r.neutral, r.either):  # else the run has no conflict scores to pass
+            floor = max(floor, score_floor(calibration, watch.min_conflict))
+    return floor - 1e-9
+
+
 def passes(result: SearchResult, watch: Watch) -> bool:
     """An alert: the pair's fused score reaches the list's ``min_score`` and, when it has a calibrated conflict
     score and the list a ``min_conflict``, that too (the fused score's scale differs between embedding spaces;
@@ -212,6 +228,7 @@ def passes(result: SearchResult, watch: Watch) -> bool:
 def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIndex, embedder: Embedder,
                    settings: Settings, chunk: list[LogoRecord], k: int, report: RunReport) -> int:
     rules = ExceptionRules.from_json(json.loads(watch.rules))
+    floor = fused_floor(watch, index.projection is not None, settings)
     queries, readable, skipped = [], [], []
     for filing in chunk:
         try:
@@ -222,7 +239,7 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
         name = filing.text if filing.text and phonetic_letters(filing.text) else None  # "&" is no name to compare
         classes = tuple(int(c) for c in filing.extra.get("nice_classes") or ())
         queries.append(Query(image=image, text=name, vienna_codes=filing.vienna_codes, k=k, rerank=True,
-                             nice_classes=classes))
+                             nice_classes=classes, min_score=floor))
         readable.append(filing)
     alerts = []
     for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from logo_similarity.reranking.calibration import (
-    Calibration, expected_calibration_error, fit_isotonic, reliability, tiers)
+    Calibration, expected_calibration_error, fit_isotonic, reliability, score_floor, tiers)
 
 
 def pairs(n: int, seed: int):
@@ -71,3 +71,20 @@ def test_the_shipped_calibration_belongs_to_the_shipped_fusion_and_another_fusio
     (tmp_path / "bad.json").write_text('{"x": [1, 0], "y": [0, 1]}')
     with pytest.raises(CalibrationError, match="ascending"):
         load_calibration(str(tmp_path / "bad.json"))
+
+
+def test_score_floor_is_the_lowest_fused_score_whose_probability_reaches_the_threshold():
+    """What a watch list's min_conflict is as a fused score: every score at or above it reaches the probability,
+    none below it does (the watch prunes spatial verification against it)."""
+    calibration = Calibration((0.0, 0.2, 0.5, 0.8), (0.0, 0.0, 0.4, 1.0))
+    scores = np.linspace(-1.0, 2.0, 30001)
+    for probability in (0.004, 0.1, 0.4, 0.7, 1.0):
+        floor = score_floor(calibration, probability)
+        assert calibration(np.array([floor]))[0] == pytest.approx(probability)
+        reaching = scores[calibration(scores) >= probability]
+        assert reaching.min() == pytest.approx(floor, abs=2e-4) and (calibration(scores[scores < floor - 1e-9]) <
+                                                                       probability).all()
+    assert score_floor(calibration, 0.1) == pytest.approx(0.2 + 0.1 / 0.4 * 0.3)
+    assert score_floor(calibration, 0.0) == -np.inf  # every score reaches it
+    assert score_floor(Calibration((0.0, 1.0), (0.0, 0.5)), 0.6) == np.inf  # no score does
+    assert score_floor(Calibration((0.0, 0.2, 0.5, 0.8), (0.0, 0.3, 0.3, 1.0)), 0.3) == pytest.approx(0.2)  # flat
