@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import numpy as np
+from loguru import logger
 
 from logo_similarity.preprocessing import load_image
 from logo_similarity.reranking.calibration import calibration_of
@@ -21,8 +22,15 @@ from tests.watch.planted import write_filings, write_marks
 
 def test_a_floor_spares_spatial_verification_and_changes_no_result_it_keeps(default_embedder, settings, tmp_path):
     store = WatchStore(tmp_path / "store")
-    watch = create_watch(store, "floor", "client-a", read_watch_marks(write_marks(tmp_path / "marks")),
-                         default_embedder, settings)
+    warned: list[str] = []
+    sink = logger.add(lambda message: warned.append(str(message)), level="WARNING")
+    try:
+        watch = create_watch(store, "floor", "client-a", read_watch_marks(write_marks(tmp_path / "marks")),
+                             default_embedder, settings)
+    finally:
+        logger.remove(sink)
+    # no register given and too few marks for a PCA of their own: it works, and says it ranks worse
+    assert any("compared in raw embeddings" in w and "--register" in w for w in warned), warned
     filings, _ = read_filings(write_filings(tmp_path / "filings"), settings)
     filings = [f for f in filings if f.key != "broken"]
     index = SearchIndex.load(marks_folder(store, watch))

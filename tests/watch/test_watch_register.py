@@ -6,6 +6,7 @@ import os
 import subprocess
 
 import numpy as np
+from loguru import logger
 
 from logo_similarity.datasets import LogoRecord
 from logo_similarity.datasets.transforms import modified_copy as copy_of
@@ -40,7 +41,13 @@ def test_a_small_list_is_compared_in_its_registers_whitened_space(default_embedd
 
     store = WatchStore(tmp_path / "store")
     marks = read_watch_marks(write_marks(tmp_path / "marks"))
-    watch = create_watch(store, "borrowed", "client-a", marks, default_embedder, settings, projection=projection)
+    warned: list[str] = []
+    sink = logger.add(lambda message: warned.append(str(message)), level="WARNING")
+    try:
+        watch = create_watch(store, "borrowed", "client-a", marks, default_embedder, settings, projection=projection)
+    finally:
+        logger.remove(sink)
+    assert not any("raw embeddings" in w for w in warned), warned
     listed = SearchIndex.load(marks_folder(store, watch))
     assert listed.projection is not None and np.array_equal(listed.projection.components, projection.components)
     raw = embed_images(default_embedder, [load_image(m.path, settings.image) for m in marks[:2]])
