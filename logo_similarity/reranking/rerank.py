@@ -81,7 +81,7 @@ def _shared_code(query, candidate, table) -> dict[str, Any]:
 
 def image_component(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, found: dict[int, float],
                     r: RerankSettings, expand_query: bool) -> np.ndarray:
-    known = np.array([found.get(int(i), np.nan) for i in ids])
+    known = np.array([found.get(i, np.nan) for i in ids.tolist()], dtype=np.float64)
     expand = expand_query and (r.qe_top > 0 or r.dba_top > 0) and len(ids) > 1
     if not expand and not np.isnan(known).any():
         return known
@@ -193,7 +193,7 @@ def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarr
             clock.lap("figure")
     if features.name and len(ids):
         text_found = text_found or {}
-        text = np.array([text_found.get(int(i), np.nan) for i in ids])
+        text = np.array([text_found.get(i, np.nan) for i in ids.tolist()], dtype=np.float64)
         # names that sound alike were found (and scored) by the name index over the whole collection; of the
         # rest, the best ``text_top`` by image get a name score, the others none (neutral), which bounds the cost
         scored = best_rows(components["image"], settings.rerank.text_top) if visual else np.arange(len(ids))

@@ -68,7 +68,7 @@ def fetch_candidates(index: SearchIndex, features: QueryFeatures, query: Query, 
     image_scores: dict[int, float] = {}
     if features.vector is not None and (allowed is None or len(allowed)):
         hits = index.search(features.vector[None], fetch, projected=True, allowed=allowed)
-        image_scores = {int(i): float(s) for s, i in zip(hits.scores[0], hits.ids[0]) if i >= 0}
+        image_scores = {i: s for s, i in zip(hits.scores[0].tolist(), hits.ids[0].tolist()) if i >= 0}
         clock.lap("search")
     order = list(image_scores)
     if index.figures is not None and query.rerank is not False and figure_fetch and features.vector is not None:

@@ -60,7 +60,7 @@ class FigureVectors:
 
     def take(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """(present mask (n,), vectors (m, d)) for the ids that have a figure."""
-        rows = [self._row.get(int(i)) for i in ids]
+        rows = [self._row.get(i) for i in np.asarray(ids).tolist()]
         present = np.array([r is not None for r in rows], dtype=bool)
         return present, self._vectors[[r for r in rows if r is not None]]
 

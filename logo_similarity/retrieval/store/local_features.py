@@ -75,7 +75,7 @@ class LocalFeatures:
 
     def take(self, ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(present mask (n,), cells (m, P, D) float32, ink (m, P) float32) for the ids that have features."""
-        where = [self._where.get(int(i)) for i in ids]
+        where = [self._where.get(i) for i in np.asarray(ids).tolist()]
         present = np.array([w is not None for w in where], dtype=bool)
         found = [w for w in where if w is not None]
         cells = np.empty((len(found), self.grid * self.grid, self.projection.dim), np.float32)
