@@ -128,15 +128,24 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(sum(r["pairs"] * abs(r["observed"] - r["predicted"]) for r in rows) / total) if total else float("nan")
 
 
-def conflict_scores(scores: np.ndarray, calibration: CalibrationSettings, rerank: RerankSettings,
-                    whitened: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
-    """(conflict probability, tier) of fused ``scores`` of an index with (``whitened``) or without its own PCA;
-    None when the calibration was fitted under another fusion than ``rerank``'s (its probabilities would be of
+def served_calibration(calibration: CalibrationSettings, rerank: RerankSettings,
+                       whitened: bool = True) -> Calibration | None:
+    """The map that turns fused scores of an index with (``whitened``) or without its own PCA into conflict
+    probabilities; None when it was fitted under another fusion than ``rerank``'s (its probabilities would be of
     another scale: said once in the log)."""
     fitted = calibration_of(calibration, whitened)
     if not fitted.fits(rerank.weights, rerank.neutral, rerank.either):
         _warn_unfitted(str((calibration.file if whitened else calibration.raw_file)
                            or PACKAGED["whitened" if whitened else "raw"]))
+        return None
+    return fitted
+
+
+def conflict_scores(scores: np.ndarray, calibration: CalibrationSettings, rerank: RerankSettings,
+                    whitened: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """(conflict probability, tier) of fused ``scores`` (``served_calibration``); None where it gives no map."""
+    fitted = served_calibration(calibration, rerank, whitened)
+    if fitted is None:
         return None
     probs = fitted(scores)
     return probs, tiers(probs, calibration.medium, calibration.high)
@@ -169,4 +178,4 @@ def tiers(probs: np.ndarray, medium: float, high: float) -> np.ndarray:
     return np.array(TIERS, dtype=object)[(probs >= medium).astype(int) + (probs >= high).astype(int)]
 
 
-__all__ = ["Calibration", "CalibrationError", "PACKAGED", "SPACES", "calibration_of", "conflict_scores", "TIERS", "fusion_key", "load_calibration", "expected_calibration_error", "fit_isotonic", "reliability", "score_floor", "tiers"]
+__all__ = ["Calibration", "CalibrationError", "PACKAGED", "SPACES", "calibration_of", "conflict_scores", "TIERS", "fusion_key", "load_calibration", "expected_calibration_error", "fit_isotonic", "reliability", "score_floor", "served_calibration", "tiers"]

@@ -167,10 +167,10 @@ def _can_reach(components: dict[str, np.ndarray], floor: float, r: RerankSetting
     """Per row, whether its fused score can reach ``floor`` whatever spatial verification finds: its best case,
     with a spatial score of 1 (the most a match scores) or none (no inked cells), both fused by the rule that
     serves (monotone in each component, so nothing in between scores higher)."""
-    ones = np.ones(len(components["image"]))
-    best = np.fmax(fused_scores({**components, "spatial": ones}, r.weights, r.neutral, name_source, r.either),
-                   fused_scores({**components, "spatial": ones * np.nan}, r.weights, r.neutral, name_source, r.either))
-    return best >= floor
+    n = len(components["image"])
+    best = [fused_scores({**components, "spatial": np.full(n, value)}, r.weights, r.neutral, name_source, r.either)
+            for value in (1.0, np.nan)]
+    return np.fmax(*best) >= floor
 
 
 def rerank_candidates(index: SearchIndex, features: QueryFeatures, ids: np.ndarray, image_found: dict[int, float],

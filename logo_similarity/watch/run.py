@@ -33,7 +33,7 @@ from logo_similarity.datasets import LogoRecord
 from logo_similarity.embeddings import Embedder
 from logo_similarity.indexing import build_with_settings
 from logo_similarity.preprocessing import ImageLoadError, load_image
-from logo_similarity.reranking.calibration import calibration_of, score_floor
+from logo_similarity.reranking.calibration import score_floor, served_calibration
 from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.results import SearchResult
@@ -215,9 +215,8 @@ def fused_floor(watch: Watch, whitened: bool, settings: Settings) -> float:
     score never reaches it). A hair under the exact value: rounding must never prune a pair that passes."""
     floor = watch.min_score
     if watch.min_conflict is not None:
-        calibration = calibration_of(settings.calibration, whitened)
-        r = settings.rerank
-        if calibration.fits(r.weights, r.neutral, r.either):  # else the run has no conflict scores to pass
+        calibration = served_calibration(settings.calibration, settings.rerank, whitened)
+        if calibration is not None:  # else the run has no conflict scores to pass
             floor = max(floor, score_floor(calibration, watch.min_conflict))
     return floor - 1e-9
 
