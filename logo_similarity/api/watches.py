@@ -204,7 +204,8 @@ class WatchService:
                 cancel.check()
                 return {"watch_id": watch.id, "run_id": report.run_id, **{k: v for k, v in self.store.run(
                     report.run_id, None).items() if k in ("state", "filings", "compared", "already", "skipped",
-                                                            "alerts_new", "suppressed")}}
+                                                            "alerts_new", "suppressed")},
+                        "images_reused": report.images_reused}
             except JobCancelled:
                 keep = cancel.cause == "shutdown"
                 raise

@@ -197,7 +197,8 @@ def watch_run(
 
         report = run_watch(store, watch, records, embedder, settings, source=source, unreadable=unreadable,
                            progress=progress)
-    return {"watch": watch.name, **store.run(report.run_id, None), "seconds": round(report.seconds, 1)}
+    return {"watch": watch.name, **store.run(report.run_id, None), "images_reused": report.images_reused,
+            "seconds": round(report.seconds, 1)}
 
 
 def watch_alerts(

@@ -49,6 +49,11 @@ class QueryCache:
             self.hits += 1
             return replace(features)  # the caller sets its own name and codes on its copy
 
+    def count_hit(self) -> None:
+        """A hit served outside ``get`` (a batch computing an image it repeats once)."""
+        with self._lock:
+            self.hits += 1
+
     def put(self, key: tuple, features: QueryFeatures) -> None:
         if self.size <= 0:
             return

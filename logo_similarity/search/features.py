@@ -6,6 +6,8 @@ what the queries one by one give.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from logo_similarity.config import Settings
@@ -27,10 +29,12 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
 def query_features_batch(index: SearchIndex, embedder: Embedder | None, queries: list[Query], settings: Settings,
                          rerank: bool, clock: Stopwatch | None = None,
                          cache: QueryCache | None = None) -> list[QueryFeatures]:
-    """``query_features`` of every query; the images not in ``cache`` computed together (``_image_features``)."""
+    """``query_features`` of every query; the images not in ``cache`` computed together (``_image_features``), an
+    image the batch repeats (by content, with a ``cache``) once: the repeats count as the cache's hits."""
     clock = clock or Stopwatch()
     out: list[QueryFeatures | None] = [None] * len(queries)
-    todo, keys = [], {}
+    todo, keys, repeats = [], {}, {}
+    first: dict[tuple, int] = {}  # a key of the batch -> the query that computes it
     for i, query in enumerate(queries):
         if query.vector is not None:
             out[i] = _given(_stored_features(query, rerank), query)
@@ -39,10 +43,14 @@ def query_features_batch(index: SearchIndex, embedder: Embedder | None, queries:
         else:
             if cache is not None:
                 keys[i] = cache.key(query.image, rerank, bool(query.text))
+                if keys[i] in first:
+                    repeats[i] = first[keys[i]]
+                    continue
                 cached = cache.get(keys[i])
                 if cached is not None:
                     out[i] = _given(cached, query)
                     continue
+                first[keys[i]] = i
             todo.append(i)
     if cache is not None and keys:
         clock.lap("cache")
@@ -51,7 +59,12 @@ def query_features_batch(index: SearchIndex, embedder: Embedder | None, queries:
         for i, features in zip(todo, computed):
             if i in keys:
                 cache.put(keys[i], features)
-            out[i] = _given(features, queries[i])
+            out[i] = features
+    for i, source in repeats.items():
+        out[i] = replace(out[source])  # a copy: each query sets its own name and codes on it
+        cache.count_hit()
+    for i in [*todo, *repeats]:
+        out[i] = _given(out[i], queries[i])
     return out
 
 

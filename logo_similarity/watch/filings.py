@@ -47,6 +47,24 @@ def read_filings(source: str | Path, settings: Settings) -> tuple[list[LogoRecor
     return records, unreadable
 
 
+def repeats_together(filings: list[LogoRecord]) -> list[LogoRecord]:
+    """``filings`` with those whose image files hold the same bytes placed together, at the first one's place, the
+    order otherwise kept: a run then reads and embeds a repeated image once (its feature cache only needs to hold
+    the last few images), however far apart the repeats come (the same mark filed again for other goods, by
+    another applicant, or at another office)."""
+    groups: dict[str, list[LogoRecord]] = {}
+    for filing in filings:
+        groups.setdefault(_file_digest(filing.path), []).append(filing)
+    return [filing for group in groups.values() for filing in group]
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:  # unreadable: its own group (the run lists it as skipped, with why)
+        return f"unreadable:{path}"
+
+
 class VersionNotFound(LookupError):
     """The index has no such version (never had, or it was pruned)."""
 
@@ -84,4 +102,4 @@ def _keyed(record: LogoRecord) -> LogoRecord:
                       record.year, record.extra)
 
 
-__all__ = ["VersionNotFound", "is_register_xml", "items_since", "read_filings"]
+__all__ = ["VersionNotFound", "is_register_xml", "items_since", "read_filings", "repeats_together"]

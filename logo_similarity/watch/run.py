@@ -38,11 +38,13 @@ from logo_similarity.retrieval import SearchIndex
 from logo_similarity.retrieval.projection import Projection
 from logo_similarity.retrieval.results import SearchResult
 from logo_similarity.retrieval.store.lock import index_writer
+from logo_similarity.search.cache import QueryCache
 from logo_similarity.search.query import run_queries
 from logo_similarity.search.request import Query
 from logo_similarity.text.normalize import phonetic_letters
 from logo_similarity.watch.deadlines import opposition_deadline
 from logo_similarity.watch.exceptions import ExceptionRules
+from logo_similarity.watch.filings import repeats_together
 from logo_similarity.watch.store import Alert, Watch, WatchStore
 
 
@@ -54,6 +56,7 @@ class RunReport:
     already: int = 0  # compared by an earlier run against the same marks
     skipped: list[dict[str, str]] = field(default_factory=list)
     alerts_new: int = 0
+    images_reused: int = 0  # filings whose image repeats one the run had read: its features reused
     state: str = "done"
     seconds: float = 0.0
 
@@ -187,7 +190,8 @@ def run_watch(store: WatchStore, watch: Watch, filings: list[LogoRecord], embedd
         run_id = store.start_run(watch, source, len(filings))
         report = RunReport(run_id, len(filings))
         before = store.compared_before(watch, [f.key for f in filings])
-        pending = [f for f in filings if f.key not in before]
+        pending = repeats_together([f for f in filings if f.key not in before])
+        cache = QueryCache(settings.search.query_cache)  # a repeated image's features (repeats come together)
         report.already = len(filings) - len(pending)
         report.skipped = list(unreadable or [])
         store.record_chunk(run_id, watch, [], [], report.skipped, already=report.already)
@@ -195,7 +199,8 @@ def run_watch(store: WatchStore, watch: Watch, filings: list[LogoRecord], embedd
         try:
             for at in range(0, len(pending), settings.watch.chunk):
                 chunk = pending[at:at + settings.watch.chunk]
-                report.alerts_new += _compare_chunk(store, watch, run_id, index, embedder, settings, chunk, k, report)
+                report.alerts_new += _compare_chunk(store, watch, run_id, index, embedder, settings, chunk, k, report,
+                                                   cache)
                 if progress is not None:
                     progress(min(at + len(chunk), len(pending)), len(pending))
                 if should_stop is not None and should_stop() and at + len(chunk) < len(pending):
@@ -205,7 +210,12 @@ def run_watch(store: WatchStore, watch: Watch, filings: list[LogoRecord], embedd
             store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
             raise
         store.finish_run(run_id, report.state)
+    report.images_reused = cache.hits
     report.seconds = time.perf_counter() - start
+    logger.info("run {} of watch list {!r}: {} filings compared ({} repeated an image the run had read: not read "
+                "again), {} skipped, {} already compared, {} new alerts in {:.1f} s", run_id, watch.name,
+                report.compared, report.images_reused, len(report.skipped), report.already, report.alerts_new,
+                report.seconds)
     return report
 
 
@@ -231,7 +241,7 @@ def passes(result: SearchResult, watch: Watch) -> bool:
 
 
 def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIndex, embedder: Embedder,
-                   settings: Settings, chunk: list[LogoRecord], k: int, report: RunReport) -> int:
+                   settings: Settings, chunk: list[LogoRecord], k: int, report: RunReport, cache: QueryCache) -> int:
     rules = ExceptionRules.from_json(json.loads(watch.rules))
     floor = fused_floor(watch, index.projection is not None, settings)
     queries, readable, skipped = [], [], []
@@ -247,7 +257,7 @@ def _compare_chunk(store: WatchStore, watch: Watch, run_id: int, index: SearchIn
                              nice_classes=classes, min_score=floor))
         readable.append(filing)
     alerts = []
-    for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings) if queries else []):
+    for filing, outcome in zip(readable, run_queries(index, embedder, queries, settings, cache) if queries else []):
         alerts += [_alert(r, filing, index, settings.watch.opposition_months, rules)
                    for r in outcome.results if passes(r, watch)]
     report.compared += len(readable)
