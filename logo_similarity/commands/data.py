@@ -45,6 +45,9 @@ def dataset_build(
     images: Annotated[Optional[Path], typer.Option(help="folder of the mark images (default: beside the XML)")] = None,
     side: Annotated[int, typer.Option(min=32, max=2048, help="image side in pixels")] = 256,
     batch: Annotated[int, typer.Option(min=1, help="records per checkpoint (a resume redoes at most these)")] = 256,
+    keep_repeats: Annotated[bool, typer.Option(
+        "--keep-repeats", help="keep a mark whose image another mark already has (stored once; for a register or "
+        "a watch: each application is a mark); default: rejected as duplicate_image (a training set)")] = False,
     config: ConfigOpt = None,
 ):
     """Build an L3D-format dataset from trademark XML (WIPO ST.66, as EUIPO publishes it); resumable."""
@@ -56,5 +59,5 @@ def dataset_build(
         raise DatasetError(f"no such source: {', '.join(missing)}")
     settings = command_settings(config)
     return build_dataset(sources, out, images, side, settings.image, batch,
-                         load_vienna(settings.classification.vienna_file))
+                         load_vienna(settings.classification.vienna_file), keep_repeats)
 

@@ -2,11 +2,12 @@
 
 Output folder::
 
-    metadata.jsonl    one L3D item per kept image: file, text, vienna_codes, year, nice_classes,
+    metadata.jsonl    one L3D item per kept mark: file, text, vienna_codes, year, nice_classes,
                       application_number, mark_feature, image_index, published (first publication
                       date, ISO), owner and owner_id (first applicant), office, and vienna_unknown: the codes the
                       Vienna table does not know (a newer edition, a typo), when there are any; the mark is
-                      kept with its known codes (one bad code never costs the mark)
+                      kept with its known codes (one bad code never costs the mark); with ``keep_repeats``,
+                      id ("application/image": the key, as files repeat) and same_image_as
     images/<sha>.png  the image loaded as everywhere (alpha on white), padded to square, resized to ``side``
     rejects.jsonl     {source, application_number, image_file, reason, message[, duplicate_of]} per bad record
     report/           summary.json, years.png, vienna_categories.png
@@ -16,7 +17,10 @@ Records are handled in batches; after each batch the images are in place, both .
 fsynced, and only then the progress record is replaced. A build killed at any instant is resumed by running the
 same command: the .jsonl files are cut back to the recorded lengths (dropping half-written lines) and the
 records already handled are skipped. Images are named by the hash of their normalised pixels, so the same
-image in two marks is stored once; the second mark goes to rejects as ``duplicate_image`` naming the first.
+image in two marks is stored once. The second mark goes to rejects as ``duplicate_image`` naming the first (a
+training set wants each picture once), or, with ``keep_repeats`` (``--keep-repeats``; a watch run's filings, a
+register where each application is a mark of its own), is kept like any mark, with ``same_image_as`` naming the
+first. A build resumes only in the mode it was started in.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from tqdm import tqdm
 
 from logo_similarity.classification import ViennaClassification, canonical, load_vienna
 from logo_similarity.config import ImageSettings
+from logo_similarity.datasets.records import DatasetError
 from logo_similarity.datasets.st66 import TradeMarkRecord, XmlReject, iter_trademarks
 from logo_similarity.preprocessing import ImageLoadError, load_image
 from logo_similarity.preprocessing.normalize import pad_to_square
@@ -59,22 +64,28 @@ def _progress_path(out: Path) -> Path:
     return out / ".progress.json"
 
 
-def _resume(out: Path) -> tuple[int, dict[str, str]]:
+def _resume(out: Path, keep_repeats: bool) -> tuple[int, dict[str, str], set[str]]:
     """Records already handled; the .jsonl files cut back to what the progress record vouches for."""
     progress = json.loads(_progress_path(out).read_text()) if _progress_path(out).exists() else {}
+    if progress and bool(progress.get("keep_repeats", False)) != keep_repeats:
+        raise DatasetError(f"{out} was started {'with' if progress.get('keep_repeats') else 'without'} "
+                           "--keep-repeats: resume it the same way, or build into another folder")
     for name in ("metadata.jsonl", "rejects.jsonl"):
         path = out / name
         keep = int(progress.get(name, 0))
         if path.exists() and path.stat().st_size != keep:
             with open(path, "r+b") as fh:
                 fh.truncate(keep)
-    seen: dict[str, str] = {}  # image hash -> the mark that kept it
+    seen: dict[str, str] = {}  # image hash -> the mark that kept it first
+    kept: set[str] = set()  # the marks kept ("application/image")
     if (out / "metadata.jsonl").exists():
         with open(out / "metadata.jsonl") as fh:
             for line in fh:
                 item = json.loads(line)
-                seen[Path(item["file"]).stem] = f"{item['application_number']}/{item['image_index']}"
-    return int(progress.get("records", 0)), seen
+                mark = f"{item['application_number']}/{item['image_index']}"
+                seen.setdefault(Path(item["file"]).stem, mark)
+                kept.add(mark)
+    return int(progress.get("records", 0)), seen, kept
 
 
 def _checked_codes(codes: tuple[str, ...], table: ViennaClassification) -> tuple[list[str], list[dict[str, str]]]:
@@ -121,8 +132,9 @@ def _reject(record: TradeMarkRecord | XmlReject, reason: str, message: str, **ex
 
 
 def _handle(record, out: Path, images_dir: Path | None, side: int, settings: ImageSettings,
-            seen: dict[str, str], table: ViennaClassification) -> tuple[dict | None, dict | None]:
-    """(metadata item, None) for a kept image, else (None, reject)."""
+            seen: dict[str, str], table: ViennaClassification, kept: set[str],
+            keep_repeats: bool = False) -> tuple[dict | None, dict | None]:
+    """(metadata item, None) for a kept mark, else (None, reject)."""
     if isinstance(record, XmlReject):
         return None, _reject(record, record.reason, record.message)
     if not record.image_file:
@@ -134,18 +146,24 @@ def _handle(record, out: Path, images_dir: Path | None, side: int, settings: Ima
         return None, _reject(record, "missing_image", str(exc))
     except (ImageLoadError, zipfile.BadZipFile, OSError) as exc:
         return None, _reject(record, getattr(exc, "reason", "broken_image"), str(exc))
-    if digest in seen:
-        return None, _reject(record, "duplicate_image", f"same image as {seen[digest]}", duplicate_of=seen[digest])
+    first, mark = seen.get(digest), f"{record.application_number}/{record.image_index}"
+    if first is not None and not keep_repeats:
+        return None, _reject(record, "duplicate_image", f"same image as {first}", duplicate_of=first)
+    if keep_repeats and mark in kept:  # listed again (another transaction): the first listing is kept
+        return None, _reject(record, "duplicate_record", f"{mark} is already in the dataset", duplicate_of=mark)
     target = out / "images" / f"{digest}.png"
     if not target.exists():
         atomic_write(target, png)
-    seen[digest] = f"{record.application_number}/{record.image_index}"
+    seen.setdefault(digest, mark)
+    kept.add(mark)
     return {"file": f"images/{digest}.png", "text": record.text, "vienna_codes": codes,
             "year": record.year, "nice_classes": list(record.nice_classes),
             "application_number": record.application_number, "mark_feature": record.mark_feature,
             "image_index": record.image_index, "published": record.published, "owner": record.owner,
             "owner_id": record.owner_id, "office": record.office,
-            **({"vienna_unknown": [u["code"] for u in unknown]} if unknown else {})}, None
+            **({"vienna_unknown": [u["code"] for u in unknown]} if unknown else {}),
+            **({"id": mark} if keep_repeats else {}),  # files repeat: the mark is the key
+            **({"same_image_as": first} if first is not None else {})}, None
 
 
 def _append(path: Path, lines: list[dict]) -> int:
@@ -159,7 +177,7 @@ def _append(path: Path, lines: list[dict]) -> int:
 
 def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None, side: int = 256,
                   settings: ImageSettings | None = None, batch: int = 256,
-                  vienna: ViennaClassification | None = None) -> DatasetReport:
+                  vienna: ViennaClassification | None = None, keep_repeats: bool = False) -> DatasetReport:
     """Build (or resume) the dataset in ``out`` from ST.66 ``sources``; see the module doc for the layout."""
     import time
 
@@ -171,7 +189,7 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
     for folder in (out, out / "images", out / "report"):  # files a killed run was writing (atomic_write's temp names)
         for stale in folder.glob(".*.tmp-*"):
             stale.unlink(missing_ok=True)
-    done, seen = _resume(out)
+    done, seen, kept = _resume(out, keep_repeats)
     report = DatasetReport()
     if done:
         logger.info("resuming: {} records already handled in {}", done, out)
@@ -182,7 +200,8 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
     def flush() -> None:
         sizes = {"metadata.jsonl": _append(out / "metadata.jsonl", pending_items),
                  "rejects.jsonl": _append(out / "rejects.jsonl", pending_rejects)}
-        atomic_write(_progress_path(out), json.dumps({"records": position, **sizes}).encode())
+        atomic_write(_progress_path(out), json.dumps({"records": position, **sizes,
+                                                      "keep_repeats": keep_repeats}).encode())
         pending_items.clear()
         pending_rejects.clear()
 
@@ -190,7 +209,7 @@ def build_dataset(sources: list[Path], out: Path, images_dir: Path | None = None
     for position, record in enumerate(tqdm(records, desc="dataset", unit="rec", disable=None), start=1):
         if position <= done:
             continue
-        item, reject = _handle(record, out, images_dir, side, settings, seen, table)
+        item, reject = _handle(record, out, images_dir, side, settings, seen, table, kept, keep_repeats)
         report.records += 1
         if item is not None:
             pending_items.append(item)

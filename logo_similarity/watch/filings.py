@@ -33,15 +33,16 @@ def read_filings(source: str | Path, settings: Settings) -> tuple[list[LogoRecor
     from logo_similarity.classification import load_vienna
     from logo_similarity.datasets.l3d_builder import build_dataset
 
-    out = Path(settings.watch.root) / "filings" / hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
-    build_dataset([source], out, settings=settings.image, vienna=load_vienna(settings.classification.vienna_file))
+    # every application is a filing, one whose image another has too (the same mark filed again) included
+    key = f"{source.resolve()}:keep-repeats"
+    out = Path(settings.watch.root) / "filings" / hashlib.sha256(key.encode()).hexdigest()[:16]
+    build_dataset([source], out, settings=settings.image, vienna=load_vienna(settings.classification.vienna_file),
+                  keep_repeats=True)
     records = [_keyed(r) for r in read_dataset(out / "metadata.jsonl")] if (out / "metadata.jsonl").stat().st_size else []
     unreadable = []
     for line in open(out / "rejects.jsonl", encoding="utf-8"):
         if line.strip():
             reject = json.loads(line)
-            if reject["reason"] == "duplicate_image":
-                continue  # the same picture as a filing that is compared
             filing = reject.get("application_number") or reject.get("source")
             unreadable.append({"filing": str(filing), "reason": reject["reason"], "message": reject["message"]})
     return records, unreadable

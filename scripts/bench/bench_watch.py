@@ -164,7 +164,8 @@ def run_bench(watched: list[LogoRecord], filings: list[LogoRecord], work: Path, 
                        "index_marks_seconds": round(created, 1), "run_seconds": round(run.seconds, 1),
                        "filings_per_s": round(len(filings) / run.seconds, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
                        "rss_mb_by_filings": rss_by_filings},
-        "run": {"compared": run.compared, "skipped": len(run.skipped), "state": run.state},
+        "run": {"compared": run.compared, "skipped": len(run.skipped), "state": run.state,
+                "images_reused": run.images_reused},
         "space": space,
     }
     return rows, measured
@@ -211,6 +212,7 @@ def throughput(marks_n: int, filings_n: int, seed: int, work: Path, settings: Se
     return {"marks": len(marks), "filings": len(filings), "seconds": round(time.perf_counter() - start, 1),
             "index_marks_seconds": round(created, 1), "run_seconds": round(run.seconds, 1),
             "report_seconds": round(reported, 1), "filings_per_s": round(len(filings) / run.seconds, 2),
+            "images_reused": run.images_reused,
             "alerts": store.count_alerts(watch), "min_conflict": settings.watch.min_conflict,
             "space": "raw" if projection is None else f"whitened (the PCA of {register})", "peak_rss_mb": round(peak_rss_mb(), 1), "rss_mb_by_filings": rss,
             "report_mb": round(sum(p.stat().st_size for p in (work / "report").iterdir()) / 2**20, 1)}

@@ -84,6 +84,29 @@ def test_builds_items_and_rejects_with_reasons(register, tmp_path):
         assert (out / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_keep_repeats_keeps_each_application_whose_image_another_has(register, tmp_path):
+    """A register or a watch needs every application: the mark whose image repeats another's is kept, naming the
+    first, the image stored once; a build resumes only in the mode it began in (a clear error, through the CLI)."""
+    out = tmp_path / "out"
+    report = build_dataset([register], out, batch=3, keep_repeats=True)
+    items = {i["application_number"]: i for i in lines(out / "metadata.jsonl")}
+    assert items["005"]["same_image_as"] == "001/0" and items["005"]["file"] == items["001"]["file"]
+    assert items["005"]["text"] == "COPY" and "same_image_as" not in items["001"]
+    assert "duplicate_image" not in {r["reason"] for r in lines(out / "rejects.jsonl")}
+    assert report.items == 5 and len(list((out / "images").iterdir())) == 4
+
+    done = subprocess.run([*CLI, "dataset", "build", str(register), "--out", str(out)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "LOGO_SIM__LOG_LEVEL": "WARNING"})
+    assert done.returncode != 0 and "--keep-repeats" in done.stderr and "Traceback" not in done.stderr
+    assert len(lines(out / "metadata.jsonl")) == 5  # nothing lost
+
+    twice = tmp_path / "twice"  # the same XML twice (an application in two transactions): its first listing kept
+    build_dataset([register / "1.xml", register / "1.xml"], twice, keep_repeats=True)
+    assert [i["id"] for i in lines(twice / "metadata.jsonl")] == ["001/0", "002/0", "002/1", "005/0", "006/0"]
+    assert [r["duplicate_of"] for r in lines(twice / "rejects.jsonl") if r["reason"] == "duplicate_record"] == [
+        "001/0", "002/0", "002/1", "005/0", "006/0"]
+
+
 def test_killed_build_resumes_to_the_same_dataset(tmp_path):
     src = tmp_path / "src"
     src.mkdir()

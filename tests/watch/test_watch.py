@@ -155,7 +155,7 @@ def test_a_watch_list_csv_names_its_bad_rows(tmp_path):
 def test_filings_from_st66_xml_are_keyed_by_application_and_bad_records_listed(tmp_path, settings):
     """ST.66 filings go through the dataset builder (kept under the watch root): each filing keyed by its
     application number and image, with its publication date; a record without an image and a cut-off file are
-    listed as unreadable with their reasons, the rest are filings."""
+    listed as unreadable with their reasons, the rest are filings, two applications with one image included."""
     from tests.datasets.test_st66 import trademark, transaction
 
     src = tmp_path / "register"
@@ -165,14 +165,18 @@ def test_filings_from_st66_xml_are_keyed_by_application_and_bad_records_listed(t
                 "</PublicationDetails></TradeMark>"
     (src / "1.xml").write_text(transaction([trademark("018001", "ACME", images=[("a.png", ["27.05.01"])])
                                             .replace("</TradeMark>", published),
-                                            trademark("018002", "WORDY", images=[])]))
+                                            trademark("018002", "WORDY", images=[]),
+                                            trademark("018004", "ACME TOO", images=[("a.png", ["27.05.01"])])]))
     (src / "2.xml").write_text(transaction([trademark("018003")])[:120])
     settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"root": str(tmp_path / "w")})})
     filings, unreadable = read_filings(src, settings)
-    assert [(f.key, f.text, f.extra["published"]) for f in filings] == [("018001/0", "ACME", "2026-10-01")]
+    # another application with the same image is a filing of its own (one picture stored, compared once)
+    assert [(f.key, f.text, f.extra["published"]) for f in filings] == [("018001/0", "ACME", "2026-10-01"),
+                                                                        ("018004/0", "ACME TOO", None)]
+    assert filings[0].path == filings[1].path
     assert sorted(u["reason"] for u in unreadable) == ["malformed_xml", "no_image"]
     again, _ = read_filings(src, settings)  # the second run reads what the builder made (it resumes)
-    assert [f.key for f in again] == ["018001/0"]
+    assert [f.key for f in again] == ["018001/0", "018004/0"]
 
 
 def test_a_run_keeps_suppressed_pairs_apart_with_the_rule(watched, default_embedder, tmp_path):
