@@ -1,6 +1,8 @@
 """POST /search:batch: each image gets what POST /search gives it alone; a bad image costs only itself."""
 
 from logo_similarity.search import Query, run_queries, run_query
+from logo_similarity.search.cache import QueryCache
+from logo_similarity.search.query import batch_parts
 from tests.api.conftest import png_bytes
 from tests.conftest import COLOURS, KINDS, draw_logo
 
@@ -65,3 +67,23 @@ def test_a_batch_split_over_threads_answers_in_order_as_one_thread(service, defa
         answers[workers] = [[(r.id, round(r.score, 6)) for r in o.results] for o in outcomes]
     assert answers[1] == answers[2] == answers[3]
     assert len({tuple(a) for a in answers[1]}) > 2  # the queries differ, so a shuffled order would show
+
+
+def test_a_batch_computes_an_image_it_repeats_once_and_answers_each_query(service, default_embedder, api_settings):
+    """With a cache, the queries of one image go to one part, computed once (the repeats are the cache's hits),
+    and the parts hold equal numbers of distinct images; every query keeps its own answer and place."""
+    live = service.live
+    images = {kind: draw_logo(kind, COLOURS[i]) for i, kind in enumerate(("target", "star", "cross", "ring"))}
+    order = ("target", "star", "target", "cross", "target", "ring", "star")  # 3 repeats, not side by side
+    queries = [Query(image=images[kind], k=5) for kind in order]
+    assert batch_parts(queries, 2, by_image=True) == [[0, 1, 2, 4, 6], [3, 5]]  # 2 distinct images a part
+    assert batch_parts(queries, 2, by_image=False) == [[0, 1, 2, 3], [4, 5, 6]]
+    plain = run_queries(live.index, default_embedder, queries, api_settings)  # no cache: each computed
+    for workers in (1, 2, 3):
+        settings = api_settings.model_copy(update={"search": api_settings.search.model_copy(
+            update={"batch_workers": workers})})
+        cache = QueryCache(16)
+        outcomes = run_queries(live.index, default_embedder, queries, settings, cache)
+        assert cache.hits == 3 and len(cache) == 4
+        assert [[(r.id, round(r.score, 6)) for r in o.results] for o in outcomes] == \
+            [[(r.id, round(r.score, 6)) for r in o.results] for o in plain]
