@@ -132,9 +132,10 @@ def run_queries(index: SearchIndex, embedder: Embedder | None, queries: list[Que
                 cache: QueryCache | None = None) -> list[QueryOutcome]:
     """Several queries at once: their images embedded (and their figures) in one batch per re-ranking setting,
     then each searched and re-ranked as ``run_query`` does it alone, with the same results. The batch is split
-    into ``search.batch_workers`` contiguous parts run side by side: a query's OCR and embedding are mostly
-    onnxruntime, which releases the GIL, and on small images one session uses two cores poorly (2 cores: two
-    parts 8.6 queries/s against 5.9 for the whole batch in one thread, the same results). A part's feature time
+    into ``search.batch_workers`` parts run side by side (contiguous slices; see the end for a cache): a query's
+    OCR and embedding are mostly onnxruntime, which releases the GIL, and on small images one session uses two
+    cores poorly (2 cores: two parts 8.6 queries/s against 5.9 for the whole batch in one thread, the same
+    results). A part's feature time
     is shared out equally among its queries' ``timings_ms``. With a ``cache``, an image the batch repeats goes to
     one part, computed once, and the parts hold equal numbers of distinct images (``batch_parts``)."""
     for query in queries:

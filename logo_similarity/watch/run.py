@@ -9,6 +9,8 @@ become alerts (at most ``watch.per_filing`` per filing). Both thresholds are one
 calibrated map is monotone), which the query path prunes with: a candidate that cannot reach it even with a
 perfect spatial match is not spatially verified (of the 100 best candidates by image, ~3 are on a typical filing).
 
+Filings whose image files are the same bytes (the same mark filed again) are compared side by side, the image read
+and embedded once (``repeats_together`` and the run's feature cache); each is still searched and alerted on its own.
 Runs are resumable and incremental: filings go in chunks, each recorded in one transaction (``store.py``); a
 filing already compared with the list's current marks is not compared again; an unreadable filing is listed as
 skipped with its reason and retried by the next run. One writer per watch list at a time (a lock file).
