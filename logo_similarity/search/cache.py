@@ -36,8 +36,9 @@ class QueryCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(image: Image.Image, rerank: bool, name_given: bool) -> tuple:
-        return image_digest(image), rerank, name_given
+    def key(image: Image.Image, rerank: bool, name_given: bool, digest: str | None = None) -> tuple:
+        """``digest``: the image's ``image_digest`` when the caller has it already."""
+        return digest or image_digest(image), rerank, name_given
 
     def get(self, key: tuple) -> QueryFeatures | None:
         with self._lock:

@@ -27,10 +27,11 @@ def query_features(index: SearchIndex, embedder: Embedder | None, query: Query, 
 
 
 def query_features_batch(index: SearchIndex, embedder: Embedder | None, queries: list[Query], settings: Settings,
-                         rerank: bool, clock: Stopwatch | None = None,
-                         cache: QueryCache | None = None) -> list[QueryFeatures]:
+                         rerank: bool, clock: Stopwatch | None = None, cache: QueryCache | None = None,
+                         digests: list[str | None] | None = None) -> list[QueryFeatures]:
     """``query_features`` of every query; the images not in ``cache`` computed together (``_image_features``), an
-    image the batch repeats (by content, with a ``cache``) once: the repeats count as the cache's hits."""
+    image the batch repeats (by content, with a ``cache``) once: the repeats count as the cache's hits.
+    ``digests``: the queries' image digests when the caller has them (``run_queries`` splitting a batch)."""
     clock = clock or Stopwatch()
     out: list[QueryFeatures | None] = [None] * len(queries)
     todo, keys, repeats = [], {}, {}
@@ -42,7 +43,7 @@ def query_features_batch(index: SearchIndex, embedder: Embedder | None, queries:
             out[i] = _given(QueryFeatures(), query)
         else:
             if cache is not None:
-                keys[i] = cache.key(query.image, rerank, bool(query.text))
+                keys[i] = cache.key(query.image, rerank, bool(query.text), digests[i] if digests else None)
                 if keys[i] in first:
                     repeats[i] = first[keys[i]]
                     continue

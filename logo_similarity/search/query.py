@@ -142,10 +142,11 @@ def run_queries(index: SearchIndex, embedder: Embedder | None, queries: list[Que
         check_query(query)
     workers = min(settings.search.batch_workers, len(queries))
     if workers > 1:
-        parts = batch_parts(queries, workers, by_image=cache is not None)
+        digests = image_digests(queries) if cache is not None else None  # hashed once: the cache keys reuse them
+        parts = batch_parts(queries, workers, digests)
         with ThreadPoolExecutor(len(parts), thread_name_prefix="query-batch") as pool:
-            done = pool.map(lambda part: _run_part(index, embedder, [queries[i] for i in part], settings, cache),
-                            parts)
+            done = pool.map(lambda part: _run_part(index, embedder, [queries[i] for i in part], settings, cache,
+                                                   [digests[i] for i in part] if digests else None), parts)
             outcomes: list[QueryOutcome | None] = [None] * len(queries)
             for part, answered in zip(parts, done):
                 for i, outcome in zip(part, answered):
@@ -154,21 +155,25 @@ def run_queries(index: SearchIndex, embedder: Embedder | None, queries: list[Que
     return _run_part(index, embedder, queries, settings, cache)
 
 
-def batch_parts(queries: list[Query], workers: int, by_image: bool) -> list[list[int]]:
+def image_digests(queries: list[Query]) -> list[str | None]:
+    """Each query's ``image_digest`` (None for a query without an image to compute)."""
+    return [image_digest(q.image) if q.image is not None and q.vector is None else None for q in queries]
+
+
+def batch_parts(queries: list[Query], workers: int, digests: list[str | None] | None) -> list[list[int]]:
     """The batch's query positions in at most ``workers`` parts, in order: contiguous slices of equal length, or,
-    ``by_image``, runs of equal numbers of distinct images, a repeated image's queries all in its first one's part
-    (the work is computing images: a part whose repeats cost nothing would otherwise wait for the other)."""
+    given the images' ``digests``, runs of equal numbers of distinct images, a repeated image's queries all in its
+    first one's part (the work is computing images: a part whose repeats cost nothing would otherwise wait)."""
     groups: dict[object, list[int]] = {}
-    for i, query in enumerate(queries):
-        image = query.image is not None and query.vector is None and by_image
-        groups.setdefault(image_digest(query.image) if image else i, []).append(i)
+    for i in range(len(queries)):
+        groups.setdefault(digests[i] if digests and digests[i] else i, []).append(i)
     runs = list(groups.values())
     size = -(-len(runs) // workers)
     return [sorted(i for run in runs[at:at + size] for i in run) for at in range(0, len(runs), size)]
 
 
 def _run_part(index: SearchIndex, embedder: Embedder | None, queries: list[Query], settings: Settings,
-              cache: QueryCache | None) -> list[QueryOutcome]:
+              cache: QueryCache | None, digests: list[str | None] | None = None) -> list[QueryOutcome]:
     flags = [settings.search.rerank if q.rerank is None else q.rerank for q in queries]
     features: list = [None] * len(queries)
     shared: list[dict[str, float]] = [{} for _ in queries]
@@ -176,7 +181,7 @@ def _run_part(index: SearchIndex, embedder: Embedder | None, queries: list[Query
         rows = [i for i, flag in enumerate(flags) if flag == rerank]
         clock = Stopwatch()
         for i, f in zip(rows, query_features_batch(index, embedder, [queries[i] for i in rows], settings, rerank,
-                                                   clock, cache)):
+                                                   clock, cache, [digests[i] for i in rows] if digests else None)):
             features[i] = f
             shared[i] = {stage: ms / len(rows) for stage, ms in clock.timings.items()}
     return [_search(index, features[i], replace(queries[i], rerank=flags[i]), settings, shared[i])

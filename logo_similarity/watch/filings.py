@@ -11,6 +11,7 @@ from pathlib import Path
 
 from logo_similarity.config import Settings
 from logo_similarity.datasets import LogoRecord, read_dataset
+from logo_similarity.utils.fs import file_sha256
 
 XML_SUFFIXES = (".xml", ".zip")
 
@@ -55,15 +56,12 @@ def repeats_together(filings: list[LogoRecord]) -> list[LogoRecord]:
     another applicant, or at another office)."""
     groups: dict[str, list[LogoRecord]] = {}
     for filing in filings:
-        groups.setdefault(_file_digest(filing.path), []).append(filing)
+        try:
+            digest = file_sha256(filing.path)
+        except OSError:  # unreadable: its own group (the run lists it as skipped, with why)
+            digest = f"unreadable:{filing.path}"
+        groups.setdefault(digest, []).append(filing)
     return [filing for group in groups.values() for filing in group]
-
-
-def _file_digest(path: Path) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:  # unreadable: its own group (the run lists it as skipped, with why)
-        return f"unreadable:{path}"
 
 
 class VersionNotFound(LookupError):

@@ -2,7 +2,7 @@
 
 from logo_similarity.search import Query, run_queries, run_query
 from logo_similarity.search.cache import QueryCache
-from logo_similarity.search.query import batch_parts
+from logo_similarity.search.query import batch_parts, image_digests
 from tests.api.conftest import png_bytes
 from tests.conftest import COLOURS, KINDS, draw_logo
 
@@ -76,8 +76,8 @@ def test_a_batch_computes_an_image_it_repeats_once_and_answers_each_query(servic
     images = {kind: draw_logo(kind, COLOURS[i]) for i, kind in enumerate(("target", "star", "cross", "ring"))}
     order = ("target", "star", "target", "cross", "target", "ring", "star")  # 3 repeats, not side by side
     queries = [Query(image=images[kind], k=5) for kind in order]
-    assert batch_parts(queries, 2, by_image=True) == [[0, 1, 2, 4, 6], [3, 5]]  # 2 distinct images a part
-    assert batch_parts(queries, 2, by_image=False) == [[0, 1, 2, 3], [4, 5, 6]]
+    assert batch_parts(queries, 2, image_digests(queries)) == [[0, 1, 2, 4, 6], [3, 5]]  # 2 distinct images a part
+    assert batch_parts(queries, 2, None) == [[0, 1, 2, 3], [4, 5, 6]]
     plain = run_queries(live.index, default_embedder, queries, api_settings)  # no cache: each computed
     for workers in (1, 2, 3):
         settings = api_settings.model_copy(update={"search": api_settings.search.model_copy(
